@@ -1,0 +1,34 @@
+# spo: `make demo` and `make test` set everything up on a fresh machine.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.spo-installed
+TORCH   := torch==2.13.0
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(STAMP)
+
+# torch first: the local CPU build; the package's torch range then pulls nothing more.
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m spo.learner.prebuild
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m spo.train experiment=tiny
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check spo tests benchmarks
+	$(BIN)/ruff format --check spo tests benchmarks
+
+clean:
+	rm -rf $(VENV) runs outputs

@@ -1,0 +1,1 @@
+"""Locally built model assets (no hub access)."""

@@ -1,0 +1,1 @@
+"""The difficulty-aware replay buffer: pure Arrow functions and a thin actor."""

@@ -1,0 +1,32 @@
+"""Connecting to Ray: a given address (``ray job submit`` sets RAY_ADDRESS) or a local cluster."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import ray
+
+from spo.config import ClusterConfig
+
+log = logging.getLogger(__name__)
+
+
+def connect(cluster: ClusterConfig, cache_dir: str) -> bool:
+    """Initialise Ray; returns True when this call started a local cluster."""
+    env = {
+        "TORCH_EXTENSIONS_DIR": os.environ.get(
+            "TORCH_EXTENSIONS_DIR", str(Path(cache_dir).expanduser() / "torch_extensions")
+        ),
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    address = cluster.address or os.environ.get("RAY_ADDRESS")
+    if address:
+        log.info("connecting to Ray at %s", address)
+        ray.init(address=address, runtime_env={"env_vars": env})
+        return False
+    num_cpus = cluster.num_cpus or os.cpu_count()
+    log.info("starting a local Ray cluster with %s CPUs", num_cpus)
+    ray.init(num_cpus=num_cpus, include_dashboard=False, runtime_env={"env_vars": env})
+    return True

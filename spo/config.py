@@ -1,0 +1,220 @@
+"""Typed configuration: dataclasses registered in Hydra's ConfigStore, plus validation.
+
+Hydra rejects unknown keys against these schemas; :func:`validate` checks values
+and files, naming the offending key, before any actor starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message names the key."""
+
+
+@dataclass
+class ModelConfig:
+    """The policy. ``path`` names an HF checkpoint directory; ``tiny`` builds one locally."""
+
+    name: str = "tiny"
+    path: Optional[str] = None
+    trust_remote_code: bool = False
+    tiny_hidden_size: int = 128
+    tiny_num_layers: int = 2
+    tiny_sft_steps: int = 150
+
+
+@dataclass
+class TaskConfig:
+    """Where prompts come from: a built-in generator or a JSONL/Parquet file."""
+
+    name: str = "sort_digits"
+    prompts_file: Optional[str] = None
+    heldout_file: Optional[str] = None
+    n_train: int = 2000
+    n_heldout: int = 128
+    min_len: int = 2
+    max_len: int = 8
+    seed: int = 7
+
+
+@dataclass
+class ScorerConfig:
+    """One reward source. ``backend`` is ``rule`` or ``sequence_classifier``."""
+
+    backend: str = "rule"
+    fn: Optional[str] = None
+    path: Optional[str] = None
+    trust_remote_code: bool = False
+    chat_template: str = "policy"
+    batch_size: int = 32
+    num_workers: int = 1
+
+
+@dataclass
+class RewardConfig:
+    """The scorers, keyed by name; ``primary`` drives difficulty and pairs."""
+
+    scorers: Dict[str, ScorerConfig] = field(default_factory=dict)
+    primary: str = MISSING
+
+
+@dataclass
+class GeneratorConfig:
+    """Rollout engine and sampling."""
+
+    engine: str = "hf"
+    num_workers: int = 1
+    n_samples: int = 4
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_new_tokens: int = 24
+    chunk_size: int = 32
+
+
+@dataclass
+class SelectionConfig:
+    """Which prompts to keep and how to build pairs from their samples."""
+
+    prompts: str = "all"
+    pairs: str = "max_min"
+
+
+@dataclass
+class LearnerConfig:
+    """The DeepSpeed learner group and its loss."""
+
+    loss: str = "dpo"
+    beta: float = 0.1
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    epochs: int = 2
+    micro_batch_size: int = 8
+    grad_accum: int = 1
+    max_grad_norm: float = 1.0
+    zero_stage: int = 2
+    num_ranks: int = 2
+    reference: str = "iteration_start"
+
+
+@dataclass
+class SyncConfig:
+    """How new weights reach the generators."""
+
+    transport: str = "object_store"
+
+
+@dataclass
+class ClusterConfig:
+    """Ray connection and per-role resources (CPUs are logical Ray resources)."""
+
+    address: Optional[str] = None
+    num_cpus: Optional[int] = None
+    generator_cpus: float = 1.0
+    scorer_cpus: float = 0.25
+    learner_cpus: float = 0.25
+    buffer_cpus: float = 0.0
+    generator_threads: int = 2
+    learner_threads: int = 1
+    scorer_threads: int = 1
+
+
+@dataclass
+class EvalConfig:
+    """In-loop held-out evaluation with fixed sampling."""
+
+    n_samples: int = 2
+    temperature: float = 1.0
+    top_p: float = 1.0
+    seed: int = 1234
+
+
+@dataclass
+class Config:
+    """The whole run."""
+
+    run_name: str = "default"
+    run_dir: str = MISSING
+    cache_dir: str = "~/.cache/spo"
+    seed: int = 0
+    iterations: int = 3
+    prompts_per_iteration: int = 256
+    model: ModelConfig = field(default_factory=ModelConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    learner: LearnerConfig = field(default_factory=LearnerConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+def register() -> None:
+    """Register the schemas so that ``conf/config.yaml`` is validated against them."""
+    ConfigStore.instance().store(name="spo_schema", node=Config)
+
+
+def _require(cond: bool, key: str, msg: str) -> None:
+    if not cond:
+        raise ConfigError(f"{key}: {msg}")
+
+
+def validate(cfg: Config) -> None:
+    """Check values that the schema cannot express; raise :class:`ConfigError` naming the key."""
+    from spo.learner.losses import LOSSES
+    from spo.reward.base import SCORERS
+    from spo.rollout.base import ENGINES
+    from spo.sync.base import TRANSPORTS
+
+    _require(cfg.iterations >= 1, "iterations", f"must be >= 1, got {cfg.iterations}")
+    _require(cfg.prompts_per_iteration >= 1, "prompts_per_iteration", "must be >= 1")
+    g = cfg.generator
+    _require(g.n_samples >= 2, "generator.n_samples", f"must be >= 2 to build pairs, got {g.n_samples}")
+    _require(g.engine in ENGINES, "generator.engine", f"unknown engine {g.engine!r}; known: {sorted(ENGINES)}")
+    _require(g.num_workers >= 1, "generator.num_workers", "must be >= 1")
+    _require(0 < g.top_p <= 1, "generator.top_p", f"must be in (0, 1], got {g.top_p}")
+    _require(g.temperature > 0, "generator.temperature", f"must be > 0, got {g.temperature}")
+    _require(g.max_new_tokens >= 1, "generator.max_new_tokens", "must be >= 1")
+    _require(g.chunk_size >= 1, "generator.chunk_size", "must be >= 1")
+    lr = cfg.learner
+    _require(lr.beta > 0, "learner.beta", f"must be > 0, got {lr.beta}")
+    _require(lr.lr > 0, "learner.lr", f"must be > 0, got {lr.lr}")
+    _require(lr.loss in LOSSES, "learner.loss", f"unknown loss {lr.loss!r}; known: {sorted(LOSSES)}")
+    _require(lr.zero_stage in (0, 1, 2, 3), "learner.zero_stage", f"must be 0-3, got {lr.zero_stage}")
+    _require(lr.num_ranks >= 1, "learner.num_ranks", "must be >= 1")
+    _require(lr.micro_batch_size >= 1, "learner.micro_batch_size", "must be >= 1")
+    _require(
+        lr.reference in ("iteration_start", "initial"),
+        "learner.reference",
+        f"must be 'iteration_start' or 'initial', got {lr.reference!r}",
+    )
+    _require(cfg.sync.transport in TRANSPORTS, "sync.transport", f"unknown transport {cfg.sync.transport!r}")
+    _require(cfg.selection.prompts == "all", "selection.prompts", f"unknown policy {cfg.selection.prompts!r}")
+    _require(cfg.selection.pairs == "max_min", "selection.pairs", f"unknown pair builder {cfg.selection.pairs!r}")
+    _require(bool(cfg.reward.scorers), "reward.scorers", "at least one scorer is required")
+    _require(
+        cfg.reward.primary in cfg.reward.scorers,
+        "reward.primary",
+        f"{cfg.reward.primary!r} is not one of reward.scorers {sorted(cfg.reward.scorers)}",
+    )
+    for name, sc in cfg.reward.scorers.items():
+        key = f"reward.scorers.{name}"
+        _require("/" not in name, key, "scorer names may not contain '/'")
+        _require(sc.backend in SCORERS, f"{key}.backend", f"unknown backend {sc.backend!r}; known: {sorted(SCORERS)}")
+        if sc.backend == "rule":
+            _require(bool(sc.fn), f"{key}.fn", "a rule scorer needs fn: 'module:function'")
+        if sc.backend == "sequence_classifier":
+            _require(bool(sc.path), f"{key}.path", "a sequence_classifier scorer needs a checkpoint path")
+            _require(Path(sc.path).expanduser().is_dir(), f"{key}.path", f"no such directory: {sc.path}")
+    if cfg.model.path is not None:
+        _require(Path(cfg.model.path).expanduser().is_dir(), "model.path", f"no such directory: {cfg.model.path}")
+    for key, value in (("task.prompts_file", cfg.task.prompts_file), ("task.heldout_file", cfg.task.heldout_file)):
+        if value is not None:
+            _require(Path(value).expanduser().is_file(), key, f"no such file: {value}")

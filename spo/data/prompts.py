@@ -1,0 +1,72 @@
+"""Load and validate prompt sets: from a task generator or a JSONL/Parquet file.
+
+A prompt set is a list of ``{"prompt_id": str, "prompt": str}``. File errors
+name the file and the row.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from spo.config import ConfigError, TaskConfig
+from spo.tasks import sort_digits
+
+
+class PromptFileError(ConfigError):
+    """A prompt file that is missing, empty or malformed."""
+
+
+def load_prompt_file(path: str | Path) -> list[dict]:
+    """Read prompts from ``.jsonl`` or ``.parquet``; ``prompt_id`` defaults to the row number."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise PromptFileError(f"{path}: prompt file does not exist")
+    if path.suffix == ".parquet":
+        try:
+            records = pq.read_table(path).to_pylist()
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            raise PromptFileError(f"{path}: not a readable Parquet file ({exc})") from exc
+    elif path.suffix in (".jsonl", ".json"):
+        records = []
+        for lineno, line in enumerate(path.read_bytes().splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line.decode("utf-8")))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise PromptFileError(f"{path}: row {lineno}: not a JSON object ({exc})") from exc
+    else:
+        raise PromptFileError(f"{path}: unsupported prompt file type {path.suffix!r} (use .jsonl or .parquet)")
+    if not records:
+        raise PromptFileError(f"{path}: prompt file is empty")
+    rows, seen = [], set()
+    for i, rec in enumerate(records, start=1):
+        if not isinstance(rec, dict) or not isinstance(rec.get("prompt"), str):
+            raise PromptFileError(f"{path}: row {i}: needs a string 'prompt' field")
+        if not rec["prompt"].strip():
+            raise PromptFileError(f"{path}: row {i}: prompt is empty")
+        pid = str(rec.get("prompt_id", f"row-{i:06d}"))
+        if pid in seen:
+            raise PromptFileError(f"{path}: row {i}: duplicate prompt_id {pid!r}")
+        seen.add(pid)
+        rows.append({"prompt_id": pid, "prompt": rec["prompt"]})
+    return rows
+
+
+def load_prompts(task: TaskConfig) -> tuple[list[dict], list[dict]]:
+    """Return ``(train, heldout)`` prompt sets for ``task``; the two are disjoint."""
+    if task.prompts_file is not None:
+        train = load_prompt_file(task.prompts_file)
+        heldout = load_prompt_file(task.heldout_file) if task.heldout_file else []
+    else:
+        if task.name != "sort_digits":
+            raise ConfigError(f"task.name: unknown task {task.name!r} and no task.prompts_file given")
+        rows = sort_digits.generate_prompts(task.n_train + task.n_heldout, task.seed, task.min_len, task.max_len)
+        train, heldout = rows[: task.n_train], rows[task.n_train :]
+    overlap = {r["prompt"] for r in train} & {r["prompt"] for r in heldout}
+    if overlap:
+        raise ConfigError(f"task.heldout_file: {len(overlap)} held-out prompts also appear in the training set")
+    return train, heldout

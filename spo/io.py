@@ -1,0 +1,68 @@
+"""Atomic file and directory writes: write to a temporary path, then rename."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary sibling directory that replaces ``target`` on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_file(target: str | Path, mode: str = "wb"):
+    """Open a temporary sibling of ``target``; rename it over ``target`` on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_parquet(table: pa.Table, path: str | Path) -> None:
+    """Write ``table`` to ``path`` atomically."""
+    with atomic_file(path) as fh:
+        pq.write_table(table, fh)
+
+
+def write_json(obj, path: str | Path) -> None:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    with atomic_file(path, "w") as fh:
+        json.dump(obj, fh, indent=2, sort_keys=True, default=str)
+
+
+def append_jsonl(record: dict, path: str | Path) -> None:
+    """Append one JSON line by rewriting the file atomically (small files only)."""
+    path = Path(path)
+    old = path.read_text() if path.exists() else ""
+    with atomic_file(path, "w") as fh:
+        fh.write(old + json.dumps(record, sort_keys=True, default=str) + "\n")

@@ -1,0 +1,1 @@
+"""The learner: losses, sequence log-probs, DeepSpeed ranks and checkpoints."""

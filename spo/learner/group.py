@@ -1,0 +1,46 @@
+"""The learner group: DeepSpeed ranks as Ray actors in one placement group."""
+
+from __future__ import annotations
+
+import ray
+from ray.util.placement_group import placement_group, remove_placement_group
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+from spo.learner.worker import LearnerWorker
+
+
+class LearnerGroup:
+    """Drives every rank through the same collective calls."""
+
+    def __init__(self, num_ranks: int, model_path: str, cfg: dict, num_cpus: float, threads: int, seed: int):
+        self.pg = placement_group([{"CPU": num_cpus}] * num_ranks, strategy="PACK")
+        ray.get(self.pg.ready())
+        actor = ray.remote(LearnerWorker)
+        self.workers = [
+            actor.options(
+                num_cpus=num_cpus,
+                scheduling_strategy=PlacementGroupSchedulingStrategy(self.pg, placement_group_bundle_index=i),
+            ).remote(i, num_ranks, threads)
+            for i in range(num_ranks)
+        ]
+        addr, port = ray.get(self.workers[0].address.remote())
+        ray.get([w.setup.remote(addr, port, model_path, cfg, seed) for w in self.workers])
+
+    def train(self, pairs_ref: ray.ObjectRef, iteration: int) -> dict:
+        """Train on the pairs behind ``pairs_ref``; returns the group's metrics."""
+        return ray.get([w.train.remote(pairs_ref, iteration) for w in self.workers])[0]
+
+    def export_weights(self) -> ray.ObjectRef:
+        """A reference to rank 0's full named parameters (all ranks take part in the gather)."""
+        refs = [w.export_weights.remote() for w in self.workers]
+        ray.get(refs[1:])
+        ray.wait(refs[:1])
+        return refs[0]
+
+    def save_checkpoint(self, path: str) -> None:
+        ray.get([w.save_checkpoint.remote(path) for w in self.workers])
+
+    def shutdown(self) -> None:
+        for w in self.workers:
+            ray.kill(w)
+        remove_placement_group(self.pg)

@@ -1,0 +1,54 @@
+"""Tokenise preference pairs and compute summed sequence log-probs.
+
+Chosen and rejected responses are stacked into one batch so that one forward
+pass scores both. Only response tokens (and the closing EOS) count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from spo.rollout.hf_engine import chat_prompt
+
+
+@dataclass
+class TokenizedBatch:
+    """Right-padded ``input_ids`` with the mask of response positions to score."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    response_mask: torch.Tensor  # aligned with input_ids[:, 1:]
+
+
+def tokenize(tokenizer, prompts: list[str], responses: list[str]) -> TokenizedBatch:
+    """Prompt (with chat template) + response + EOS, right-padded."""
+    ids, starts = [], []
+    for prompt, response in zip(prompts, responses):
+        p = tokenizer(chat_prompt(tokenizer, prompt), add_special_tokens=False)["input_ids"]
+        r = tokenizer(response + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+        ids.append(p + r)
+        starts.append(len(p))
+    width = max(map(len, ids))
+    lengths = torch.tensor([len(x) for x in ids])
+    input_ids = torch.tensor([x + [tokenizer.pad_token_id] * (width - len(x)) for x in ids])
+    attention_mask = (torch.arange(width)[None, :] < lengths[:, None]).long()
+    pos = torch.arange(1, width)[None, :]
+    response_mask = (pos >= torch.tensor(starts)[:, None]) & (pos < lengths[:, None])
+    return TokenizedBatch(input_ids, attention_mask, response_mask)
+
+
+def sequence_logprobs(model, batch: TokenizedBatch) -> torch.Tensor:
+    """Sum of log-probs of the response tokens, one value per row."""
+    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits[:, :-1].float()
+    token_lp = torch.log_softmax(logits, dim=-1).gather(-1, batch.input_ids[:, 1:, None]).squeeze(-1)
+    return (token_lp * batch.response_mask).sum(dim=-1)
+
+
+def pair_logprobs(model, tokenizer, prompts: list[str], chosen: list[str], rejected: list[str]):
+    """(chosen, rejected) summed log-probs from one concatenated forward pass."""
+    batch = tokenize(tokenizer, prompts + prompts, chosen + rejected)
+    lp = sequence_logprobs(model, batch)
+    n = len(prompts)
+    return lp[:n], lp[n:]

@@ -1,0 +1,185 @@
+"""One learner rank: a DeepSpeed ZeRO engine inside a Ray actor.
+
+All ranks execute the same sequence of collective calls (train, export, save),
+each on its own shard of the pairs. The reference log-probs are computed once
+per iteration, before the first update.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import socket
+from pathlib import Path
+
+import pyarrow as pa
+import torch
+
+from spo.io import atomic_dir
+from spo.learner.logprobs import pair_logprobs
+from spo.learner.losses import LOSSES
+from spo.rollout.hf_engine import load_tokenizer
+
+
+def deepspeed_config(cfg: dict) -> dict:
+    """The DeepSpeed config for a learner config dict (fp32 on CPU, bf16 on GPU)."""
+    return {
+        "train_micro_batch_size_per_gpu": cfg["micro_batch_size"],
+        "gradient_accumulation_steps": cfg["grad_accum"],
+        "gradient_clipping": cfg["max_grad_norm"],
+        "zero_optimization": {"stage": cfg["zero_stage"]},
+        "zero_allow_untested_optimizer": True,
+        "bf16": {"enabled": torch.cuda.is_available()},
+        "steps_per_print": 2**31 - 1,
+    }
+
+
+class LearnerWorker:
+    """One rank of the learner group."""
+
+    def __init__(self, rank: int, world_size: int, threads: int):
+        torch.set_num_threads(threads)
+        self.rank = rank
+        self.world_size = world_size
+
+    def address(self) -> tuple[str, int]:
+        """This node's IP and a free port, for rank 0 to serve as the rendezvous."""
+        import ray
+
+        with socket.socket() as s:
+            s.bind(("", 0))
+            port = s.getsockname()[1]
+        return ray.util.get_node_ip_address(), port
+
+    def setup(self, master_addr: str, master_port: int, model_path: str, cfg: dict, seed: int) -> None:
+        """Join the process group and build the DeepSpeed engine."""
+        os.environ.update(
+            RANK=str(self.rank),
+            WORLD_SIZE=str(self.world_size),
+            LOCAL_RANK="0",
+            MASTER_ADDR=master_addr,
+            MASTER_PORT=str(master_port),
+        )
+        import deepspeed
+        from transformers import AutoModelForCausalLM
+
+        deepspeed.init_distributed(dist_backend="nccl" if torch.cuda.is_available() else "gloo")
+        torch.manual_seed(seed)
+        self.cfg = cfg
+        self.seed = seed
+        self.loss_fn = LOSSES[cfg["loss"]]
+        self.tokenizer = load_tokenizer(model_path)
+        model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32, use_safetensors=True)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+        self.engine, *_ = deepspeed.initialize(model=model, optimizer=optimizer, config=deepspeed_config(cfg))
+        self.reference = None
+        if cfg["reference"] == "initial":
+            self.reference = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32).eval()
+            self.reference.to(self.engine.device)
+
+    def _shard(self, pairs: pa.Table, iteration: int) -> list[dict]:
+        rows = pairs.to_pylist()
+        random.Random(self.seed * 1_000_003 + iteration).shuffle(rows)
+        per_rank = len(rows) // self.world_size
+        return rows[self.rank * per_rank : (self.rank + 1) * per_rank]
+
+    def _batches(self, rows: list[dict]):
+        size = self.cfg["micro_batch_size"]
+        for start in range(0, len(rows), size):
+            batch = rows[start : start + size]
+            yield [r["prompt"] for r in batch], [r["chosen"] for r in batch], [r["rejected"] for r in batch]
+
+    @torch.no_grad()
+    def _reference_logprobs(self, rows: list[dict]) -> tuple[torch.Tensor, torch.Tensor]:
+        model = self.reference if self.reference is not None else self.engine
+        self.engine.eval()
+        chosen, rejected = [], []
+        for prompts, ch, rj in self._batches(rows):
+            c, r = pair_logprobs(model, self.tokenizer, prompts, ch, rj)
+            chosen.append(c)
+            rejected.append(r)
+        return torch.cat(chosen), torch.cat(rejected)
+
+    def train(self, pairs: pa.Table, iteration: int) -> dict:
+        """Train ``epochs`` passes over this rank's shard; returns metrics averaged over all ranks."""
+        rows = self._shard(pairs, iteration)
+        if not rows:
+            return {"steps": 0, "pairs_trained": 0}
+        for i, (c, r) in enumerate(zip(*self._reference_logprobs(rows))):
+            rows[i]["ref_chosen"], rows[i]["ref_rejected"] = c, r
+        self.engine.train()
+        rng = random.Random(self.seed * 7919 + iteration)
+        sums = torch.zeros(6, dtype=torch.float64)  # loss, acc, chosen, rejected, grad_norm, n
+        first_loss = None
+        steps = 0
+        for _epoch in range(self.cfg["epochs"]):
+            rng.shuffle(rows)
+            for start in range(0, len(rows), self.cfg["micro_batch_size"]):
+                batch = rows[start : start + self.cfg["micro_batch_size"]]
+                pc, pr = pair_logprobs(
+                    self.engine,
+                    self.tokenizer,
+                    [b["prompt"] for b in batch],
+                    [b["chosen"] for b in batch],
+                    [b["rejected"] for b in batch],
+                )
+                ref_c = torch.stack([b["ref_chosen"] for b in batch])
+                ref_r = torch.stack([b["ref_rejected"] for b in batch])
+                out = self.loss_fn(pc, pr, ref_c, ref_r, beta=self.cfg["beta"])
+                loss = out.losses.mean()
+                self.engine.backward(loss)
+                boundary = self.engine.is_gradient_accumulation_boundary()
+                self.engine.step()
+                if first_loss is None:
+                    first_loss = loss.item()
+                grad_norm = self.engine.get_global_grad_norm() if boundary else None
+                steps += int(boundary)
+                n = len(batch)
+                sums += torch.tensor(
+                    [
+                        out.losses.sum().item(),
+                        (out.chosen_rewards > out.rejected_rewards).float().sum().item(),
+                        out.chosen_rewards.sum().item(),
+                        out.rejected_rewards.sum().item(),
+                        float(grad_norm or 0.0) * n,
+                        n,
+                    ],
+                    dtype=torch.float64,
+                )
+        torch.distributed.all_reduce(sums)
+        n = sums[5].item()
+        return {
+            "steps": steps,
+            "pairs_trained": len(rows) * self.world_size,
+            "loss": sums[0].item() / n,
+            "loss_first": first_loss,
+            "reward_accuracy": sums[1].item() / n,
+            "chosen_reward": sums[2].item() / n,
+            "rejected_reward": sums[3].item() / n,
+            "reward_margin": (sums[2].item() - sums[3].item()) / n,
+            "grad_norm": sums[4].item() / n,
+        }
+
+    def _gathered(self):
+        if self.cfg["zero_stage"] == 3:
+            import deepspeed
+
+            return deepspeed.zero.GatheredParameters(list(self.engine.module.parameters()), modifier_rank=None)
+        return contextlib.nullcontext()
+
+    def export_weights(self) -> list[tuple[str, torch.Tensor]] | None:
+        """Full parameters on rank 0 (gathered from ZeRO-3 shards if needed); ``None`` elsewhere."""
+        with self._gathered():
+            if self.rank != 0:
+                return None
+            return [(n, p.detach().to("cpu", torch.float32).clone()) for n, p in self.engine.module.named_parameters()]
+
+    def save_checkpoint(self, path: str) -> None:
+        """Write an HF checkpoint (safetensors + tokenizer) from rank 0."""
+        with self._gathered():
+            if self.rank != 0:
+                return
+            with atomic_dir(Path(path)) as tmp:
+                self.engine.module.save_pretrained(tmp)
+                self.tokenizer.save_pretrained(tmp)

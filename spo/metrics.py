@@ -1,0 +1,54 @@
+"""Run metrics: ``metrics.jsonl`` lines and the per-iteration summary table."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from spo.io import append_jsonl
+
+log = logging.getLogger(__name__)
+
+TABLE_COLUMNS = [
+    ("iter", "iteration", "{:d}"),
+    ("heldout", "heldout_reward", "{:.3f}"),
+    ("difficulty", "difficulty_mean", "{:.3f}"),
+    ("kept", "prompts_kept", "{:d}"),
+    ("pairs", "pairs_trained", "{:d}"),
+    ("loss", "loss", "{:.4f}"),
+    ("acc", "reward_accuracy", "{:.3f}"),
+    ("gen_s", "generate_s", "{:.1f}"),
+    ("score_s", "score_s", "{:.1f}"),
+    ("rollout_s", "rollout_s", "{:.1f}"),
+    ("train_s", "train_s", "{:.1f}"),
+    ("sync_s", "sync_s", "{:.1f}"),
+    ("eval_s", "eval_s", "{:.1f}"),
+    ("ckpt_s", "checkpoint_s", "{:.1f}"),
+    ("total_s", "iteration_s", "{:.1f}"),
+]
+
+
+class MetricsLog:
+    """Appends one JSON line per (iteration, stage) to ``metrics.jsonl``."""
+
+    def __init__(self, run_dir: str | Path):
+        self.path = Path(run_dir) / "metrics.jsonl"
+
+    def write(self, iteration: int, stage: str, values: dict) -> None:
+        append_jsonl({"iteration": iteration, "stage": stage, **values}, self.path)
+
+
+def _cell(fmt: str, value) -> str:
+    if value is None:
+        return "-"
+    return fmt.format(value)
+
+
+def format_table(rows: list[dict]) -> str:
+    """A fixed-width table, one row per iteration summary."""
+    header = [name for name, _, _ in TABLE_COLUMNS]
+    body = [[_cell(fmt, r.get(key)) for _, key, fmt in TABLE_COLUMNS] for r in rows]
+    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(b, widths)) for b in body]
+    return "\n".join(lines)

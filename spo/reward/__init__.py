@@ -1,0 +1,1 @@
+"""Rewards: scorer backends and the scorer actor pool."""

@@ -1,0 +1,23 @@
+"""The scorer interface and its registry (``reward.scorers.<name>.backend``)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from spo.registry import Registry
+
+SCORERS = Registry(
+    "reward backend",
+    {
+        "rule": "spo.reward.rule:RuleScorer",
+        "sequence_classifier": "spo.reward.sequence_classifier:SequenceClassifierScorer",
+    },
+)
+
+
+class Scorer(ABC):
+    """Maps (prompt, response) pairs to scalar rewards; higher is better."""
+
+    @abstractmethod
+    def score(self, prompts: list[str], responses: list[str]) -> list[float]:
+        """One reward per (prompt, response); NaN marks a reward that could not be computed."""

@@ -1,0 +1,21 @@
+"""Rule rewards: a Python function ``fn(prompt, response) -> float`` named in config."""
+
+from __future__ import annotations
+
+from spo.registry import import_object
+from spo.reward.base import Scorer
+
+
+class RuleScorer(Scorer):
+    """Calls ``fn`` (a ``"module:function"`` path) on each sample."""
+
+    def __init__(self, fn: str, **_: object):
+        try:
+            self.fn = import_object(fn)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ValueError(f"rule scorer: cannot import fn {fn!r}: {exc}") from exc
+        if not callable(self.fn):
+            raise ValueError(f"rule scorer: {fn!r} is not callable")
+
+    def score(self, prompts: list[str], responses: list[str]) -> list[float]:
+        return [float(self.fn(p, r)) for p, r in zip(prompts, responses)]

@@ -1,0 +1,63 @@
+"""Reward models: any ``AutoModelForSequenceClassification`` checkpoint with one output.
+
+The conversation (user prompt, assistant response) is rendered with a chat
+template, the policy's by default, then scored in length-sorted batches. The
+reward is the first logit.
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from spo.reward.base import Scorer
+
+
+class SequenceClassifierScorer(Scorer):
+    """Scores with an HF sequence-classification reward model."""
+
+    def __init__(
+        self,
+        path: str,
+        policy_path: str,
+        batch_size: int = 32,
+        trust_remote_code: bool = False,
+        chat_template: str = "policy",
+        **_: object,
+    ):
+        self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        if chat_template == "policy":
+            self.template = AutoTokenizer.from_pretrained(policy_path)
+        elif chat_template == "scorer":
+            self.template = self.tokenizer
+        else:
+            raise ValueError(f"chat_template must be 'policy' or 'scorer', got {chat_template!r}")
+        if not self.template.chat_template:
+            raise ValueError(f"{path}: the {chat_template} tokenizer has no chat template")
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            path, dtype=torch.float32, trust_remote_code=trust_remote_code, use_safetensors=True
+        ).eval()
+        if self.model.config.pad_token_id is None:
+            self.model.config.pad_token_id = self.tokenizer.pad_token_id
+        self.batch_size = batch_size
+
+    def _render(self, prompt: str, response: str) -> str:
+        messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
+        return self.template.apply_chat_template(messages, tokenize=False)
+
+    @torch.no_grad()
+    def score(self, prompts: list[str], responses: list[str]) -> list[float]:
+        texts = [self._render(p, r) for p, r in zip(prompts, responses)]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        rewards = [0.0] * len(texts)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            enc = self.tokenizer(
+                [texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False, truncation=True
+            )
+            logits = self.model(**enc).logits[:, 0].float()
+            for i, value in zip(idx, logits.tolist()):
+                rewards[i] = value
+        return rewards

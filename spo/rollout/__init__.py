@@ -1,0 +1,1 @@
+"""Rollout: engines that sample responses, and the generator actor pool."""

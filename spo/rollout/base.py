@@ -1,0 +1,50 @@
+"""The engine interface and its registry.
+
+An engine turns prompts into samples with the current policy and accepts new
+weights. Backends register under the config name ``generator.engine``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Iterable
+
+import torch
+
+from spo.registry import Registry
+
+ENGINES = Registry("generator.engine", {"hf": "spo.rollout.hf_engine:HFEngine"})
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to sample: ``n`` responses per prompt."""
+
+    n: int
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_new_tokens: int = 64
+    seed: int = 0
+
+
+@dataclass
+class Completion:
+    """One sampled response and what the engine knows about it."""
+
+    text: str
+    n_tokens: int
+    logprob_sum: float | None
+    finish_reason: str  # "stop" or "length"
+
+
+class Engine(ABC):
+    """Samples from a causal LM and takes weight updates in place."""
+
+    @abstractmethod
+    def generate(self, prompts: list[str], sampling: SamplingParams) -> list[list[Completion]]:
+        """Return ``sampling.n`` completions for each prompt, in prompt order."""
+
+    @abstractmethod
+    def load_weights(self, named_tensors: Iterable[tuple[str, torch.Tensor]]) -> None:
+        """Replace the policy's parameters with ``named_tensors``."""

@@ -1,0 +1,109 @@
+"""Hugging Face ``transformers`` engine for CPU (and small GPU) rollouts.
+
+Prompts are wrapped in the tokenizer's chat template and sampled in batches with
+``n`` return sequences each. Log-prob sums are taken from the raw (unwarped)
+logits, so they are the policy's own log-probabilities of the sampled tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from spo.rollout.base import Completion, Engine, SamplingParams
+
+
+def load_tokenizer(path: str, trust_remote_code: bool = False, require_chat_template: bool = True):
+    """Load a tokenizer for left-padded batched generation; require a chat template."""
+    tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    if require_chat_template and not tok.chat_template:
+        raise ValueError(f"{path}: tokenizer has no chat template")
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "left"
+    return tok
+
+
+def chat_prompt(tokenizer, prompt: str) -> str:
+    """The prompt as the policy sees it: one user turn plus the generation prompt."""
+    return tokenizer.apply_chat_template(
+        [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
+    )
+
+
+class HFEngine(Engine):
+    """Batched sampling with ``model.generate``; weights updated in place."""
+
+    def __init__(self, model_path: str, batch_size: int = 32, trust_remote_code: bool = False):
+        self.tokenizer = load_tokenizer(model_path, trust_remote_code)
+        self.model = AutoModelForCausalLM.from_pretrained(
+            model_path, dtype=torch.float32, trust_remote_code=trust_remote_code, use_safetensors=True
+        ).eval()
+        self.batch_size = batch_size
+
+    @torch.no_grad()
+    def generate(self, prompts: list[str], sampling: SamplingParams) -> list[list[Completion]]:
+        out: list[list[Completion]] = []
+        gen = torch.Generator().manual_seed(sampling.seed)
+        for start in range(0, len(prompts), self.batch_size):
+            batch = prompts[start : start + self.batch_size]
+            # generate() draws from the global RNG; seed it from our per-call stream.
+            torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
+            out.extend(self._generate_batch(batch, sampling))
+        return out
+
+    def _generate_batch(self, prompts: list[str], sampling: SamplingParams) -> list[list[Completion]]:
+        tok = self.tokenizer
+        enc = tok([chat_prompt(tok, p) for p in prompts], return_tensors="pt", padding=True, add_special_tokens=False)
+        res = self.model.generate(
+            **enc,
+            do_sample=True,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            top_k=0,
+            max_new_tokens=sampling.max_new_tokens,
+            num_return_sequences=sampling.n,
+            pad_token_id=tok.pad_token_id,
+            eos_token_id=tok.eos_token_id,
+            return_dict_in_generate=True,
+            output_logits=True,
+        )
+        new = res.sequences[:, enc["input_ids"].shape[1] :]
+        logits = torch.stack(res.logits, dim=1).float()  # (rows, steps, vocab), unwarped
+        token_lp = torch.log_softmax(logits, dim=-1).gather(-1, new[:, : logits.shape[1], None]).squeeze(-1)
+        is_eos = new == tok.eos_token_id
+        has_eos = is_eos.any(dim=1)
+        first_eos = torch.where(has_eos, is_eos.float().argmax(dim=1), torch.full_like(has_eos, new.shape[1], dtype=torch.long))
+        lengths = torch.where(has_eos, first_eos + 1, first_eos)
+        keep = torch.arange(new.shape[1])[None, :] < lengths[:, None]
+        lp_sums = (token_lp * keep).sum(dim=1)
+        texts = tok.batch_decode(
+            [row[: int(first_eos[i])] for i, row in enumerate(new)], skip_special_tokens=True
+        )
+        completions = [
+            Completion(
+                text=texts[i],
+                n_tokens=int(lengths[i]),
+                logprob_sum=float(lp_sums[i]),
+                finish_reason="stop" if bool(has_eos[i]) else "length",
+            )
+            for i in range(new.shape[0])
+        ]
+        n = sampling.n
+        return [completions[j * n : (j + 1) * n] for j in range(len(prompts))]
+
+    @torch.no_grad()
+    def load_weights(self, named_tensors: Iterable[tuple[str, torch.Tensor]]) -> None:
+        params = dict(self.model.named_parameters(remove_duplicate=False))
+        seen = set()
+        for name, tensor in named_tensors:
+            if name not in params:
+                raise KeyError(f"load_weights: the policy has no parameter {name!r}")
+            params[name].copy_(tensor.to(params[name].dtype))
+            seen.add(name)
+        unique = {n for n, _ in self.model.named_parameters()}
+        missing = unique - seen
+        if missing:
+            raise KeyError(f"load_weights: no tensor for {sorted(missing)[:5]} ({len(missing)} missing)")

@@ -1,0 +1,97 @@
+"""Generator actors and the pool that feeds them prompt chunks.
+
+Each actor wraps one :class:`~spo.rollout.base.Engine`. The pool hands out
+chunks round-robin and returns one object reference per chunk, so samples flow
+on to the scorers without passing through the driver.
+"""
+
+from __future__ import annotations
+
+import ray
+import torch
+
+from spo.rollout.base import ENGINES, SamplingParams
+from spo.schemas import generated_schema
+from spo.timing import BusyClock
+
+import pyarrow as pa
+
+
+class GeneratorWorker:
+    """One engine in a Ray actor; stamps every sample with its policy version."""
+
+    def __init__(self, engine: str, engine_kwargs: dict, generator_name: str, threads: int):
+        torch.set_num_threads(threads)
+        self.engine = ENGINES.get(engine)(**engine_kwargs)
+        self.generator_name = generator_name
+        self.policy_version = 0
+        self.clock = BusyClock()
+
+    def generate(self, rows: list[dict], iteration: int, sampling: SamplingParams) -> pa.Table:
+        """Sample ``sampling.n`` responses for each ``{"prompt_id", "prompt"}`` row."""
+        with self.clock.busy():
+            completions = self.engine.generate([r["prompt"] for r in rows], sampling)
+            out = {name: [] for name in generated_schema().names}
+            for row, comps in zip(rows, completions):
+                for idx, c in enumerate(comps):
+                    out["prompt_id"].append(row["prompt_id"])
+                    out["prompt"].append(row["prompt"])
+                    out["response"].append(c.text)
+                    out["sample_idx"].append(idx)
+                    out["generator"].append(self.generator_name)
+                    out["policy_version"].append(self.policy_version)
+                    out["iteration"].append(iteration)
+                    out["n_tokens"].append(c.n_tokens)
+                    out["logprob_sum"].append(c.logprob_sum)
+                    out["finish_reason"].append(c.finish_reason)
+            return pa.Table.from_pydict(out, schema=generated_schema())
+
+    def load_weights(self, named_tensors: list[tuple[str, torch.Tensor]], version: int) -> int:
+        """Load new weights and adopt ``version``; returns the version now served."""
+        self.engine.load_weights(named_tensors)
+        self.policy_version = version
+        return self.policy_version
+
+    def get_policy_version(self) -> int:
+        return self.policy_version
+
+    def take_busy_seconds(self) -> float:
+        return self.clock.take()
+
+
+class GeneratorPool:
+    """A group of generator actors that all serve the same policy."""
+
+    def __init__(
+        self,
+        num_workers: int,
+        engine: str,
+        engine_kwargs: dict,
+        generator_name: str,
+        num_cpus: float,
+        threads: int,
+    ):
+        actor = ray.remote(GeneratorWorker).options(num_cpus=num_cpus)
+        self.workers = [actor.remote(engine, engine_kwargs, generator_name, threads) for _ in range(num_workers)]
+        self._next = 0
+
+    def submit(self, rows: list[dict], iteration: int, sampling: SamplingParams) -> ray.ObjectRef:
+        """Queue one chunk on the next worker; returns a reference to its samples table."""
+        worker = self.workers[self._next % len(self.workers)]
+        self._next += 1
+        return worker.generate.remote(rows, iteration, sampling)
+
+    def load_weights(self, weights_ref: ray.ObjectRef, version: int) -> list[int]:
+        """Push weights (an object reference) to every worker; wait for all acknowledgements."""
+        return ray.get([w.load_weights.remote(weights_ref, version) for w in self.workers])
+
+    def policy_versions(self) -> list[int]:
+        return ray.get([w.get_policy_version.remote() for w in self.workers])
+
+    def take_busy_seconds(self) -> float:
+        """Largest busy time among the workers since the last call."""
+        return max(ray.get([w.take_busy_seconds.remote() for w in self.workers]))
+
+    def shutdown(self) -> None:
+        for w in self.workers:
+            ray.kill(w)

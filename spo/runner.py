@@ -1,0 +1,233 @@
+"""The single controller: builds the role groups and runs self-play iterations.
+
+One iteration: rollout (generate -> score -> buffer, streamed chunk by chunk as
+object references), selection, learning, weight sync, checkpoint, held-out
+evaluation. Each stage is its own method and writes one ``metrics.jsonl`` line.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from pathlib import Path
+
+import ray
+from omegaconf import OmegaConf
+
+from spo.assets.tiny import TinySpec, ensure_tiny_policy
+from spo.buffer.replay_buffer import ReplayBuffer
+from spo.cluster import connect
+from spo.config import Config, ConfigError, validate
+from spo.data.prompts import load_prompts
+from spo.eval.heldout import collect_heldout
+from spo.io import atomic_file
+from spo.learner.group import LearnerGroup
+from spo.metrics import MetricsLog, format_table
+from spo.reward.pool import ScorerPool
+from spo.rollout.base import SamplingParams
+from spo.rollout.pool import GeneratorPool
+from spo.sync.base import TRANSPORTS
+
+log = logging.getLogger(__name__)
+
+
+def resolve_model_path(cfg: Config) -> str:
+    """The policy checkpoint directory: ``model.path`` or the locally built tiny model."""
+    if cfg.model.path is not None:
+        return str(Path(cfg.model.path).expanduser())
+    if cfg.model.name != "tiny":
+        raise ConfigError(f"model.path: required for model {cfg.model.name!r}")
+    spec = TinySpec(
+        hidden_size=cfg.model.tiny_hidden_size,
+        num_layers=cfg.model.tiny_num_layers,
+        sft_steps=cfg.model.tiny_sft_steps,
+    )
+    return str(ensure_tiny_policy(Path(cfg.cache_dir).expanduser(), spec))
+
+
+def _seed(*parts: int) -> int:
+    return random.Random(" ".join(map(str, parts))).randrange(2**31 - 1)
+
+
+class SelfPlayRunner:
+    """Owns the role groups and the iteration loop."""
+
+    def __init__(self, cfg: Config):
+        validate(cfg)
+        self.cfg = cfg
+        self.run_dir = Path(cfg.run_dir)
+        self.train_prompts, self.heldout_prompts = load_prompts(cfg.task)
+        if not self.heldout_prompts:
+            raise ConfigError("task.heldout_file: a held-out prompt set is required for evaluation")
+        self.model_path = resolve_model_path(cfg)
+        self.metrics = MetricsLog(self.run_dir)
+        self.scorer_names = list(cfg.reward.scorers)
+        self._order = list(range(len(self.train_prompts)))
+        random.Random(cfg.seed).shuffle(self._order)
+
+    # ----------------------------------------------------------------- set-up
+    def start(self) -> None:
+        """Connect to Ray and start every role."""
+        cfg, cl = self.cfg, self.cfg.cluster
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_file(self.run_dir / "config.yaml", "w") as fh:
+            fh.write(OmegaConf.to_yaml(cfg, resolve=True))
+        self._owns_ray = connect(cl, cfg.cache_dir)
+        engine_kwargs = {"model_path": self.model_path, "trust_remote_code": cfg.model.trust_remote_code}
+        self.generators = GeneratorPool(
+            cfg.generator.num_workers,
+            cfg.generator.engine,
+            engine_kwargs,
+            generator_name=cfg.model.name,
+            num_cpus=cl.generator_cpus,
+            threads=cl.generator_threads,
+        )
+        self.scorers = ScorerPool(
+            {name: self._scorer_spec(sc) for name, sc in cfg.reward.scorers.items()},
+            num_cpus=cl.scorer_cpus,
+            threads=cl.scorer_threads,
+        )
+        self.buffer = (
+            ray.remote(ReplayBuffer)
+            .options(num_cpus=cl.buffer_cpus)
+            .remote(self.scorer_names, cfg.reward.primary, str(self.run_dir))
+        )
+        learner_cfg = OmegaConf.to_container(OmegaConf.structured(cfg.learner))
+        self.learner = LearnerGroup(
+            cfg.learner.num_ranks, self.model_path, learner_cfg, cl.learner_cpus, cl.learner_threads, cfg.seed
+        )
+        self.transport = TRANSPORTS.get(cfg.sync.transport)()
+
+    def _scorer_spec(self, sc) -> dict:
+        if sc.backend == "rule":
+            kwargs = {"fn": sc.fn}
+        else:
+            kwargs = {
+                "path": str(Path(sc.path).expanduser()),
+                "policy_path": self.model_path,
+                "batch_size": sc.batch_size,
+                "trust_remote_code": sc.trust_remote_code,
+                "chat_template": sc.chat_template,
+            }
+        return {"backend": sc.backend, "num_workers": sc.num_workers, "kwargs": kwargs}
+
+    def shutdown(self) -> None:
+        """Stop every role, and the local Ray cluster if this runner started it."""
+        for role in ("generators", "scorers", "learner"):
+            if hasattr(self, role):
+                getattr(self, role).shutdown()
+        if getattr(self, "_owns_ray", False):
+            ray.shutdown()
+
+    # ----------------------------------------------------------------- stages
+    def _iteration_prompts(self, iteration: int) -> list[dict]:
+        n = self.cfg.prompts_per_iteration
+        idx = [self._order[(iteration * n + i) % len(self._order)] for i in range(n)]
+        return [self.train_prompts[i] for i in idx]
+
+    def _chunks(self, rows: list[dict]) -> list[list[dict]]:
+        size = self.cfg.generator.chunk_size
+        return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+    def rollout(self, iteration: int) -> dict:
+        """Generate, score and buffer this iteration's samples, streamed chunk by chunk."""
+        g = self.cfg.generator
+        start = time.perf_counter()
+        acks = []
+        for k, chunk in enumerate(self._chunks(self._iteration_prompts(iteration))):
+            sampling = SamplingParams(g.n_samples, g.temperature, g.top_p, g.max_new_tokens, _seed(self.cfg.seed, iteration, k))
+            samples = self.generators.submit(chunk, iteration, sampling)
+            acks.append(self.buffer.add.remote(self.scorers.submit(samples)))
+        kept = sum(ray.get(acks))
+        return {
+            "rollout_s": time.perf_counter() - start,
+            "generate_s": self.generators.take_busy_seconds(),
+            "score_s": self.scorers.take_busy_seconds(),
+            "samples_clean": kept,
+        }
+
+    def select(self, iteration: int) -> dict:
+        """Compute difficulty, select prompts and build pairs in the buffer."""
+        start = time.perf_counter()
+        summary = ray.get(self.buffer.finalize.remote(iteration, self.cfg.selection.prompts))
+        return {**summary, "select_s": time.perf_counter() - start}
+
+    def learn(self, iteration: int) -> dict:
+        """Train the learner group on this iteration's pairs."""
+        start = time.perf_counter()
+        metrics = self.learner.train(self.buffer.pairs.remote(iteration), iteration)
+        return {**metrics, "train_s": time.perf_counter() - start}
+
+    def sync(self, version: int) -> dict:
+        """Push the learner's weights to the generators as ``version``."""
+        start = time.perf_counter()
+        self.transport.push(self.learner, self.generators, version)
+        versions = self.generators.policy_versions()
+        return {"sync_s": time.perf_counter() - start, "policy_version": min(versions)}
+
+    def checkpoint(self, iteration: int) -> dict:
+        """Save an HF checkpoint of the policy after ``iteration``."""
+        start = time.perf_counter()
+        self.learner.save_checkpoint(str(self.run_dir / "checkpoints" / f"iter_{iteration}"))
+        return {"checkpoint_s": time.perf_counter() - start}
+
+    def evaluate(self, version: int) -> dict:
+        """Answer the held-out prompts with fixed sampling and score them."""
+        e, g = self.cfg.eval, self.cfg.generator
+        start = time.perf_counter()
+        scored = []
+        for k, chunk in enumerate(self._chunks(self.heldout_prompts)):
+            sampling = SamplingParams(e.n_samples, e.temperature, e.top_p, g.max_new_tokens, _seed(e.seed, k))
+            scored.append(self.scorers.submit(self.generators.submit(chunk, -1, sampling)))
+        path = str(self.run_dir / "eval" / f"policy_v{version}.parquet")
+        summary = ray.get(collect_heldout.remote(path, self.scorer_names, *scored))
+        self.generators.take_busy_seconds()
+        self.scorers.take_busy_seconds()
+        summary["heldout_reward"] = summary[f"heldout_reward/{self.cfg.reward.primary}"]
+        return {**summary, "eval_s": time.perf_counter() - start, "policy_version": version}
+
+    # ------------------------------------------------------------------- loop
+    def run(self) -> list[dict]:
+        """Run every iteration; returns one summary row per iteration."""
+        self.start()
+        try:
+            baseline = self.evaluate(0)
+            self.metrics.write(-1, "eval", baseline)
+            log.info("iteration -1 (initial policy): held-out reward %.4f", baseline["heldout_reward"])
+            rows = [{"iteration": -1, **baseline}]
+            for it in range(self.cfg.iterations):
+                rows.append(self.iterate(it))
+            print(format_table(rows), flush=True)
+            return rows
+        finally:
+            self.shutdown()
+
+    def iterate(self, iteration: int) -> dict:
+        """One full self-play iteration; returns its summary row."""
+        start = time.perf_counter()
+        row = {"iteration": iteration}
+        for stage, fn, arg in (
+            ("rollout", self.rollout, iteration),
+            ("select", self.select, iteration),
+            ("learn", self.learn, iteration),
+            ("sync", self.sync, iteration + 1),
+            ("checkpoint", self.checkpoint, iteration),
+            ("eval", self.evaluate, iteration + 1),
+        ):
+            values = fn(arg)
+            self.metrics.write(iteration, stage, values)
+            row.update(values)
+        row["iteration_s"] = time.perf_counter() - start
+        self.metrics.write(iteration, "iteration", row)
+        log.info(
+            "iteration %d: held-out %.4f, difficulty %.3f, pairs %s, loss %.4f, acc %.3f, %.1fs",
+            iteration,
+            row["heldout_reward"],
+            row["difficulty_mean"] or float("nan"),
+            row.get("pairs_trained"),
+            row.get("loss", float("nan")),
+            row.get("reward_accuracy", float("nan")),
+            row["iteration_s"],
+        )
+        return row

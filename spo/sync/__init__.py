@@ -1,0 +1,1 @@
+"""Weight transports from the learner group to the generator pools."""

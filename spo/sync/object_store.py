@@ -1,0 +1,19 @@
+"""CPU transport through Ray's object store.
+
+Rank 0's gathered parameters are stored once; each generator resolves the same
+object reference, so the driver never holds the weights.
+"""
+
+from __future__ import annotations
+
+from spo.sync.base import WeightTransport
+
+
+class ObjectStoreTransport(WeightTransport):
+    """One ``ray.put``-backed object, read by every generator."""
+
+    def push(self, learner, generators, version: int) -> None:
+        weights = learner.export_weights()
+        acked = generators.load_weights(weights, version)
+        if any(v != version for v in acked):
+            raise RuntimeError(f"weight push {version}: generators acknowledged {acked}")

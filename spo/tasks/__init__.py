@@ -1,0 +1,1 @@
+"""Toy tasks: prompt generators with computable rewards."""

@@ -1,0 +1,53 @@
+"""The embedded toy task: sort a list of digits.
+
+A prompt reads ``sort: 7 3 9 1`` and the ideal response is ``1 3 7 9``. The
+reward is the fraction of positions that match the sorted list, counted over
+the longer of the two, so it is graded rather than binary. Longer lists are
+harder, which gives the prompts a real spread of difficulty.
+"""
+
+from __future__ import annotations
+
+import random
+
+PREFIX = "sort:"
+
+
+def make_prompt(digits: list[int]) -> str:
+    """Render a digit list as a prompt."""
+    return f"{PREFIX} " + " ".join(str(d) for d in digits)
+
+
+def solution(prompt: str) -> str:
+    """The correct response to a prompt."""
+    return " ".join(str(d) for d in sorted(_digits(prompt)))
+
+
+def _digits(prompt: str) -> list[int]:
+    body = prompt.strip()
+    if not body.startswith(PREFIX):
+        raise ValueError(f"not a sort_digits prompt: {prompt!r}")
+    return [int(t) for t in body[len(PREFIX) :].split()]
+
+
+def reward(prompt: str, response: str) -> float:
+    """Fraction of positions where the response matches the sorted digits."""
+    target = solution(prompt).split()
+    got = response.split()
+    hits = sum(a == b for a, b in zip(target, got))
+    return hits / max(len(target), len(got))
+
+
+def generate_prompts(n: int, seed: int, min_len: int, max_len: int) -> list[dict]:
+    """``n`` distinct prompts with ids, lengths drawn uniformly in [min_len, max_len]."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    rows = []
+    while len(rows) < n:
+        length = rng.randint(min_len, max_len)
+        prompt = make_prompt([rng.randint(0, 9) for _ in range(length)])
+        if prompt in seen:
+            continue
+        seen.add(prompt)
+        rows.append({"prompt_id": f"sort-{seed}-{len(rows):06d}", "prompt": prompt})
+    return rows
