@@ -14,7 +14,9 @@ log = logging.getLogger(__name__)
 
 
 def connect(cluster: ClusterConfig, cache_dir: str) -> bool:
-    """Initialise Ray; returns True when this call started a local cluster."""
+    """Initialise Ray unless already initialised; returns True when this call started a local cluster."""
+    if ray.is_initialized():
+        return False
     env = {
         "TORCH_EXTENSIONS_DIR": os.environ.get(
             "TORCH_EXTENSIONS_DIR", str(Path(cache_dir).expanduser() / "torch_extensions")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError
 
 
 class ConfigError(ValueError):
@@ -23,7 +23,7 @@ class ModelConfig:
     """The policy. ``path`` names an HF checkpoint directory; ``tiny`` builds one locally."""
 
     name: str = "tiny"
-    path: Optional[str] = None
+    path: str | None = None
     trust_remote_code: bool = False
     tiny_hidden_size: int = 128
     tiny_num_layers: int = 2
@@ -35,8 +35,8 @@ class TaskConfig:
     """Where prompts come from: a built-in generator or a JSONL/Parquet file."""
 
     name: str = "sort_digits"
-    prompts_file: Optional[str] = None
-    heldout_file: Optional[str] = None
+    prompts_file: str | None = None
+    heldout_file: str | None = None
     n_train: int = 2000
     n_heldout: int = 128
     min_len: int = 2
@@ -49,8 +49,8 @@ class ScorerConfig:
     """One reward source. ``backend`` is ``rule`` or ``sequence_classifier``."""
 
     backend: str = "rule"
-    fn: Optional[str] = None
-    path: Optional[str] = None
+    fn: str | None = None
+    path: str | None = None
     trust_remote_code: bool = False
     chat_template: str = "policy"
     batch_size: int = 32
@@ -61,7 +61,7 @@ class ScorerConfig:
 class RewardConfig:
     """The scorers, keyed by name; ``primary`` drives difficulty and pairs."""
 
-    scorers: Dict[str, ScorerConfig] = field(default_factory=dict)
+    scorers: dict[str, ScorerConfig] = field(default_factory=dict)
     primary: str = MISSING
 
 
@@ -114,8 +114,8 @@ class SyncConfig:
 class ClusterConfig:
     """Ray connection and per-role resources (CPUs are logical Ray resources)."""
 
-    address: Optional[str] = None
-    num_cpus: Optional[int] = None
+    address: str | None = None
+    num_cpus: int | None = None
     generator_cpus: float = 1.0
     scorer_cpus: float = 0.25
     learner_cpus: float = 0.25
@@ -159,6 +159,15 @@ class Config:
 def register() -> None:
     """Register the schemas so that ``conf/config.yaml`` is validated against them."""
     ConfigStore.instance().store(name="spo_schema", node=Config)
+
+
+def to_config(dcfg: DictConfig) -> Config:
+    """Re-check a composed config against the schema (Hydra's ``+key=`` bypasses it) and type it."""
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.to_container(dcfg, resolve=False))
+    except ConfigKeyError as exc:
+        raise ConfigError(f"{exc.full_key}: no such config key") from exc
+    return OmegaConf.to_object(merged)
 
 
 def _require(cond: bool, key: str, msg: str) -> None:

@@ -136,7 +136,9 @@ class SelfPlayRunner:
         start = time.perf_counter()
         acks = []
         for k, chunk in enumerate(self._chunks(self._iteration_prompts(iteration))):
-            sampling = SamplingParams(g.n_samples, g.temperature, g.top_p, g.max_new_tokens, _seed(self.cfg.seed, iteration, k))
+            sampling = SamplingParams(
+                g.n_samples, g.temperature, g.top_p, g.max_new_tokens, _seed(self.cfg.seed, iteration, k)
+            )
             samples = self.generators.submit(chunk, iteration, sampling)
             acks.append(self.buffer.add.remote(self.scorers.submit(samples)))
         kept = sum(ray.get(acks))

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from spo.config import Config, ConfigError, register
+from spo.config import ConfigError, register, to_config
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
@@ -22,9 +22,8 @@ def main(dcfg: DictConfig) -> None:
     """Validate the config, then run the self-play loop."""
     from spo.runner import SelfPlayRunner
 
-    cfg: Config = OmegaConf.to_object(dcfg)
     try:
-        runner = SelfPlayRunner(cfg)
+        runner = SelfPlayRunner(to_config(dcfg))
     except ConfigError as exc:
         log.error("invalid configuration: %s", exc)
         sys.exit(2)

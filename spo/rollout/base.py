@@ -7,8 +7,8 @@ weights. Backends register under the config name ``generator.engine``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import torch
 

@@ -7,7 +7,7 @@ logits, so they are the policy's own log-probabilities of the sampled tokens.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -75,13 +75,13 @@ class HFEngine(Engine):
         token_lp = torch.log_softmax(logits, dim=-1).gather(-1, new[:, : logits.shape[1], None]).squeeze(-1)
         is_eos = new == tok.eos_token_id
         has_eos = is_eos.any(dim=1)
-        first_eos = torch.where(has_eos, is_eos.float().argmax(dim=1), torch.full_like(has_eos, new.shape[1], dtype=torch.long))
+        first_eos = torch.where(
+            has_eos, is_eos.float().argmax(dim=1), torch.full_like(has_eos, new.shape[1], dtype=torch.long)
+        )
         lengths = torch.where(has_eos, first_eos + 1, first_eos)
         keep = torch.arange(new.shape[1])[None, :] < lengths[:, None]
         lp_sums = (token_lp * keep).sum(dim=1)
-        texts = tok.batch_decode(
-            [row[: int(first_eos[i])] for i, row in enumerate(new)], skip_special_tokens=True
-        )
+        texts = tok.batch_decode([row[: int(first_eos[i])] for i, row in enumerate(new)], skip_special_tokens=True)
         completions = [
             Completion(
                 text=texts[i],

@@ -7,14 +7,13 @@ on to the scorers without passing through the driver.
 
 from __future__ import annotations
 
+import pyarrow as pa
 import ray
 import torch
 
 from spo.rollout.base import ENGINES, SamplingParams
 from spo.schemas import generated_schema
 from spo.timing import BusyClock
-
-import pyarrow as pa
 
 
 class GeneratorWorker:

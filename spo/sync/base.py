@@ -18,5 +18,5 @@ class WeightTransport(ABC):
     """Moves the learner's current weights into every generator."""
 
     @abstractmethod
-    def push(self, learner: "LearnerGroup", generators: "GeneratorPool", version: int) -> None:
+    def push(self, learner: LearnerGroup, generators: GeneratorPool, version: int) -> None:
         """Deliver the weights as ``version``; return only once every generator acknowledged it."""

@@ -1,0 +1,73 @@
+"""Shared fixtures: offline HF, the tiny policy and reward model, one local Ray cluster."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from spo.assets.tiny import TinySpec, ensure_tiny_policy  # noqa: E402
+
+CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("spo-cache")
+
+
+@pytest.fixture(scope="session")
+def tiny_policy(cache_dir) -> str:
+    """The default tiny policy, built offline into a temporary cache."""
+    return str(ensure_tiny_policy(cache_dir, TinySpec()))
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(tiny_policy, tmp_path_factory) -> str:
+    """A randomly initialised one-label Llama reward model sharing the tiny tokenizer."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
+
+    tok = AutoTokenizer.from_pretrained(tiny_policy)
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=1,
+        num_attention_heads=1,
+        num_key_value_heads=1,
+        head_dim=64,
+        num_labels=1,
+        pad_token_id=tok.pad_token_id,
+    )
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("tiny-rm")
+    LlamaForSequenceClassification(config).save_pretrained(out)
+    tok.save_pretrained(out)
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray cluster for the whole session (2 CPUs, as in CI)."""
+    import ray
+
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        runtime_env={
+            "env_vars": {
+                "TORCH_EXTENSIONS_DIR": os.environ.get(
+                    "TORCH_EXTENSIONS_DIR", str(Path("~/.cache/spo/torch_extensions").expanduser())
+                ),
+                "TOKENIZERS_PARALLELISM": "false",
+                "HF_HUB_OFFLINE": "1",
+            }
+        },
+    )
+    yield
+    ray.shutdown()

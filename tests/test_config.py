@@ -1,0 +1,109 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import CONF_DIR
+from hydra import compose, initialize_config_dir
+
+from spo.config import Config, ConfigError, register, to_config, validate
+from spo.data.prompts import PromptFileError, load_prompt_file
+
+register()
+
+
+def make_config(*overrides: str) -> Config:
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        dcfg = compose("config", overrides=["run_dir=/tmp/unused", *overrides])
+    return to_config(dcfg)
+
+
+def test_default_and_tiny_configs_validate():
+    validate(make_config())
+    cfg = make_config("experiment=tiny")
+    validate(cfg)
+    assert cfg.iterations == 5 and cfg.run_name == "tiny"
+
+
+@pytest.mark.parametrize(
+    "override,key",
+    [
+        ("generator.n_samples=1", "generator.n_samples"),
+        ("learner.beta=0", "learner.beta"),
+        ("learner.beta=-0.1", "learner.beta"),
+        ("learner.loss=nope", "learner.loss"),
+        ("learner.zero_stage=4", "learner.zero_stage"),
+        ("generator.engine=nope", "generator.engine"),
+        ("generator.top_p=1.5", "generator.top_p"),
+        ("reward.primary=missing", "reward.primary"),
+        ("reward.scorers.rule.backend=nope", "reward.scorers.rule.backend"),
+        ("model.path=/does/not/exist", "model.path"),
+        ("task.prompts_file=/does/not/exist.jsonl", "task.prompts_file"),
+        ("iterations=0", "iterations"),
+        ("learner.reference=frozen", "learner.reference"),
+    ],
+)
+def test_invalid_values_name_the_key(override, key):
+    with pytest.raises(ConfigError, match=f"^{key}:"):
+        validate(make_config(override))
+
+
+def test_unknown_key_is_rejected_by_schema():
+    with pytest.raises(ConfigError, match="^learner.no_such_key: no such config key"):
+        make_config("+learner.no_such_key=1")
+    with pytest.raises(Exception, match="no_such_key"):
+        make_config("no_such_key=1")
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"", "prompt file is empty"),
+        (b'{"prompt": "a"}\nnot json\n', "row 2: not a JSON object"),
+        (b'{"text": "a"}\n', "row 1: needs a string 'prompt' field"),
+        (b'{"prompt": "  "}\n', "row 1: prompt is empty"),
+        (b'{"prompt": "a", "prompt_id": "x"}\n{"prompt": "b", "prompt_id": "x"}\n', "row 2: duplicate prompt_id 'x'"),
+        (b'{"prompt": "caf\xe9"}\n', "row 1: not a JSON object"),
+    ],
+)
+def test_bad_prompt_files_name_file_and_row(tmp_path, content, message):
+    path = tmp_path / "prompts.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(PromptFileError, match=message) as err:
+        load_prompt_file(path)
+    assert str(path) in str(err.value)
+
+
+def test_missing_and_unsupported_prompt_files(tmp_path):
+    with pytest.raises(PromptFileError, match="does not exist"):
+        load_prompt_file(tmp_path / "nope.jsonl")
+    (tmp_path / "p.csv").write_text("prompt\na\n")
+    with pytest.raises(PromptFileError, match="unsupported prompt file type"):
+        load_prompt_file(tmp_path / "p.csv")
+
+
+def test_prompt_file_loads_with_default_ids(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join(json.dumps({"prompt": p}) for p in ["sort: 1 2", "sort: 3 1"]) + "\n")
+    assert load_prompt_file(path) == [
+        {"prompt_id": "row-000001", "prompt": "sort: 1 2"},
+        {"prompt_id": "row-000002", "prompt": "sort: 3 1"},
+    ]
+
+
+@pytest.mark.parametrize(
+    "override,expected",
+    [("generator.n_samples=1", "generator.n_samples: must be >= 2"), ("bogus_key=3", "bogus_key")],
+)
+def test_cli_refuses_bad_config_before_starting_anything(tmp_path, override, expected):
+    proc = subprocess.run(
+        [sys.executable, "-m", "spo.train", override, f"hydra.run.dir={tmp_path / 'run'}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert expected in proc.stdout + proc.stderr
+    assert not (Path(tmp_path) / "run" / "metrics.jsonl").exists()
+    assert "Started a local Ray instance" not in proc.stderr

@@ -1,0 +1,32 @@
+import pytest
+
+from spo.tasks import sort_digits
+
+
+@pytest.mark.parametrize(
+    "prompt,response,expected",
+    [
+        ("sort: 3 1 2", "1 2 3", 1.0),
+        ("sort: 3 1 2", "1 3 2", 1 / 3),
+        ("sort: 3 1 2", "", 0.0),
+        ("sort: 3 1 2", "1 2 3 4 5 6", 0.5),
+        ("sort: 9 9", "9", 0.5),
+    ],
+)
+def test_reward(prompt, response, expected):
+    assert sort_digits.reward(prompt, response) == pytest.approx(expected)
+
+
+def test_reward_rejects_foreign_prompt():
+    with pytest.raises(ValueError, match="not a sort_digits prompt"):
+        sort_digits.reward("hello", "x")
+
+
+def test_prompts_are_deterministic_and_distinct():
+    a = sort_digits.generate_prompts(200, seed=3, min_len=2, max_len=6)
+    b = sort_digits.generate_prompts(200, seed=3, min_len=2, max_len=6)
+    assert a == b
+    assert len({r["prompt"] for r in a}) == 200
+    assert len({r["prompt_id"] for r in a}) == 200
+    lengths = {len(r["prompt"].split()) - 1 for r in a}
+    assert lengths == {2, 3, 4, 5, 6}
