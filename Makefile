@@ -6,6 +6,7 @@ STAMP   := $(VENV)/.spo-installed
 TORCH   := torch==2.13.0
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
+export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
 .PHONY: setup demo test lint bench clean
 

@@ -13,16 +13,25 @@ from spo.config import ClusterConfig
 log = logging.getLogger(__name__)
 
 
+def actor_env(cache_dir: str) -> dict[str, str]:
+    """Environment for every actor: the JIT-op cache, and quiet logs (the driver's values win)."""
+    defaults = {
+        "TORCH_EXTENSIONS_DIR": str(Path(cache_dir).expanduser() / "torch_extensions"),
+        "TOKENIZERS_PARALLELISM": "false",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "PYTHONWARNINGS": "ignore::FutureWarning",
+    }
+    passthrough = ("HF_HUB_OFFLINE",)
+    env = {k: os.environ.get(k, v) for k, v in defaults.items()}
+    env.update({k: os.environ[k] for k in passthrough if k in os.environ})
+    return env
+
+
 def connect(cluster: ClusterConfig, cache_dir: str) -> bool:
     """Initialise Ray unless already initialised; returns True when this call started a local cluster."""
     if ray.is_initialized():
         return False
-    env = {
-        "TORCH_EXTENSIONS_DIR": os.environ.get(
-            "TORCH_EXTENSIONS_DIR", str(Path(cache_dir).expanduser() / "torch_extensions")
-        ),
-        "TOKENIZERS_PARALLELISM": "false",
-    }
+    env = actor_env(cache_dir)
     address = cluster.address or os.environ.get("RAY_ADDRESS")
     if address:
         log.info("connecting to Ray at %s", address)

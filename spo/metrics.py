@@ -12,6 +12,7 @@ log = logging.getLogger(__name__)
 TABLE_COLUMNS = [
     ("iter", "iteration", "{:d}"),
     ("heldout", "heldout_reward", "{:.3f}"),
+    ("len", "heldout_tokens_mean", "{:.1f}"),
     ("difficulty", "difficulty_mean", "{:.3f}"),
     ("kept", "prompts_kept", "{:d}"),
     ("pairs", "pairs_trained", "{:d}"),

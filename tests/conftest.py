@@ -56,18 +56,8 @@ def ray_cluster():
     """One local Ray cluster for the whole session (2 CPUs, as in CI)."""
     import ray
 
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        runtime_env={
-            "env_vars": {
-                "TORCH_EXTENSIONS_DIR": os.environ.get(
-                    "TORCH_EXTENSIONS_DIR", str(Path("~/.cache/spo/torch_extensions").expanduser())
-                ),
-                "TOKENIZERS_PARALLELISM": "false",
-                "HF_HUB_OFFLINE": "1",
-            }
-        },
-    )
+    from spo.cluster import actor_env
+
+    ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": actor_env("~/.cache/spo")})
     yield
     ray.shutdown()
