@@ -60,6 +60,10 @@ class SelfPlayRunner:
         self.train_prompts, self.heldout_prompts = load_prompts(cfg.task)
         if not self.heldout_prompts:
             raise ConfigError("task.heldout_file: a held-out prompt set is required for evaluation")
+        if (self.run_dir / "metrics.jsonl").exists():
+            raise ConfigError(
+                f"run_dir: {self.run_dir} already holds a run; choose another run_name=... or remove that directory"
+            )
         self.model_path = resolve_model_path(cfg)
         self.metrics = MetricsLog(self.run_dir)
         self.scorer_names = list(cfg.reward.scorers)
@@ -201,6 +205,7 @@ class SelfPlayRunner:
             for it in range(self.cfg.iterations):
                 rows.append(self.iterate(it))
             print(format_table(rows), flush=True)
+            print(f"run directory: {self.run_dir}", flush=True)
             return rows
         finally:
             self.shutdown()

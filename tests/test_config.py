@@ -107,3 +107,13 @@ def test_cli_refuses_bad_config_before_starting_anything(tmp_path, override, exp
     assert expected in proc.stdout + proc.stderr
     assert not (Path(tmp_path) / "run" / "metrics.jsonl").exists()
     assert "Started a local Ray instance" not in proc.stderr
+
+
+def test_runner_refuses_a_run_dir_that_already_holds_a_run(tmp_path):
+    from spo.runner import SelfPlayRunner
+
+    (tmp_path / "metrics.jsonl").write_text('{"iteration": 0}\n')
+    cfg = make_config(f"run_dir={tmp_path}")
+    with pytest.raises(ConfigError, match="already holds a run"):
+        SelfPlayRunner(cfg)
+    assert (tmp_path / "metrics.jsonl").read_text() == '{"iteration": 0}\n'
