@@ -6,6 +6,8 @@ and files, naming the offending key, before any actor starts.
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,10 +82,33 @@ class GeneratorConfig:
 
 @dataclass
 class SelectionConfig:
-    """Which prompts to keep and how to build pairs from their samples."""
+    """Which prompts to keep and how to build pairs (see ``spo.buffer.selection``)."""
 
     prompts: str = "all"
+    fraction: float = 0.3
+    n_bins: int = 3
+    bin: int = 0
+    match: str = "drop_hardest"
+    signal: str = "reward_gap"
+    sampling: str = "greedy"
     pairs: str = "max_min"
+    pair_samples: int | None = None
+
+
+@dataclass
+class DifficultyConfig:
+    """Where difficulty comes from, and which scorer and samples estimate it.
+
+    ``current`` re-estimates it each iteration from that iteration's samples;
+    ``frozen`` estimates it once with the initial policy (a difficulty pass over
+    every prompt the run will use) and selects *before* generation; ``file``
+    reads it from a ``prompts.parquet``/``difficulty.parquet`` or a run directory.
+    """
+
+    source: str = "current"
+    file: str | None = None
+    scorer: str | None = None
+    n_samples: int | None = None
 
 
 @dataclass
@@ -150,6 +175,7 @@ class Config:
     reward: RewardConfig = field(default_factory=RewardConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
+    difficulty: DifficultyConfig = field(default_factory=DifficultyConfig)
     learner: LearnerConfig = field(default_factory=LearnerConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
@@ -205,8 +231,7 @@ def validate(cfg: Config) -> None:
         f"must be 'iteration_start' or 'initial', got {lr.reference!r}",
     )
     _require(cfg.sync.transport in TRANSPORTS, "sync.transport", f"unknown transport {cfg.sync.transport!r}")
-    _require(cfg.selection.prompts == "all", "selection.prompts", f"unknown policy {cfg.selection.prompts!r}")
-    _require(cfg.selection.pairs == "max_min", "selection.pairs", f"unknown pair builder {cfg.selection.pairs!r}")
+    _validate_selection(cfg)
     _require(bool(cfg.reward.scorers), "reward.scorers", "at least one scorer is required")
     _require(
         cfg.reward.primary in cfg.reward.scorers,
@@ -223,7 +248,53 @@ def validate(cfg: Config) -> None:
             _require(bool(sc.path), f"{key}.path", "a sequence_classifier scorer needs a checkpoint path")
             _require(Path(sc.path).expanduser().is_dir(), f"{key}.path", f"no such directory: {sc.path}")
     if cfg.model.path is not None:
-        _require(Path(cfg.model.path).expanduser().is_dir(), "model.path", f"no such directory: {cfg.model.path}")
+        _require(_is_model_dir_or_hub_id(cfg.model.path), "model.path", _missing_model_message(cfg.model.path))
     for key, value in (("task.prompts_file", cfg.task.prompts_file), ("task.heldout_file", cfg.task.heldout_file)):
         if value is not None:
             _require(Path(value).expanduser().is_file(), key, f"no such file: {value}")
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def _is_model_dir_or_hub_id(path: str) -> bool:
+    if Path(path).expanduser().is_dir():
+        return True
+    return bool(_HUB_ID.match(path)) and os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false")
+
+
+def _missing_model_message(path: str) -> str:
+    if _HUB_ID.match(path):
+        return f"no such directory: {path} (a hub id is accepted only when HF_HUB_OFFLINE is unset)"
+    return f"no such directory: {path}"
+
+
+def _validate_selection(cfg: Config) -> None:
+    from spo.buffer.selection import POLICIES, PRE_COUNT_POLICIES, SAMPLINGS, SIGNALS
+
+    sel, diff, n = cfg.selection, cfg.difficulty, cfg.generator.n_samples
+    _require(sel.prompts in POLICIES, "selection.prompts", f"unknown policy {sel.prompts!r}; known: {sorted(POLICIES)}")
+    if sel.prompts == "drop_hardest" or (sel.prompts == "random" and sel.match == "drop_hardest"):
+        _require(0 <= sel.fraction < 1, "selection.fraction", f"must be in [0, 1) for drop_hardest, got {sel.fraction}")
+    elif sel.prompts != "all":
+        _require(0 < sel.fraction <= 1, "selection.fraction", f"must be in (0, 1], got {sel.fraction}")
+    _require(sel.n_bins >= 2, "selection.n_bins", f"must be >= 2, got {sel.n_bins}")
+    _require(0 <= sel.bin < sel.n_bins, "selection.bin", f"must be in [0, {sel.n_bins}), got {sel.bin}")
+    _require(sel.match in PRE_COUNT_POLICIES, "selection.match", f"must be one of {PRE_COUNT_POLICIES}")
+    _require(sel.signal in SIGNALS, "selection.signal", f"unknown signal {sel.signal!r}; known: {SIGNALS}")
+    _require(sel.sampling in SAMPLINGS, "selection.sampling", f"must be one of {SAMPLINGS}")
+    _require(sel.pairs == "max_min", "selection.pairs", f"unknown pair builder {sel.pairs!r}")
+    if sel.pair_samples is not None:
+        _require(2 <= sel.pair_samples <= n, "selection.pair_samples", f"must be in [2, generator.n_samples={n}]")
+    _require(diff.source in ("current", "frozen", "file"), "difficulty.source", "must be current, frozen or file")
+    if diff.source == "file":
+        _require(diff.file is not None, "difficulty.file", "required when difficulty.source=file")
+        _require(Path(diff.file).expanduser().exists(), "difficulty.file", f"no such file or directory: {diff.file}")
+    if diff.scorer is not None:
+        _require(
+            diff.scorer in cfg.reward.scorers,
+            "difficulty.scorer",
+            f"unknown scorer {diff.scorer!r}; known: {sorted(cfg.reward.scorers)}",
+        )
+    if diff.n_samples is not None:
+        _require(1 <= diff.n_samples <= n, "difficulty.n_samples", f"must be in [1, generator.n_samples={n}]")

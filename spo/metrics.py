@@ -53,3 +53,19 @@ def format_table(rows: list[dict]) -> str:
     lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
     lines += ["  ".join(c.rjust(w) for c, w in zip(b, widths)) for b in body]
     return "\n".join(lines)
+
+
+def saved_compute(prompts_total: int, n_samples: int, row: dict) -> dict:
+    """Generation and training avoided by selecting prompts before generating them.
+
+    Estimated from this iteration's own per-sample and per-prompt costs.
+    """
+    generated = row["prompts_generated"]
+    saved = prompts_total - generated
+    samples = generated * n_samples
+    return {
+        "saved_prompts": saved,
+        "saved_tokens_est": saved * n_samples * (row.get("response_tokens_mean") or 0.0),
+        "saved_generate_s_est": saved * n_samples * row["generate_s"] / samples if samples else 0.0,
+        "saved_train_s_est": saved * row["train_s"] / generated if generated else 0.0,
+    }

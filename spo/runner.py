@@ -23,7 +23,7 @@ from spo.data.prompts import load_prompts
 from spo.eval.heldout import collect_heldout
 from spo.io import atomic_file
 from spo.learner.group import LearnerGroup
-from spo.metrics import MetricsLog, format_table
+from spo.metrics import MetricsLog, format_table, saved_compute
 from spo.reward.pool import ScorerPool
 from spo.rollout.base import SamplingParams
 from spo.rollout.pool import GeneratorPool
@@ -95,7 +95,15 @@ class SelfPlayRunner:
         self.buffer = (
             ray.remote(ReplayBuffer)
             .options(num_cpus=cl.buffer_cpus)
-            .remote(self.scorer_names, cfg.reward.primary, str(self.run_dir))
+            .remote(
+                self.scorer_names,
+                cfg.reward.primary,
+                str(self.run_dir),
+                cfg.selection,
+                cfg.difficulty,
+                cfg.iterations,
+                cfg.seed,
+            )
         )
         learner_cfg = OmegaConf.to_container(OmegaConf.structured(cfg.learner))
         self.learner = LearnerGroup(
@@ -134,15 +142,13 @@ class SelfPlayRunner:
         size = self.cfg.generator.chunk_size
         return [rows[i : i + size] for i in range(0, len(rows), size)]
 
-    def rollout(self, iteration: int) -> dict:
-        """Generate, score and buffer this iteration's samples, streamed chunk by chunk."""
+    def _stream(self, rows: list[dict], iteration: int, n_samples: int, seed: int) -> dict:
+        """Generate -> score -> buffer, chunk by chunk; the driver holds only references."""
         g = self.cfg.generator
         start = time.perf_counter()
         acks = []
-        for k, chunk in enumerate(self._chunks(self._iteration_prompts(iteration))):
-            sampling = SamplingParams(
-                g.n_samples, g.temperature, g.top_p, g.max_new_tokens, _seed(self.cfg.seed, iteration, k)
-            )
+        for k, chunk in enumerate(self._chunks(rows)):
+            sampling = SamplingParams(n_samples, g.temperature, g.top_p, g.max_new_tokens, _seed(seed, iteration, k))
             samples = self.generators.submit(chunk, iteration, sampling)
             acks.append(self.buffer.add.remote(self.scorers.submit(samples)))
         kept = sum(ray.get(acks))
@@ -150,13 +156,36 @@ class SelfPlayRunner:
             "rollout_s": time.perf_counter() - start,
             "generate_s": self.generators.take_busy_seconds(),
             "score_s": self.scorers.take_busy_seconds(),
+            "prompts_generated": len(rows),
             "samples_clean": kept,
         }
+
+    def prepare_difficulty(self) -> dict | None:
+        """Set up a ``frozen`` or ``file`` difficulty source; ``None`` for ``current``."""
+        d = self.cfg.difficulty
+        if d.source == "file":
+            return {"prompts": ray.get(self.buffer.load_difficulty.remote(str(Path(d.file).expanduser())))}
+        if d.source != "frozen":
+            return None
+        n = self.cfg.prompts_per_iteration
+        used = sorted({self._order[i % len(self._order)] for i in range(n * self.cfg.iterations)})
+        stats = self._stream(
+            [self.train_prompts[i] for i in used], -1, d.n_samples or self.cfg.generator.n_samples, self.cfg.seed
+        )
+        return {**stats, **ray.get(self.buffer.freeze_difficulty.remote())}
+
+    def rollout(self, iteration: int) -> dict:
+        """Select (when difficulty is known up front), then generate, score and buffer."""
+        rows = self._iteration_prompts(iteration)
+        if self.cfg.difficulty.source != "current":
+            kept = set(ray.get(self.buffer.preselect.remote(iteration, [r["prompt_id"] for r in rows])))
+            rows = [r for r in rows if r["prompt_id"] in kept]
+        return self._stream(rows, iteration, self.cfg.generator.n_samples, self.cfg.seed)
 
     def select(self, iteration: int) -> dict:
         """Compute difficulty, select prompts and build pairs in the buffer."""
         start = time.perf_counter()
-        summary = ray.get(self.buffer.finalize.remote(iteration, self.cfg.selection.prompts))
+        summary = ray.get(self.buffer.finalize.remote(iteration))
         return {**summary, "select_s": time.perf_counter() - start}
 
     def learn(self, iteration: int) -> dict:
@@ -198,6 +227,9 @@ class SelfPlayRunner:
         """Run every iteration; returns one summary row per iteration."""
         self.start()
         try:
+            difficulty = self.prepare_difficulty()
+            if difficulty is not None:
+                self.metrics.write(-1, "difficulty", difficulty)
             baseline = self.evaluate(0)
             self.metrics.write(-1, "eval", baseline)
             log.info("iteration -1 (initial policy): held-out reward %.4f", baseline["heldout_reward"])
@@ -226,6 +258,8 @@ class SelfPlayRunner:
             self.metrics.write(iteration, stage, values)
             row.update(values)
         row["iteration_s"] = time.perf_counter() - start
+        if self.cfg.difficulty.source != "current":
+            row.update(saved_compute(self.cfg.prompts_per_iteration, self.cfg.generator.n_samples, row))
         self.metrics.write(iteration, "iteration", row)
         log.info(
             "iteration %d: held-out %.4f, difficulty %.3f, pairs %s, loss %.4f, acc %.3f, %.1fs",

@@ -8,6 +8,7 @@ from spo.buffer.difficulty import prompt_stats
 from spo.buffer.pairs import max_min_pairs
 from spo.buffer.quarantine import split_nonfinite
 from spo.buffer.replay_buffer import DuplicateSampleError, ReplayBuffer
+from spo.config import DifficultyConfig, SelectionConfig
 from spo.schemas import pairs_schema, prompts_schema, samples_schema
 
 
@@ -31,6 +32,12 @@ def samples(rows: list[tuple[str, int, float]], iteration: int = 0) -> pa.Table:
             for pid, idx, reward in rows
         ],
         schema=samples_schema(["rm"]),
+    )
+
+
+def make_buffer(run_dir, scorers=("rm",), selection=None, difficulty=None) -> ReplayBuffer:
+    return ReplayBuffer(
+        list(scorers), "rm", str(run_dir), selection or SelectionConfig(), difficulty or DifficultyConfig(), 3, 0
     )
 
 
@@ -73,10 +80,10 @@ def test_nonfinite_rewards_are_quarantined():
 
 
 def test_replay_buffer_writes_iteration_and_never_pairs_quarantined(tmp_path):
-    buf = ReplayBuffer(["rm"], "rm", str(tmp_path))
+    buf = make_buffer(tmp_path)
     buf.add(samples([("a", 0, 0.1), ("a", 1, float("nan"))]))
     buf.add(samples([("a", 2, 0.7), ("b", 0, 0.3), ("b", 1, 0.3)]))
-    summary = buf.finalize(0, "all")
+    summary = buf.finalize(0)
     assert summary["samples"] == 4 and summary["quarantined"] == 1
     assert summary["pairs"] == 1 and summary["tied_prompts_dropped"] == 1
     assert summary["difficulty_mean"] == pytest.approx((0.4 + 0.3) / 2)
@@ -91,7 +98,7 @@ def test_replay_buffer_writes_iteration_and_never_pairs_quarantined(tmp_path):
 
 
 def test_replay_buffer_rejects_duplicate_keys(tmp_path):
-    buf = ReplayBuffer(["rm"], "rm", str(tmp_path))
+    buf = make_buffer(tmp_path)
     buf.add(samples([("a", 0, 0.1)]))
     with pytest.raises(DuplicateSampleError):
         buf.add(samples([("a", 0, 0.5)]))
@@ -100,6 +107,6 @@ def test_replay_buffer_rejects_duplicate_keys(tmp_path):
 
 
 def test_replay_buffer_rejects_wrong_schema(tmp_path):
-    buf = ReplayBuffer(["rm", "other"], "rm", str(tmp_path))
+    buf = make_buffer(tmp_path, scorers=("rm", "other"))
     with pytest.raises(ValueError, match="missing column 'reward/other'"):
         buf.add(samples([("a", 0, 0.1)]))

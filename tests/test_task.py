@@ -30,3 +30,16 @@ def test_prompts_are_deterministic_and_distinct():
     assert len({r["prompt_id"] for r in a}) == 200
     lengths = {len(r["prompt"].split()) - 1 for r in a}
     assert lengths == {2, 3, 4, 5, 6}
+
+
+@pytest.mark.parametrize(
+    "response,expected",
+    [("1 2 3", 1.0), ("2 3", 2 / 3), ("1 1 2 3", 0.75), ("", 0.0), ("3 2 1", 1 / 3)],
+)
+def test_edit_reward(response, expected):
+    assert sort_digits.edit_reward("sort: 3 1 2", response) == pytest.approx(expected)
+
+
+def test_edit_reward_differs_from_positional_reward_on_shifts():
+    assert sort_digits.reward("sort: 3 1 2", "2 3") == 0.0
+    assert sort_digits.edit_reward("sort: 3 1 2", "2 3") == pytest.approx(2 / 3)

@@ -1,7 +1,8 @@
 """The replay buffer actor: ingests scored chunks, selects prompts, builds pairs, persists.
 
-The logic lives in the pure modules beside this one; this class only keeps the
-current iteration's tables and writes them under ``iter_<k>/``.
+The logic lives in the pure modules beside this one; this class keeps the
+current collection of samples, the difficulty source, and each iteration's
+decisions and pairs, and writes them under the run directory.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spo.buffer.difficulty import prompt_stats
+from spo.buffer.difficulty import prompt_stats, read_difficulty
 from spo.buffer.pairs import max_min_pairs
 from spo.buffer.quarantine import split_nonfinite
-from spo.buffer.selection import PROMPT_POLICIES
+from spo.buffer.selection import SelectionContext, select_prompts
+from spo.config import DifficultyConfig, SelectionConfig
 from spo.io import write_parquet
 from spo.schemas import SAMPLE_KEY, check_schema, difficulty_col, prompts_schema, samples_schema
 
@@ -24,17 +26,34 @@ class DuplicateSampleError(RuntimeError):
 
 
 class ReplayBuffer:
-    """Holds one iteration's samples; hands out its pairs."""
+    """Holds the samples being collected; decides which prompts train and hands out pairs."""
 
-    def __init__(self, scorers: list[str], primary: str, run_dir: str):
+    def __init__(
+        self,
+        scorers: list[str],
+        primary: str,
+        run_dir: str,
+        selection: SelectionConfig,
+        difficulty: DifficultyConfig,
+        iterations: int,
+        seed: int,
+    ):
         self.scorers = scorers
         self.primary = primary
+        self.selector = difficulty.scorer or primary
         self.run_dir = Path(run_dir)
+        self.selection = selection
+        self.difficulty = difficulty
+        self.iterations = iterations
+        self.seed = seed
         self._chunks: list[pa.Table] = []
         self._quarantine: list[pa.Table] = []
         self._keys: set[tuple] = set()
+        self._source: pa.Table | None = None  # frozen or file difficulty, one row per prompt
+        self._decisions: dict[int, pa.Table] = {}
         self._pairs: dict[int, pa.Table] = {}
 
+    # ------------------------------------------------------------- ingest
     def add(self, chunk: pa.Table) -> int:
         """Ingest a scored chunk; returns the number of clean rows kept."""
         check_schema(chunk, samples_schema(self.scorers), "scored samples")
@@ -51,38 +70,96 @@ class ReplayBuffer:
         self._chunks.append(clean)
         return clean.num_rows
 
-    def finalize(self, iteration: int, prompt_policy: str) -> dict:
-        """Compute difficulty, select prompts, build pairs and write ``iter_<k>/``; returns a summary."""
-        out_dir = self.run_dir / f"iter_{iteration}"
+    def _take_collection(self, out_dir: Path) -> pa.Table:
+        """The collected clean samples, sorted; writes quarantined ones; resets the collection."""
         schema = samples_schema(self.scorers)
         samples = pa.concat_tables(self._chunks) if self._chunks else schema.empty_table()
         samples = samples.sort_by([(k, "ascending") for k in SAMPLE_KEY])
-        stats = prompt_stats(samples, self.scorers)
-        prompts = PROMPT_POLICIES[prompt_policy](stats)
+        self.n_quarantined = sum(t.num_rows for t in self._quarantine)
+        if self.n_quarantined:
+            bad = pa.concat_tables(self._quarantine)
+            reason = pa.array([f"non-finite reward from one of {self.scorers}"] * bad.num_rows)
+            write_parquet(bad.append_column("error", reason), out_dir / "quarantine.parquet")
+        self._chunks, self._quarantine, self._keys = [], [], set()
+        return samples
+
+    def _stats(self, samples: pa.Table) -> pa.Table:
+        if self.difficulty.n_samples is not None:
+            samples = samples.filter(pc.less(samples.column("sample_idx"), self.difficulty.n_samples))
+        return prompt_stats(samples, self.scorers)
+
+    def _context(self, iteration: int) -> SelectionContext:
+        return SelectionContext(iteration=iteration, iterations=self.iterations, seed=self.seed)
+
+    # -------------------------------------------------- difficulty source
+    def freeze_difficulty(self) -> dict:
+        """Turn the collected difficulty-pass samples into the frozen difficulty source."""
+        out_dir = self.run_dir / "difficulty_pass"
+        samples = self._take_collection(out_dir)
+        write_parquet(samples, out_dir / "samples.parquet")
+        self._source = self._stats(samples)
+        write_parquet(self._source, self.run_dir / "difficulty.parquet")
+        return {"prompts": self._source.num_rows, "samples": samples.num_rows, "quarantined": self.n_quarantined}
+
+    def load_difficulty(self, path: str) -> int:
+        """Use difficulty read from ``path``; returns the number of prompts it covers."""
+        table = read_difficulty(path)
+        if difficulty_col(self.selector) not in table.column_names:
+            raise ValueError(f"difficulty.file: {path} has no column {difficulty_col(self.selector)!r}")
+        self._source = table
+        return table.num_rows
+
+    def preselect(self, iteration: int, prompt_ids: list[str]) -> list[str]:
+        """Decide before generation, from the difficulty source; returns the kept prompt ids."""
+        ids = pa.array(prompt_ids, pa.string())
+        known = self._source.filter(pc.is_in(self._source.column("prompt_id"), value_set=ids))
+        if known.num_rows != len(set(prompt_ids)):
+            missing = sorted(set(prompt_ids) - set(known.column("prompt_id").to_pylist()))
+            raise KeyError(f"difficulty source lacks {len(missing)} of this iteration's prompts, e.g. {missing[:3]}")
+        decided = select_prompts(known.sort_by("prompt_id"), self.selection, self.selector, self._context(iteration))
+        self._decisions[iteration] = decided
+        return decided.filter(decided.column("selected")).column("prompt_id").to_pylist()
+
+    # ---------------------------------------------------------- iteration
+    def finalize(self, iteration: int) -> dict:
+        """Compute difficulty, select prompts (unless preselected), build pairs, write ``iter_<k>/``."""
+        out_dir = self.run_dir / f"iter_{iteration}"
+        samples = self._take_collection(out_dir)
+        preselected = iteration in self._decisions
+        if preselected:
+            prompts = self._decisions.pop(iteration)
+        else:
+            prompts = select_prompts(self._stats(samples), self.selection, self.selector, self._context(iteration))
+        schema = prompts_schema(self.scorers)
         prompts = prompts.append_column("iteration", pa.array([iteration] * prompts.num_rows, pa.int64()))
-        prompts = prompts.select(prompts_schema(self.scorers).names).cast(prompts_schema(self.scorers))
+        for f in schema:
+            if f.name not in prompts.column_names:
+                prompts = prompts.append_column(f.name, pa.nulls(prompts.num_rows, f.type))
+        prompts = prompts.select(schema.names).cast(schema)
         kept_ids = prompts.filter(prompts.column("selected")).column("prompt_id")
         kept = samples.filter(pc.is_in(samples.column("prompt_id"), value_set=kept_ids))
+        if self.selection.pair_samples is not None:
+            kept = kept.filter(pc.less(kept.column("sample_idx"), self.selection.pair_samples))
         pairs, n_tied = max_min_pairs(kept, self.primary)
         write_parquet(samples, out_dir / "samples.parquet")
         write_parquet(prompts, out_dir / "prompts.parquet")
         write_parquet(pairs, out_dir / "pairs.parquet")
-        n_quarantined = sum(t.num_rows for t in self._quarantine)
-        if n_quarantined:
-            bad = pa.concat_tables(self._quarantine)
-            reason = pa.array([f"non-finite reward from one of {self.scorers}"] * bad.num_rows)
-            write_parquet(bad.append_column("error", reason), out_dir / "quarantine.parquet")
-        self._pairs[iteration] = pairs
-        self._chunks, self._quarantine, self._keys = [], [], set()
-        difficulty = prompts.column(difficulty_col(self.primary))
+        self._pairs = {iteration: pairs}
+        difficulty = prompts.column(difficulty_col(self.selector))
         return {
             "samples": samples.num_rows,
-            "quarantined": n_quarantined,
+            "quarantined": self.n_quarantined,
             "prompts": prompts.num_rows,
             "prompts_kept": len(kept_ids),
+            "preselected": preselected,
             "pairs": pairs.num_rows,
             "tied_prompts_dropped": n_tied,
             "difficulty_mean": pc.mean(difficulty).as_py() if prompts.num_rows else None,
+            "difficulty_kept_mean": pc.mean(
+                prompts.filter(prompts.column("selected")).column(difficulty_col(self.selector))
+            ).as_py()
+            if len(kept_ids)
+            else None,
             "response_tokens_mean": pc.mean(samples.column("n_tokens")).as_py() if samples.num_rows else None,
         }
 

@@ -51,3 +51,20 @@ def generate_prompts(n: int, seed: int, min_len: int, max_len: int) -> list[dict
         seen.add(prompt)
         rows.append({"prompt_id": f"sort-{seed}-{len(rows):06d}", "prompt": prompt})
     return rows
+
+
+def edit_reward(prompt: str, response: str) -> float:
+    """1 - normalised Levenshtein distance between the response and the sorted digits (by token).
+
+    A second, differently shaped scorer for the same task: it forgives a shifted
+    run of correct digits that the positional :func:`reward` counts as wrong.
+    """
+    target = solution(prompt).split()
+    got = response.split()
+    prev = list(range(len(got) + 1))
+    for i, t in enumerate(target, start=1):
+        cur = [i] + [0] * len(got)
+        for j, g in enumerate(got, start=1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (t != g))
+        prev = cur
+    return 1.0 - prev[-1] / max(len(target), len(got))

@@ -1,0 +1,1 @@
+"""After-the-fact analyses of run directories (difficulty transfer, bins, sweeps)."""
