@@ -15,6 +15,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError
 
+BUILTIN_TASKS = ("sort_digits",)
+
 
 class ConfigError(ValueError):
     """An invalid configuration; the message names the key."""
@@ -191,9 +193,9 @@ def to_config(dcfg: DictConfig) -> Config:
     """Re-check a composed config against the schema (Hydra's ``+key=`` bypasses it) and type it."""
     try:
         merged = OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.to_container(dcfg, resolve=False))
+        return OmegaConf.to_object(merged)
     except ConfigKeyError as exc:
         raise ConfigError(f"{exc.full_key}: no such config key") from exc
-    return OmegaConf.to_object(merged)
 
 
 def _require(cond: bool, key: str, msg: str) -> None:
@@ -246,9 +248,12 @@ def validate(cfg: Config) -> None:
             _require(bool(sc.fn), f"{key}.fn", "a rule scorer needs fn: 'module:function'")
         if sc.backend == "sequence_classifier":
             _require(bool(sc.path), f"{key}.path", "a sequence_classifier scorer needs a checkpoint path")
-            _require(Path(sc.path).expanduser().is_dir(), f"{key}.path", f"no such directory: {sc.path}")
+            _require(_is_model_dir_or_hub_id(sc.path), f"{key}.path", _missing_model_message(sc.path))
     if cfg.model.path is not None:
         _require(_is_model_dir_or_hub_id(cfg.model.path), "model.path", _missing_model_message(cfg.model.path))
+    if cfg.task.name not in BUILTIN_TASKS:
+        _require(cfg.task.prompts_file is not None, "task.prompts_file", f"required for task {cfg.task.name!r}")
+        _require(cfg.task.heldout_file is not None, "task.heldout_file", f"required for task {cfg.task.name!r}")
     for key, value in (("task.prompts_file", cfg.task.prompts_file), ("task.heldout_file", cfg.task.heldout_file)):
         if value is not None:
             _require(Path(value).expanduser().is_file(), key, f"no such file: {value}")

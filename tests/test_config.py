@@ -117,3 +117,18 @@ def test_runner_refuses_a_run_dir_that_already_holds_a_run(tmp_path):
     with pytest.raises(ConfigError, match="already holds a run"):
         SelfPlayRunner(cfg)
     assert (tmp_path / "metrics.jsonl").read_text() == '{"iteration": 0}\n'
+
+
+def test_required_value_is_named(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    with pytest.raises(ConfigError, match=r"^task.prompts_file: required for task 'ultrafeedback'"):
+        validate(make_config("experiment=paper_difficulty"))
+
+
+def test_hub_ids_only_when_online(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    online = make_config("experiment=paper_capacity", "task.prompts_file=x", "task.heldout_file=y")
+    assert online.model.path == "Qwen/Qwen2.5-7B-Instruct" or online.model.path.startswith("meta-llama/")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ConfigError, match="^model.path: .*only when HF_HUB_OFFLINE is unset"):
+        validate(make_config("model=qwen2.5-0.5b"))

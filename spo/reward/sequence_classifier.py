@@ -57,7 +57,10 @@ class SequenceClassifierScorer(Scorer):
             enc = self.tokenizer(
                 [texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False, truncation=True
             )
-            logits = self.model(**enc).logits[:, 0].float()
-            for i, value in zip(idx, logits.tolist()):
+            out = self.model(**enc)
+            # Custom-code RMs such as ArmoRM return their preference score as ``score``.
+            values = getattr(out, "score", None)
+            values = (values if values is not None else out.logits).reshape(len(idx), -1)[:, 0].float()
+            for i, value in zip(idx, values.tolist()):
                 rewards[i] = value
         return rewards
