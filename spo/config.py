@@ -119,6 +119,11 @@ class LearnerConfig:
 
     loss: str = "dpo"
     beta: float = 0.1
+    label_smoothing: float = 0.0
+    gamma: float = 0.5
+    desirable_weight: float = 1.0
+    undesirable_weight: float = 1.0
+    nll_weight: float = 0.0
     lr: float = 1e-4
     weight_decay: float = 0.0
     epochs: int = 2
@@ -224,6 +229,14 @@ def validate(cfg: Config) -> None:
     _require(lr.beta > 0, "learner.beta", f"must be > 0, got {lr.beta}")
     _require(lr.lr > 0, "learner.lr", f"must be > 0, got {lr.lr}")
     _require(lr.loss in LOSSES, "learner.loss", f"unknown loss {lr.loss!r}; known: {sorted(LOSSES)}")
+    _require(0 <= lr.label_smoothing < 0.5, "learner.label_smoothing", f"must be in [0, 0.5), got {lr.label_smoothing}")
+    _require(lr.gamma >= 0, "learner.gamma", f"must be >= 0, got {lr.gamma}")
+    _require(lr.nll_weight >= 0, "learner.nll_weight", f"must be >= 0, got {lr.nll_weight}")
+    _require(
+        lr.desirable_weight > 0 and lr.undesirable_weight > 0,
+        "learner.desirable_weight",
+        "KTO weights must be > 0",
+    )
     _require(lr.zero_stage in (0, 1, 2, 3), "learner.zero_stage", f"must be 0-3, got {lr.zero_stage}")
     _require(lr.num_ranks >= 1, "learner.num_ranks", "must be >= 1")
     _require(lr.micro_batch_size >= 1, "learner.micro_batch_size", "must be >= 1")

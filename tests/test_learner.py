@@ -27,6 +27,11 @@ def learner_cfg(stage: int, **kw) -> dict:
         zero_stage=stage,
         num_ranks=2,
         reference="initial",
+        label_smoothing=0.0,
+        gamma=0.5,
+        desirable_weight=1.0,
+        undesirable_weight=1.0,
+        nll_weight=0.0,
     )
     cfg.update(kw)
     return cfg
@@ -78,3 +83,16 @@ def test_learner_loss_decreases_and_push_changes_generator(tiny_policy, tmp_path
     finally:
         learner.shutdown()
         gens.shutdown()
+
+
+@pytest.mark.parametrize("loss", ["kto", "simpo"])
+def test_other_losses_train_on_the_deepspeed_learner(tiny_policy, loss):
+    learner = LearnerGroup(2, tiny_policy, learner_cfg(2, loss=loss), num_cpus=0.25, threads=1, seed=0)
+    try:
+        pairs = ray.put(fixed_pairs())
+        first = learner.train(pairs, 0)
+        later = [learner.train(pairs, it)["loss"] for it in (1, 2)]
+        assert later[1] < later[0] < first["loss"]
+        assert first["pairs_trained"] == 16
+    finally:
+        learner.shutdown()

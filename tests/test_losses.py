@@ -1,30 +1,94 @@
+"""Each loss against a hand-computed value, plus autograd gradient checks."""
+
 import math
 
+import pytest
 import torch
 
-from spo.learner.losses import dpo_sigmoid
+from spo.learner.losses import LOSSES, LossInputs, LossParams, compute_loss
 
 
-def test_dpo_sigmoid_matches_hand_computed_value():
-    # beta=0.5; chosen log-ratio = -1 - (-2) = 1; rejected log-ratio = -3 - (-2.5) = -0.5
-    out = dpo_sigmoid(torch.tensor([-1.0]), torch.tensor([-3.0]), torch.tensor([-2.0]), torch.tensor([-2.5]), beta=0.5)
-    z = 0.5 * (1.0 - (-0.5))  # 0.75
-    assert math.isclose(out.losses.item(), math.log(1 + math.exp(-z)), rel_tol=1e-6)
-    assert math.isclose(out.chosen_rewards.item(), 0.5, rel_tol=1e-6)
-    assert math.isclose(out.rejected_rewards.item(), -0.25, rel_tol=1e-6)
+def log_sigmoid(z):
+    return -math.log1p(math.exp(-z))
 
 
-def test_dpo_sigmoid_is_log2_at_reference_and_falls_with_margin():
+def sig(z):
+    return 1 / (1 + math.exp(-z))
+
+
+# One pair: chosen log-ratio c = -1 - (-2) = 1, rejected log-ratio r = -3 - (-2.5) = -0.5, h = 1.5.
+ONE = dict(
+    policy_chosen=torch.tensor([-1.0]),
+    policy_rejected=torch.tensor([-3.0]),
+    ref_chosen=torch.tensor([-2.0]),
+    ref_rejected=torch.tensor([-2.5]),
+    chosen_tokens=torch.tensor([2.0]),
+    rejected_tokens=torch.tensor([4.0]),
+    policy_kl=torch.tensor([-2.0]),
+    ref_kl=torch.tensor([-2.4]),
+)
+H = 1.5
+
+
+@pytest.mark.parametrize(
+    "name,params,expected",
+    [
+        ("dpo", LossParams(beta=0.5), -log_sigmoid(0.75)),
+        ("dpo", LossParams(beta=0.5, label_smoothing=0.1), -0.9 * log_sigmoid(0.75) - 0.1 * log_sigmoid(-0.75)),
+        ("robust", LossParams(beta=0.5, label_smoothing=0.1), (-0.9 * log_sigmoid(0.75) + 0.1 * log_sigmoid(-0.75)) / 0.8),
+        ("ipo", LossParams(beta=0.5), (H - 1.0) ** 2),
+        ("hinge", LossParams(beta=0.5), 1 - 0.75),
+        ("hinge", LossParams(beta=1.0), 0.0),
+        ("simpo", LossParams(beta=2.0, gamma=0.5), -log_sigmoid(2.0 * (-1 / 2 - -3 / 4) - 0.5)),
+        # z0 = max(0, -2.0 - -2.4) = 0.4; desirable 1 - s(b (c - z0)), undesirable 1 - s(b (z0 - r)), averaged
+        ("kto", LossParams(beta=0.5), ((1 - sig(0.5 * (1 - 0.4))) + (1 - sig(0.5 * (0.4 + 0.5)))) / 2),
+        ("kto", LossParams(beta=0.5, desirable_weight=2.0), (2 * (1 - sig(0.3)) + (1 - sig(0.45))) / 2),
+    ],
+)  # fmt: skip
+def test_loss_matches_hand_computed_value(name, params, expected):
+    out = compute_loss(name, LossInputs(**ONE), params)
+    assert out.losses.item() == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+def test_implicit_rewards_and_nll_term():
+    out = compute_loss("dpo", LossInputs(**ONE), LossParams(beta=0.5))
+    assert (out.chosen_rewards.item(), out.rejected_rewards.item()) == pytest.approx((0.5, -0.25))
+    with_nll = compute_loss("dpo", LossInputs(**ONE), LossParams(beta=0.5, nll_weight=0.5))
+    assert with_nll.losses.item() == pytest.approx(out.losses.item() + 0.5 * 1.0 / 2)  # -(-1)/2 tokens
+
+
+def test_kto_baseline_is_clamped_at_zero():
+    x = LossInputs(**{**ONE, "policy_kl": torch.tensor([-3.0]), "ref_kl": torch.tensor([-2.0])})
+    out = compute_loss("kto", x, LossParams(beta=0.5))
+    assert out.losses.item() == pytest.approx(((1 - sig(0.5)) + (1 - sig(0.25))) / 2)
+
+
+def test_dpo_is_log2_at_the_reference():
     zero = torch.zeros(3)
-    at_ref = dpo_sigmoid(zero, zero, zero, zero, beta=0.1).losses
-    assert torch.allclose(at_ref, torch.full((3,), math.log(2.0)))
-    better = dpo_sigmoid(torch.tensor([1.0]), torch.tensor([-1.0]), torch.zeros(1), torch.zeros(1), beta=0.1)
-    assert better.losses.item() < math.log(2.0)
+    out = compute_loss("dpo", LossInputs(zero, zero, zero, zero), LossParams())
+    assert torch.allclose(out.losses, torch.full((3,), math.log(2.0)))
 
 
-def test_dpo_gradient_pushes_chosen_up_and_rejected_down():
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_gradients_match_finite_differences(name):
+    torch.manual_seed(0)
+    base = {k: (v.double() + torch.randn(1).double() * 0.1).repeat(3) for k, v in ONE.items()}
+    base["chosen_tokens"] = torch.tensor([2.0, 3.0, 5.0], dtype=torch.float64)
+    base["rejected_tokens"] = torch.tensor([4.0, 1.0, 2.0], dtype=torch.float64)
+    pc = base.pop("policy_chosen").requires_grad_()
+    pr = base.pop("policy_rejected").requires_grad_()
+
+    def f(pc, pr):
+        return compute_loss(name, LossInputs(pc, pr, **base), LossParams(beta=0.7, label_smoothing=0.1)).losses.sum()
+
+    assert torch.autograd.gradcheck(f, (pc, pr))
+
+
+@pytest.mark.parametrize("name", ["dpo", "ipo", "hinge", "robust", "simpo", "kto"])
+def test_gradient_raises_chosen_and_lowers_rejected(name):
     pc = torch.tensor([-2.0], requires_grad=True)
     pr = torch.tensor([-2.0], requires_grad=True)
-    dpo_sigmoid(pc, pr, torch.tensor([-2.0]), torch.tensor([-2.0]), beta=1.0).losses.sum().backward()
+    x = LossInputs(pc, pr, torch.tensor([-2.0]), torch.tensor([-2.0]), torch.tensor([2.0]), torch.tensor([2.0]),
+                   torch.tensor([-2.0]), torch.tensor([-2.0]))  # fmt: skip
+    compute_loss(name, x, LossParams(beta=0.5)).losses.sum().backward()
     assert pc.grad.item() < 0 < pr.grad.item()
-    assert math.isclose(pc.grad.item(), -0.5, rel_tol=1e-6)

@@ -39,16 +39,20 @@ def tokenize(tokenizer, prompts: list[str], responses: list[str]) -> TokenizedBa
     return TokenizedBatch(input_ids, attention_mask, response_mask)
 
 
-def sequence_logprobs(model, batch: TokenizedBatch) -> torch.Tensor:
-    """Sum of log-probs of the response tokens, one value per row."""
+def sequence_logprobs(model, batch: TokenizedBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row: the sum of the response tokens' log-probs, and the number of response tokens."""
     logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits[:, :-1].float()
     token_lp = torch.log_softmax(logits, dim=-1).gather(-1, batch.input_ids[:, 1:, None]).squeeze(-1)
-    return (token_lp * batch.response_mask).sum(dim=-1)
+    return (token_lp * batch.response_mask).sum(dim=-1), batch.response_mask.sum(dim=-1).float()
+
+
+def response_logprobs(model, tokenizer, prompts: list[str], responses: list[str]):
+    """Summed log-probs and token counts of ``responses`` given ``prompts``."""
+    return sequence_logprobs(model, tokenize(tokenizer, prompts, responses))
 
 
 def pair_logprobs(model, tokenizer, prompts: list[str], chosen: list[str], rejected: list[str]):
-    """(chosen, rejected) summed log-probs from one concatenated forward pass."""
-    batch = tokenize(tokenizer, prompts + prompts, chosen + rejected)
-    lp = sequence_logprobs(model, batch)
+    """Chosen and rejected summed log-probs and token counts, from one concatenated forward pass."""
+    lp, n_tok = response_logprobs(model, tokenizer, prompts + prompts, chosen + rejected)
     n = len(prompts)
-    return lp[:n], lp[n:]
+    return lp[:n], lp[n:], n_tok[:n], n_tok[n:]

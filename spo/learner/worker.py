@@ -17,8 +17,8 @@ import pyarrow as pa
 import torch
 
 from spo.io import atomic_dir
-from spo.learner.logprobs import pair_logprobs
-from spo.learner.losses import LOSSES
+from spo.learner.logprobs import pair_logprobs, response_logprobs
+from spo.learner.losses import REFERENCE_FREE, LossInputs, LossParams, compute_loss
 from spo.rollout.hf_engine import load_tokenizer
 
 
@@ -68,13 +68,20 @@ class LearnerWorker:
         torch.manual_seed(seed)
         self.cfg = cfg
         self.seed = seed
-        self.loss_fn = LOSSES[cfg["loss"]]
+        self.loss_params = LossParams(
+            beta=cfg["beta"],
+            label_smoothing=cfg["label_smoothing"],
+            gamma=cfg["gamma"],
+            desirable_weight=cfg["desirable_weight"],
+            undesirable_weight=cfg["undesirable_weight"],
+            nll_weight=cfg["nll_weight"],
+        )
         self.tokenizer = load_tokenizer(model_path)
         model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32, use_safetensors=True)
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
         self.engine, *_ = deepspeed.initialize(model=model, optimizer=optimizer, config=deepspeed_config(cfg))
         self.reference = None
-        if cfg["reference"] == "initial":
+        if cfg["reference"] == "initial" and cfg["loss"] not in REFERENCE_FREE:
             self.reference = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32).eval()
             self.reference.to(self.engine.device)
 
@@ -84,30 +91,56 @@ class LearnerWorker:
         per_rank = len(rows) // self.world_size
         return rows[self.rank * per_rank : (self.rank + 1) * per_rank]
 
-    def _batches(self, rows: list[dict]):
+    def _micro_batches(self, rows: list[dict]):
         size = self.cfg["micro_batch_size"]
         for start in range(0, len(rows), size):
-            batch = rows[start : start + size]
-            yield [r["prompt"] for r in batch], [r["chosen"] for r in batch], [r["rejected"] for r in batch]
+            yield rows[start : start + size]
 
     @torch.no_grad()
-    def _reference_logprobs(self, rows: list[dict]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _attach_reference(self, rows: list[dict]) -> None:
+        """Reference log-probs for every row (and its KTO mismatch), once, before any update."""
+        if self.cfg["loss"] in REFERENCE_FREE:
+            return
         model = self.reference if self.reference is not None else self.engine
         self.engine.eval()
-        chosen, rejected = [], []
-        for prompts, ch, rj in self._batches(rows):
-            c, r = pair_logprobs(model, self.tokenizer, prompts, ch, rj)
-            chosen.append(c)
-            rejected.append(r)
-        return torch.cat(chosen), torch.cat(rejected)
+        kto = self.cfg["loss"] == "kto"
+        if kto:
+            for i, row in enumerate(rows):
+                row["kl_response"] = rows[(i + 1) % len(rows)]["chosen"]  # a mismatched response, fixed up front
+        for batch in self._micro_batches(rows):
+            prompts = [b["prompt"] for b in batch]
+            chosen, rejected = [b["chosen"] for b in batch], [b["rejected"] for b in batch]
+            c, r, _, _ = pair_logprobs(model, self.tokenizer, prompts, chosen, rejected)
+            for b, ci, ri in zip(batch, c, r):
+                b["ref_chosen"], b["ref_rejected"] = ci, ri
+            if kto:
+                kl = response_logprobs(model, self.tokenizer, prompts, [b["kl_response"] for b in batch])[0]
+                for b, ki in zip(batch, kl):
+                    b["ref_kl"] = ki
+
+    def _loss_inputs(self, batch: list[dict]) -> LossInputs:
+        prompts = [b["prompt"] for b in batch]
+        pc, pr, nc, nr = pair_logprobs(
+            self.engine, self.tokenizer, prompts, [b["chosen"] for b in batch], [b["rejected"] for b in batch]
+        )
+        x = LossInputs(pc, pr, chosen_tokens=nc, rejected_tokens=nr)
+        if self.cfg["loss"] not in REFERENCE_FREE:
+            x.ref_chosen = torch.stack([b["ref_chosen"] for b in batch])
+            x.ref_rejected = torch.stack([b["ref_rejected"] for b in batch])
+        if self.cfg["loss"] == "kto":
+            with torch.no_grad():
+                x.policy_kl = response_logprobs(
+                    self.engine, self.tokenizer, prompts, [b["kl_response"] for b in batch]
+                )[0]
+            x.ref_kl = torch.stack([b["ref_kl"] for b in batch])
+        return x
 
     def train(self, pairs: pa.Table, iteration: int) -> dict:
         """Train ``epochs`` passes over this rank's shard; returns metrics averaged over all ranks."""
         rows = self._shard(pairs, iteration)
         if not rows:
             return {"steps": 0, "pairs_trained": 0}
-        for i, (c, r) in enumerate(zip(*self._reference_logprobs(rows))):
-            rows[i]["ref_chosen"], rows[i]["ref_rejected"] = c, r
+        self._attach_reference(rows)
         self.engine.train()
         rng = random.Random(self.seed * 7919 + iteration)
         sums = torch.zeros(6, dtype=torch.float64)  # loss, acc, chosen, rejected, grad_norm, n
@@ -115,18 +148,8 @@ class LearnerWorker:
         steps = 0
         for _epoch in range(self.cfg["epochs"]):
             rng.shuffle(rows)
-            for start in range(0, len(rows), self.cfg["micro_batch_size"]):
-                batch = rows[start : start + self.cfg["micro_batch_size"]]
-                pc, pr = pair_logprobs(
-                    self.engine,
-                    self.tokenizer,
-                    [b["prompt"] for b in batch],
-                    [b["chosen"] for b in batch],
-                    [b["rejected"] for b in batch],
-                )
-                ref_c = torch.stack([b["ref_chosen"] for b in batch])
-                ref_r = torch.stack([b["ref_rejected"] for b in batch])
-                out = self.loss_fn(pc, pr, ref_c, ref_r, beta=self.cfg["beta"])
+            for batch in self._micro_batches(rows):
+                out = compute_loss(self.cfg["loss"], self._loss_inputs(batch), self.loss_params)
                 loss = out.losses.mean()
                 self.engine.backward(loss)
                 boundary = self.engine.is_gradient_accumulation_boundary()
