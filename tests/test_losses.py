@@ -35,7 +35,8 @@ H = 1.5
     [
         ("dpo", LossParams(beta=0.5), -log_sigmoid(0.75)),
         ("dpo", LossParams(beta=0.5, label_smoothing=0.1), -0.9 * log_sigmoid(0.75) - 0.1 * log_sigmoid(-0.75)),
-        ("robust", LossParams(beta=0.5, label_smoothing=0.1), (-0.9 * log_sigmoid(0.75) + 0.1 * log_sigmoid(-0.75)) / 0.8),
+        ("robust", LossParams(beta=0.5, label_smoothing=0.1),
+         (-0.9 * log_sigmoid(0.75) + 0.1 * log_sigmoid(-0.75)) / 0.8),
         ("ipo", LossParams(beta=0.5), (H - 1.0) ** 2),
         ("hinge", LossParams(beta=0.5), 1 - 0.75),
         ("hinge", LossParams(beta=1.0), 0.0),
