@@ -93,8 +93,13 @@ class SelectionConfig:
     match: str = "drop_hardest"
     signal: str = "reward_gap"
     sampling: str = "greedy"
-    pairs: str = "max_min"
     pair_samples: int | None = None
+    pair_builder: str = "within"
+    pairs: str = "all"
+    pair_fraction: float = 0.4
+    ap_weight: float = 1.0
+    implicit: str = "length_normalized"
+    judge_dim: str | None = None
 
 
 @dataclass
@@ -288,6 +293,7 @@ def _missing_model_message(path: str) -> str:
 
 
 def _validate_selection(cfg: Config) -> None:
+    from spo.buffer.pair_metrics import NEEDS_LOGPROBS, PAIR_METRICS
     from spo.buffer.selection import POLICIES, PRE_COUNT_POLICIES, SAMPLINGS, SIGNALS
 
     sel, diff, n = cfg.selection, cfg.difficulty, cfg.generator.n_samples
@@ -301,7 +307,19 @@ def _validate_selection(cfg: Config) -> None:
     _require(sel.match in PRE_COUNT_POLICIES, "selection.match", f"must be one of {PRE_COUNT_POLICIES}")
     _require(sel.signal in SIGNALS, "selection.signal", f"unknown signal {sel.signal!r}; known: {SIGNALS}")
     _require(sel.sampling in SAMPLINGS, "selection.sampling", f"must be one of {SAMPLINGS}")
-    _require(sel.pairs == "max_min", "selection.pairs", f"unknown pair builder {sel.pairs!r}")
+    _require(sel.pairs in PAIR_METRICS, "selection.pairs", f"unknown metric {sel.pairs!r}; known: {PAIR_METRICS}")
+    _require(0 < sel.pair_fraction <= 1, "selection.pair_fraction", f"must be in (0, 1], got {sel.pair_fraction}")
+    _require(sel.pair_builder == "within", "selection.pair_builder", f"unknown pair builder {sel.pair_builder!r}")
+    _require(sel.implicit in ("length_normalized", "dpo"), "selection.implicit", "must be length_normalized or dpo")
+    if sel.implicit == "dpo" and sel.pairs in NEEDS_LOGPROBS:
+        _require(
+            cfg.learner.reference == "initial",
+            "selection.implicit",
+            "dpo needs learner.reference=initial: with iteration_start the policy still equals the reference "
+            "when pairs are selected, so every DPO implicit margin would be 0",
+        )
+    if sel.pairs == "judge_delta":
+        _require(sel.judge_dim is not None, "selection.judge_dim", "required for selection.pairs=judge_delta")
     if sel.pair_samples is not None:
         _require(2 <= sel.pair_samples <= n, "selection.pair_samples", f"must be in [2, generator.n_samples={n}]")
     _require(diff.source in ("current", "frozen", "file"), "difficulty.source", "must be current, frozen or file")

@@ -16,6 +16,7 @@ import ray
 from omegaconf import OmegaConf
 
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
+from spo.buffer.pair_metrics import NEEDS_LOGPROBS
 from spo.buffer.replay_buffer import ReplayBuffer
 from spo.cluster import connect
 from spo.config import Config, ConfigError, validate
@@ -103,6 +104,7 @@ class SelfPlayRunner:
                 cfg.difficulty,
                 cfg.iterations,
                 cfg.seed,
+                cfg.learner.beta,
             )
         )
         learner_cfg = OmegaConf.to_container(OmegaConf.structured(cfg.learner))
@@ -188,6 +190,16 @@ class SelfPlayRunner:
         summary = ray.get(self.buffer.finalize.remote(iteration))
         return {**summary, "select_s": time.perf_counter() - start}
 
+    def select_pairs(self, iteration: int) -> dict:
+        """Score candidate pairs (on the learner group, if the metric needs log-probs) and keep the best."""
+        sel = self.cfg.selection
+        start = time.perf_counter()
+        pieces = []
+        if sel.pairs in NEEDS_LOGPROBS:
+            pieces = self.learner.pair_logprobs(self.buffer.candidates.remote(iteration), sel.implicit == "dpo")
+        summary = ray.get(self.buffer.select_pairs.remote(iteration, *pieces))
+        return {**summary, "select_pairs_s": time.perf_counter() - start}
+
     def learn(self, iteration: int) -> dict:
         """Train the learner group on this iteration's pairs."""
         start = time.perf_counter()
@@ -249,6 +261,7 @@ class SelfPlayRunner:
         for stage, fn, arg in (
             ("rollout", self.rollout, iteration),
             ("select", self.select, iteration),
+            ("select_pairs", self.select_pairs, iteration),
             ("learn", self.learn, iteration),
             ("sync", self.sync, iteration + 1),
             ("checkpoint", self.checkpoint, iteration),

@@ -37,7 +37,7 @@ def samples(rows: list[tuple[str, int, float]], iteration: int = 0) -> pa.Table:
 
 def make_buffer(run_dir, scorers=("rm",), selection=None, difficulty=None) -> ReplayBuffer:
     return ReplayBuffer(
-        list(scorers), "rm", str(run_dir), selection or SelectionConfig(), difficulty or DifficultyConfig(), 3, 0
+        list(scorers), "rm", str(run_dir), selection or SelectionConfig(), difficulty or DifficultyConfig(), 3, 0, 0.1
     )
 
 
@@ -85,7 +85,8 @@ def test_replay_buffer_writes_iteration_and_never_pairs_quarantined(tmp_path):
     buf.add(samples([("a", 2, 0.7), ("b", 0, 0.3), ("b", 1, 0.3)]))
     summary = buf.finalize(0)
     assert summary["samples"] == 4 and summary["quarantined"] == 1
-    assert summary["pairs"] == 1 and summary["tied_prompts_dropped"] == 1
+    assert summary["pairs_candidates"] == 1 and summary["tied_prompts_dropped"] == 1
+    assert buf.select_pairs(0)["pairs"] == 1
     assert summary["difficulty_mean"] == pytest.approx((0.4 + 0.3) / 2)
     d = tmp_path / "iter_0"
     prompts = pq.read_table(d / "prompts.parquet")

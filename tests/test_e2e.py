@@ -10,7 +10,7 @@ from transformers import AutoModelForCausalLM
 
 from spo.config import register, to_config
 from spo.runner import SelfPlayRunner
-from spo.schemas import pairs_schema, prompts_schema, samples_schema
+from spo.schemas import check_schema, pairs_schema, prompts_schema, samples_schema
 
 register()
 
@@ -39,7 +39,7 @@ def test_two_iterations_of_tiny_experiment(tmp_path, cache_dir, tiny_policy):
     lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
     stages = [(x["iteration"], x["stage"]) for x in lines]
     for it in (0, 1):
-        for stage in ("rollout", "select", "learn", "sync", "checkpoint", "eval", "iteration"):
+        for stage in ("rollout", "select", "select_pairs", "learn", "sync", "checkpoint", "eval", "iteration"):
             assert (it, stage) in stages
         d = run_dir / f"iter_{it}"
         samples = pq.read_table(d / "samples.parquet")
@@ -51,7 +51,8 @@ def test_two_iterations_of_tiny_experiment(tmp_path, cache_dir, tiny_policy):
         assert set(samples.column("generator").to_pylist()) == {"tiny"}
         assert pq.read_table(d / "prompts.parquet").schema == prompts_schema(["rule"])
         pairs = pq.read_table(d / "pairs.parquet")
-        assert pairs.schema == pairs_schema() and pairs.num_rows > 40
+        check_schema(pairs, pairs_schema(), "pairs")
+        assert pairs.column("selected").to_pylist() == [True] * pairs.num_rows and pairs.num_rows > 40
         model = AutoModelForCausalLM.from_pretrained(run_dir / "checkpoints" / f"iter_{it}")
         assert model.config.model_type == "llama"
     for v in (0, 1, 2):

@@ -3,8 +3,10 @@
 import pyarrow as pa
 import pytest
 import ray
-from transformers import AutoModelForCausalLM
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from spo.buffer.pair_metrics import attach_logprobs
 from spo.learner.group import LearnerGroup
 from spo.rollout.base import SamplingParams
 from spo.rollout.pool import GeneratorPool
@@ -73,6 +75,20 @@ def test_learner_loss_decreases_and_push_changes_generator(tiny_policy, tmp_path
         after = ray.get(gens.submit(prompts, 1, sampling))
         assert set(after.column("policy_version").to_pylist()) == {1}
         assert after.column("logprob_sum").to_pylist() != before.column("logprob_sum").to_pylist()
+
+        odd = fixed_pairs(7)
+        pieces = ray.get(learner.pair_logprobs(ray.put(odd), with_reference=True))
+        joined = attach_logprobs(odd, pieces)  # exactly once per pair, though 7 is odd and ranks run in lockstep
+        col = lambda name: torch.tensor(joined.column(name).to_pylist())  # noqa: E731
+        ratio_margin = (col("chosen_logps") - col("ref_chosen_logps")) - (
+            col("rejected_logps") - col("ref_rejected_logps")
+        )
+        assert (ratio_margin > 0).all()  # DPO moved every pair's log-ratio margin the right way
+        tok = AutoTokenizer.from_pretrained(tiny_policy)
+        expected = [
+            len(tok(r + tok.eos_token, add_special_tokens=False).input_ids) for r in odd.column("chosen").to_pylist()
+        ]
+        assert joined.column("chosen_tokens").to_pylist() == expected
 
         learner.save_checkpoint(str(tmp_path / "ckpt"))
         saved = AutoModelForCausalLM.from_pretrained(tmp_path / "ckpt")

@@ -111,6 +111,7 @@ def test_two_sample_counts_difficulty_from_first_k_pairs_from_first_m(tmp_path):
     buf = make_buffer(tmp_path, selection=SelectionConfig(pair_samples=2), difficulty=DifficultyConfig(n_samples=3))
     buf.add(samples([("a", 0, 0.2), ("a", 1, 0.4), ("a", 2, 0.6), ("a", 3, 1.0)]))
     buf.finalize(0)
+    buf.select_pairs(0)
     prompts = pq.read_table(tmp_path / "iter_0" / "prompts.parquet").to_pylist()
     assert prompts[0]["difficulty/rm"] == pytest.approx(0.4) and prompts[0]["n_samples"] == 3
     pair = pq.read_table(tmp_path / "iter_0" / "pairs.parquet").to_pylist()[0]

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spo.buffer.difficulty import prompt_stats, read_difficulty
+from spo.buffer.pair_metrics import add_margins, attach_logprobs, select_pairs
 from spo.buffer.pairs import max_min_pairs
 from spo.buffer.quarantine import split_nonfinite
 from spo.buffer.selection import SelectionContext, select_prompts
@@ -37,6 +38,7 @@ class ReplayBuffer:
         difficulty: DifficultyConfig,
         iterations: int,
         seed: int,
+        beta: float,
     ):
         self.scorers = scorers
         self.primary = primary
@@ -46,11 +48,13 @@ class ReplayBuffer:
         self.difficulty = difficulty
         self.iterations = iterations
         self.seed = seed
+        self.beta = beta
         self._chunks: list[pa.Table] = []
         self._quarantine: list[pa.Table] = []
         self._keys: set[tuple] = set()
         self._source: pa.Table | None = None  # frozen or file difficulty, one row per prompt
         self._decisions: dict[int, pa.Table] = {}
+        self._candidates: dict[int, pa.Table] = {}
         self._pairs: dict[int, pa.Table] = {}
 
     # ------------------------------------------------------------- ingest
@@ -122,7 +126,10 @@ class ReplayBuffer:
 
     # ---------------------------------------------------------- iteration
     def finalize(self, iteration: int) -> dict:
-        """Compute difficulty, select prompts (unless preselected), build pairs, write ``iter_<k>/``."""
+        """Compute difficulty, select prompts (unless preselected) and build candidate pairs.
+
+        Writes ``samples.parquet`` and ``prompts.parquet``; :meth:`select_pairs` writes the pairs.
+        """
         out_dir = self.run_dir / f"iter_{iteration}"
         samples = self._take_collection(out_dir)
         preselected = iteration in self._decisions
@@ -143,8 +150,7 @@ class ReplayBuffer:
         pairs, n_tied = max_min_pairs(kept, self.primary)
         write_parquet(samples, out_dir / "samples.parquet")
         write_parquet(prompts, out_dir / "prompts.parquet")
-        write_parquet(pairs, out_dir / "pairs.parquet")
-        self._pairs = {iteration: pairs}
+        self._candidates = {iteration: pairs}
         difficulty = prompts.column(difficulty_col(self.selector))
         return {
             "samples": samples.num_rows,
@@ -152,7 +158,7 @@ class ReplayBuffer:
             "prompts": prompts.num_rows,
             "prompts_kept": len(kept_ids),
             "preselected": preselected,
-            "pairs": pairs.num_rows,
+            "pairs_candidates": pairs.num_rows,
             "tied_prompts_dropped": n_tied,
             "difficulty_mean": pc.mean(difficulty).as_py() if prompts.num_rows else None,
             "difficulty_kept_mean": pc.mean(
@@ -163,6 +169,28 @@ class ReplayBuffer:
             "response_tokens_mean": pc.mean(samples.column("n_tokens")).as_py() if samples.num_rows else None,
         }
 
+    def candidates(self, iteration: int) -> pa.Table:
+        """The candidate pairs built for ``iteration``."""
+        return self._candidates[iteration]
+
+    def select_pairs(self, iteration: int, *logprob_pieces: pa.Table) -> dict:
+        """Add pair metrics (from the learner's log-probs, if given), select, write ``pairs.parquet``."""
+        sel = self.selection
+        pairs = self._candidates.pop(iteration)
+        if logprob_pieces:
+            pairs = attach_logprobs(pairs, list(logprob_pieces))
+            pairs = add_margins(pairs, self.beta, sel.implicit, sel.ap_weight)
+        pairs = select_pairs(pairs, sel.pairs, sel.pair_fraction, sel.judge_dim, self.seed * 7 + iteration)
+        write_parquet(pairs, self.run_dir / f"iter_{iteration}" / "pairs.parquet")
+        chosen = pairs.filter(pairs.column("selected"))
+        self._pairs = {iteration: chosen}
+        summary = {"pairs": chosen.num_rows, "pair_metric": sel.pairs}
+        for col in ("margin_explicit", "margin_implicit", "alignment_potential"):
+            if col in pairs.column_names and chosen.num_rows:
+                summary[f"{col}_selected_mean"] = pc.mean(chosen.column(col)).as_py()
+                summary[f"{col}_all_mean"] = pc.mean(pairs.column(col)).as_py()
+        return summary
+
     def pairs(self, iteration: int) -> pa.Table:
-        """The pairs built for ``iteration``."""
+        """The selected pairs of ``iteration``, for the learner."""
         return self._pairs[iteration]

@@ -30,6 +30,12 @@ class LearnerGroup:
         """Train on the pairs behind ``pairs_ref``; returns the group's metrics."""
         return ray.get([w.train.remote(pairs_ref, iteration) for w in self.workers])[0]
 
+    def pair_logprobs(self, pairs_ref: ray.ObjectRef, with_reference: bool) -> list[ray.ObjectRef]:
+        """References to each rank's log-prob table over its share of the candidate pairs."""
+        refs = [w.pair_logprobs.remote(pairs_ref, with_reference) for w in self.workers]
+        ray.wait(refs, num_returns=len(refs))
+        return refs
+
     def export_weights(self) -> ray.ObjectRef:
         """A reference to rank 0's full named parameters (all ranks take part in the gather)."""
         refs = [w.export_weights.remote() for w in self.workers]

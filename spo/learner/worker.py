@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import torch
 
+from spo.buffer.pair_metrics import LOGPROB_COLUMNS
 from spo.io import atomic_dir
 from spo.learner.logprobs import pair_logprobs, response_logprobs
 from spo.learner.losses import REFERENCE_FREE, LossInputs, LossParams, compute_loss
@@ -183,6 +184,33 @@ class LearnerWorker:
             "reward_margin": (sums[2].item() - sums[3].item()) / n,
             "grad_norm": sums[4].item() / n,
         }
+
+    @torch.no_grad()
+    def pair_logprobs(self, pairs: pa.Table, with_reference: bool) -> pa.Table:
+        """Log-probs of this rank's share of candidate pairs (rows ``rank::world``), keyed by ``pair_index``.
+
+        Every rank runs the same number of forward passes (ZeRO-3 gathers are collective), so short
+        shards are padded and the padding is dropped from the result.
+        """
+        idx = list(range(self.rank, pairs.num_rows, self.world_size))
+        per_rank = -(-pairs.num_rows // self.world_size)
+        padded = idx + [idx[-1] if idx else 0] * (per_rank - len(idx))
+        rows = pairs.take(padded).to_pylist() if pairs.num_rows else []
+        self.engine.eval()
+        cols: dict[str, list] = {"chosen_logps": [], "rejected_logps": [], "chosen_tokens": [], "rejected_tokens": []}
+        if with_reference:
+            cols.update(ref_chosen_logps=[], ref_rejected_logps=[])
+        for batch in self._micro_batches(rows):
+            args = ([b["prompt"] for b in batch], [b["chosen"] for b in batch], [b["rejected"] for b in batch])
+            c, r, nc, nr = pair_logprobs(self.engine, self.tokenizer, *args)
+            for name, values in zip(LOGPROB_COLUMNS, (c, r, nc, nr)):
+                cols[name] += values.tolist()
+            if with_reference:
+                rc, rr, _, _ = pair_logprobs(self.reference, self.tokenizer, *args)
+                cols["ref_chosen_logps"] += rc.tolist()
+                cols["ref_rejected_logps"] += rr.tolist()
+        keep = len(idx)
+        return pa.table({"pair_index": pa.array(idx, pa.int64()), **{k: v[:keep] for k, v in cols.items()}})
 
     def _gathered(self):
         if self.cfg["zero_stage"] == 3:
