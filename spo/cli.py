@@ -1,4 +1,4 @@
-"""The ``spo`` command: analyses of finished runs (``spo analyze ...``)."""
+"""The ``spo`` command: offline selection and training, exports, and analyses of finished runs."""
 
 from __future__ import annotations
 
@@ -30,9 +30,73 @@ def _analyze_sweep(args) -> str | dict:
     return {k: v for k, v in result.items() if k != "table"} if args.json else result["table"]
 
 
+def _select(args) -> str | dict:
+    from spo.offline.select import select_offline
+
+    result = select_offline(args.input, args.output, args.metric, args.fraction, args.weight, args.implicit,
+                            args.beta, args.model, args.judge_dim, args.seed)  # fmt: skip
+    if args.json:
+        return result
+    return f"kept {result['kept']} of {result['total']} pairs by {result['metric']} -> {result['output']}"
+
+
+def _train(args) -> str | dict:
+    from spo.config import LearnerConfig
+    from spo.offline.train import train_offline
+
+    learner = LearnerConfig(loss=args.loss, beta=args.beta, lr=args.lr, epochs=args.epochs,
+                            zero_stage=args.zero_stage, num_ranks=args.ranks, reference="iteration_start")  # fmt: skip
+    result = train_offline(args.data, args.model, args.out, learner, seed=args.seed)
+    return result if args.json else f"trained on {result['pairs']} pairs, loss {result.get('loss')}; saved {args.out}"
+
+
+def _export(args) -> str | dict:
+    from spo.export import export_trl
+
+    result = export_trl(args.run, args.iteration, args.out)
+    return result if args.json else f"wrote {result['pairs']} pairs to {result['output']}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spo", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+
+    sel = sub.add_parser("select", help="keep the top fraction of a preference dataset's pairs by a metric")
+    sel.add_argument("input", help="Parquet or JSONL: TRL pairs with scores, or all responses with scores")
+    sel.add_argument("output", help="where the selected pairs go (.parquet or .jsonl)")
+    sel.add_argument("--metric", default="alignment_potential", help="explicit_margin, implicit_margin, "
+                     "alignment_potential, judge_delta, uniform or all")  # fmt: skip
+    sel.add_argument("--fraction", type=float, default=0.4, help="share of pairs kept, in (0, 1]")
+    sel.add_argument("--weight", type=float, default=1.0, help="w in z(explicit) - w z(|implicit|)")
+    sel.add_argument("--implicit", default="auto", choices=("auto", "length_normalized", "dpo"))
+    sel.add_argument("--beta", type=float, default=0.1, help="beta of the DPO-form implicit margin")
+    sel.add_argument("--model", help="compute mean-token log-probs with this HF model directory")
+    sel.add_argument("--judge-dim", help="the judge_delta/<dim> column for --metric judge_delta")
+    sel.add_argument("--seed", type=int, default=0)
+    sel.add_argument("--json", action="store_true", help="print the count kept and the metric summary as JSON")
+    sel.set_defaults(fn=_select)
+
+    tr = sub.add_parser("train", help="train the DeepSpeed learner on an existing preference dataset")
+    tr.add_argument("data", help="Parquet or JSONL preference pairs (as for select)")
+    tr.add_argument("--model", required=True, help="HF model directory of the policy")
+    tr.add_argument("--out", required=True, help="checkpoint directory to write")
+    tr.add_argument("--loss", default="dpo")
+    tr.add_argument("--beta", type=float, default=0.1)
+    tr.add_argument("--lr", type=float, default=1e-5)
+    tr.add_argument("--epochs", type=int, default=1)
+    tr.add_argument("--zero-stage", type=int, default=2)
+    tr.add_argument("--ranks", type=int, default=2)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--json", action="store_true")
+    tr.set_defaults(fn=_train)
+
+    ex = sub.add_parser("export", help="export a run's data for other tools")
+    ex.add_argument("run", help="run directory")
+    ex.add_argument("--iteration", type=int, required=True)
+    ex.add_argument("--format", default="trl", choices=("trl",))
+    ex.add_argument("--out", required=True, help="output file (.jsonl or .parquet)")
+    ex.add_argument("--json", action="store_true")
+    ex.set_defaults(fn=_export)
     analyze = sub.add_parser("analyze", help="analyses of finished runs").add_subparsers(dest="analysis", required=True)
 
     t = analyze.add_parser("transfer", help="rank agreement of two difficulty estimates")

@@ -34,6 +34,11 @@ def zscore(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / std if std > 0 else np.zeros_like(x)
 
 
+def alignment_potential(explicit: np.ndarray, implicit: np.ndarray, weight: float) -> np.ndarray:
+    """M_AP = z(explicit margin) - weight * z(|implicit margin|)."""
+    return zscore(explicit) - weight * zscore(np.abs(implicit))
+
+
 def add_margins(pairs: pa.Table, beta: float, implicit: str, weight: float) -> pa.Table:
     """Append implicit margins and alignment potential, from the pairs' log-prob columns."""
     pc_, pr_ = _np(pairs, "chosen_logps"), _np(pairs, "rejected_logps")
@@ -45,9 +50,7 @@ def add_margins(pairs: pa.Table, beta: float, implicit: str, weight: float) -> p
     if implicit == "dpo" and "margin_implicit_dpo" not in cols:
         raise ValueError("selection.implicit=dpo needs reference log-probs (ref_chosen_logps, ref_rejected_logps)")
     cols["margin_implicit"] = cols["margin_implicit_dpo"] if implicit == "dpo" else norm
-    cols["alignment_potential"] = zscore(_np(pairs, "margin_explicit")) - weight * zscore(
-        np.abs(cols["margin_implicit"])
-    )
+    cols["alignment_potential"] = alignment_potential(_np(pairs, "margin_explicit"), cols["margin_implicit"], weight)
     for name, values in cols.items():
         pairs = pairs.append_column(name, pa.array(values, pa.float64()))
     return pairs

@@ -1,0 +1,1 @@
+"""Offline mode: pair metrics, selection and training on existing preference datasets."""

@@ -1,0 +1,146 @@
+"""Reading preference datasets (Parquet or JSONL) into spo's pair columns.
+
+Two layouts are accepted:
+- TRL pairs: ``prompt``, ``chosen``, ``rejected`` with ``chosen_score`` and ``rejected_score``;
+- all responses with scores: ``prompt``, ``all_generated_responses``, ``all_rm_scores`` (as in the
+  public on-policy UltraFeedback sets); each row becomes its best-vs-worst pair.
+
+Responses may be strings or chat message lists (the last message's content is used). Errors
+name the file and the row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from spo.io import atomic_file, write_parquet
+
+LOGPROB_INPUTS = ("chosen_logps_mean", "rejected_logps_mean", "chosen_logps", "rejected_logps",
+                  "ref_chosen_logps", "ref_rejected_logps")  # fmt: skip
+
+
+class DatasetError(ValueError):
+    """A preference dataset that cannot be used; the message names the file and row."""
+
+
+def read_table(path: str | Path) -> pa.Table:
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file")
+    try:
+        if path.suffix == ".parquet":
+            return pq.read_table(path)
+        if path.suffix in (".jsonl", ".json"):
+            rows = []
+            for i, line in enumerate(path.read_bytes().splitlines(), start=1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line.decode("utf-8")))
+                    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                        raise DatasetError(f"{path}: row {i}: not a JSON object ({exc})") from exc
+            return _columns(rows, path)
+    except DatasetError:
+        raise
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise DatasetError(f"{path}: cannot read ({exc})") from exc
+    raise DatasetError(f"{path}: unsupported file type {path.suffix!r} (use .parquet or .jsonl)")
+
+
+def _columns(rows: list[dict], path: Path) -> pa.Table:
+    """A table over the union of the rows' keys (missing values are null)."""
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    columns = {}
+    for key in keys:
+        try:
+            columns[key] = pa.array([r.get(key) for r in rows])
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise DatasetError(f"{path}: column {key!r} mixes value types ({exc})") from exc
+    return pa.table(columns)
+
+
+def write_table(table: pa.Table, path: str | Path) -> None:
+    """Write Parquet or JSONL (by suffix) atomically."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        write_parquet(table, path)
+    elif path.suffix in (".jsonl", ".json"):
+        with atomic_file(path, "w") as fh:
+            for row in table.to_pylist():
+                fh.write(json.dumps(row, default=str) + "\n")
+    else:
+        raise DatasetError(f"{path}: unsupported output type {path.suffix!r} (use .parquet or .jsonl)")
+
+
+def _text(value, where: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and isinstance(value[-1], dict) and "content" in value[-1]:
+        return str(value[-1]["content"])
+    raise DatasetError(f"{where}: expected a string or a list of chat messages, got {type(value).__name__}")
+
+
+def _prompt_id(prompt: str) -> str:
+    return "sha1-" + hashlib.sha1(prompt.encode("utf-8")).hexdigest()[:16]
+
+
+def _score(value, where: str) -> float:
+    if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise DatasetError(f"{where}: score must be a finite number, got {value!r}")
+    return float(value)
+
+
+def load_pairs(path: str | Path) -> pa.Table:
+    """Normalise a dataset to ``prompt_id, prompt, chosen, rejected, chosen_reward, rejected_reward,
+    margin_explicit`` plus any log-prob columns it carries."""
+    table = read_table(path)
+    cols = set(table.column_names)
+    if {"prompt", "chosen", "rejected", "chosen_score", "rejected_score"} <= cols:
+        layout = "pairs"
+    elif {"prompt", "all_generated_responses", "all_rm_scores"} <= cols:
+        layout = "all"
+    else:
+        raise DatasetError(
+            f"{path}: missing required columns; need prompt, chosen, rejected, chosen_score, rejected_score, "
+            f"or prompt, all_generated_responses, all_rm_scores; found {sorted(cols)}"
+        )
+    if table.num_rows == 0:
+        raise DatasetError(f"{path}: the dataset is empty")
+    out = {k: [] for k in ("prompt_id", "prompt", "chosen", "rejected", "chosen_reward", "rejected_reward")}
+    for i, row in enumerate(table.to_pylist(), start=1):
+        where = f"{path}: row {i}"
+        prompt = _text(row["prompt"], where)
+        if layout == "pairs":
+            chosen, rejected = _text(row["chosen"], where), _text(row["rejected"], where)
+            rc, rr = _score(row["chosen_score"], where), _score(row["rejected_score"], where)
+        else:
+            responses, scores = row["all_generated_responses"] or [], row["all_rm_scores"] or []
+            if len(responses) < 2:
+                raise DatasetError(f"{where}: needs at least 2 responses, has {len(responses)}")
+            if len(scores) != len(responses):
+                raise DatasetError(f"{where}: {len(responses)} responses but {len(scores)} scores")
+            scores = [_score(s, where) for s in scores]
+            if max(scores) == min(scores):
+                raise DatasetError(f"{where}: all {len(scores)} scores are equal ({scores[0]}); no preference")
+            best, worst = scores.index(max(scores)), scores.index(min(scores))
+            chosen, rejected = _text(responses[best], where), _text(responses[worst], where)
+            rc, rr = scores[best], scores[worst]
+        out["prompt_id"].append(str(row["prompt_id"]) if row.get("prompt_id") is not None else _prompt_id(prompt))
+        out["prompt"].append(prompt)
+        out["chosen"].append(chosen)
+        out["rejected"].append(rejected)
+        out["chosen_reward"].append(rc)
+        out["rejected_reward"].append(rr)
+    pairs = pa.table(out)
+    pairs = pairs.append_column(
+        "margin_explicit", pa.array([c - r for c, r in zip(out["chosen_reward"], out["rejected_reward"])])
+    )
+    for name in LOGPROB_INPUTS:
+        if name in cols:
+            pairs = pairs.append_column(name, table.column(name).cast(pa.float64()))
+    return pairs
