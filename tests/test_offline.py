@@ -91,8 +91,10 @@ def test_select_all_responses_layout_and_dpo_form(tmp_path, capsys):
     "rows,argv,message",
     [
         ([{"prompt": "p", "chosen": "a"}], [], "missing required columns"),
-        ([{"prompt": "p", "all_generated_responses": ["a"], "all_rm_scores": [1.0]}], [], "row 1: needs at least 2 responses"),
-        ([{"prompt": "p", "all_generated_responses": ["a", "b"], "all_rm_scores": [1.0, 1.0]}], [], "row 1: all 2 scores are equal"),
+        ([{"prompt": "p", "all_generated_responses": ["a"], "all_rm_scores": [1.0]}], [],
+         "row 1: needs at least 2 responses"),
+        ([{"prompt": "p", "all_generated_responses": ["a", "b"], "all_rm_scores": [1.0, 1.0]}], [],
+         "row 1: all 2 scores are equal"),
         (TRL_ROWS, ["--fraction", "0"], "--fraction: must be in (0, 1]"),
         (TRL_ROWS, ["--fraction", "1.5"], "--fraction: must be in (0, 1]"),
         (TRL_ROWS, ["--metric", "nope"], "unknown metric 'nope'"),
