@@ -50,7 +50,8 @@ class TaskConfig:
 
 @dataclass
 class ScorerConfig:
-    """One reward source. ``backend`` is ``rule`` or ``sequence_classifier``."""
+    """One reward source: ``rule``, ``sequence_classifier``, ``judge`` (generative, per-dimension 1-5
+    scores from a rubric) or ``rule_judge`` (a Python function returning per-dimension scores)."""
 
     backend: str = "rule"
     fn: str | None = None
@@ -59,6 +60,8 @@ class ScorerConfig:
     chat_template: str = "policy"
     batch_size: int = 32
     num_workers: int = 1
+    dimensions: list[str] = field(default_factory=list)
+    max_new_tokens: int = 64
 
 
 @dataclass
@@ -70,8 +73,22 @@ class RewardConfig:
 
 
 @dataclass
+class PoolConfig:
+    """An extra, fixed generator pool (not trained): another model that also answers every prompt.
+
+    ``path`` names an HF checkpoint; without it a tiny model is built with the ``tiny_*`` sizes.
+    """
+
+    path: str | None = None
+    tiny_hidden_size: int = 128
+    tiny_num_layers: int = 2
+    tiny_sft_steps: int = 150
+    num_workers: int = 1
+
+
+@dataclass
 class GeneratorConfig:
-    """Rollout engine and sampling."""
+    """Rollout engine and sampling; ``extra_pools`` adds fixed models beside the policy."""
 
     engine: str = "hf"
     num_workers: int = 1
@@ -80,6 +97,7 @@ class GeneratorConfig:
     top_p: float = 1.0
     max_new_tokens: int = 24
     chunk_size: int = 32
+    extra_pools: dict[str, PoolConfig] = field(default_factory=dict)
 
 
 @dataclass
@@ -95,6 +113,8 @@ class SelectionConfig:
     sampling: str = "greedy"
     pair_samples: int | None = None
     pair_builder: str = "within"
+    strong: str | None = None
+    weak: str | None = None
     pairs: str = "all"
     pair_fraction: float = 0.4
     ap_weight: float = 1.0
@@ -262,13 +282,24 @@ def validate(cfg: Config) -> None:
         key = f"reward.scorers.{name}"
         _require("/" not in name, key, "scorer names may not contain '/'")
         _require(sc.backend in SCORERS, f"{key}.backend", f"unknown backend {sc.backend!r}; known: {sorted(SCORERS)}")
-        if sc.backend == "rule":
+        if sc.backend in ("rule", "rule_judge"):
             _require(bool(sc.fn), f"{key}.fn", "a rule scorer needs fn: 'module:function'")
-        if sc.backend == "sequence_classifier":
-            _require(bool(sc.path), f"{key}.path", "a sequence_classifier scorer needs a checkpoint path")
+        if sc.backend in ("judge", "rule_judge"):
+            _require(bool(sc.dimensions), f"{key}.dimensions", "a judge needs at least one dimension")
+        if sc.backend == "judge":
+            _require(bool(sc.path), f"{key}.path", "a judge needs the path of a generative model")
+        if sc.backend in ("sequence_classifier", "judge"):
+            _require(bool(sc.path), f"{key}.path", f"a {sc.backend} scorer needs a checkpoint path")
             _require(_is_model_dir_or_hub_id(sc.path), f"{key}.path", _missing_model_message(sc.path))
+    judges = [n for n, sc in cfg.reward.scorers.items() if sc.backend in ("judge", "rule_judge")]
+    _require(len(judges) <= 1, "reward.scorers", f"at most one judge scorer, got {judges}")
+    _require(cfg.reward.primary not in judges, "reward.primary", "a judge cannot be the primary reward")
     if cfg.model.path is not None:
         _require(_is_model_dir_or_hub_id(cfg.model.path), "model.path", _missing_model_message(cfg.model.path))
+    for name, pool in cfg.generator.extra_pools.items():
+        if pool.path is not None:
+            key = f"generator.extra_pools.{name}.path"
+            _require(_is_model_dir_or_hub_id(pool.path), key, _missing_model_message(pool.path))
     if cfg.task.name not in BUILTIN_TASKS:
         _require(cfg.task.prompts_file is not None, "task.prompts_file", f"required for task {cfg.task.name!r}")
         _require(cfg.task.heldout_file is not None, "task.heldout_file", f"required for task {cfg.task.name!r}")
@@ -294,6 +325,7 @@ def _missing_model_message(path: str) -> str:
 
 def _validate_selection(cfg: Config) -> None:
     from spo.buffer.pair_metrics import NEEDS_LOGPROBS, PAIR_METRICS
+    from spo.buffer.pairs import PAIR_BUILDERS
     from spo.buffer.selection import POLICIES, PRE_COUNT_POLICIES, SAMPLINGS, SIGNALS
 
     sel, diff, n = cfg.selection, cfg.difficulty, cfg.generator.n_samples
@@ -309,7 +341,18 @@ def _validate_selection(cfg: Config) -> None:
     _require(sel.sampling in SAMPLINGS, "selection.sampling", f"must be one of {SAMPLINGS}")
     _require(sel.pairs in PAIR_METRICS, "selection.pairs", f"unknown metric {sel.pairs!r}; known: {PAIR_METRICS}")
     _require(0 < sel.pair_fraction <= 1, "selection.pair_fraction", f"must be in (0, 1], got {sel.pair_fraction}")
-    _require(sel.pair_builder == "within", "selection.pair_builder", f"unknown pair builder {sel.pair_builder!r}")
+    _require(
+        sel.pair_builder in PAIR_BUILDERS,
+        "selection.pair_builder",
+        f"unknown pair builder {sel.pair_builder!r}; known: {PAIR_BUILDERS}",
+    )
+    pools = [cfg.model.name, *cfg.generator.extra_pools]
+    _require(len(set(pools)) == len(pools), "generator.extra_pools", f"pool names must differ from model.name {pools}")
+    if sel.pair_builder == "cross":
+        for key in ("strong", "weak"):
+            value = getattr(sel, key)
+            _require(value in pools, f"selection.{key}", f"must name a generator pool, one of {pools}; got {value!r}")
+        _require(sel.strong != sel.weak, "selection.weak", "must differ from selection.strong")
     _require(sel.implicit in ("length_normalized", "dpo"), "selection.implicit", "must be length_normalized or dpo")
     if sel.implicit == "dpo" and sel.pairs in NEEDS_LOGPROBS:
         _require(

@@ -47,6 +47,14 @@ def resolve_model_path(cfg: Config) -> str:
     return str(ensure_tiny_policy(Path(cfg.cache_dir).expanduser(), spec))
 
 
+def resolve_pool_path(cfg: Config, pool) -> str:
+    """An extra pool's checkpoint: its ``path`` or a locally built tiny model of its size."""
+    if pool.path is not None:
+        return str(Path(pool.path).expanduser())
+    spec = TinySpec(hidden_size=pool.tiny_hidden_size, num_layers=pool.tiny_num_layers, sft_steps=pool.tiny_sft_steps)
+    return str(ensure_tiny_policy(Path(cfg.cache_dir).expanduser(), spec))
+
+
 def _seed(*parts: int) -> int:
     return random.Random(" ".join(map(str, parts))).randrange(2**31 - 1)
 
@@ -66,6 +74,7 @@ class SelfPlayRunner:
                 f"run_dir: {self.run_dir} already holds a run; choose another run_name=... or remove that directory"
             )
         self.model_path = resolve_model_path(cfg)
+        self.extra_paths = {name: resolve_pool_path(cfg, pool) for name, pool in cfg.generator.extra_pools.items()}
         self.metrics = MetricsLog(self.run_dir)
         self.scorer_names = list(cfg.reward.scorers)
         self._order = list(range(len(self.train_prompts)))
@@ -93,20 +102,19 @@ class SelfPlayRunner:
             num_cpus=cl.scorer_cpus,
             threads=cl.scorer_threads,
         )
-        self.buffer = (
-            ray.remote(ReplayBuffer)
-            .options(num_cpus=cl.buffer_cpus)
-            .remote(
-                self.scorer_names,
-                cfg.reward.primary,
-                str(self.run_dir),
-                cfg.selection,
-                cfg.difficulty,
-                cfg.iterations,
-                cfg.seed,
-                cfg.learner.beta,
+        self.extra_pools = [
+            GeneratorPool(
+                pool.num_workers,
+                cfg.generator.engine,
+                {"model_path": self.extra_paths[name], "trust_remote_code": cfg.model.trust_remote_code},
+                generator_name=name,
+                num_cpus=cl.generator_cpus,
+                threads=cl.generator_threads,
+                sample_offset=(k + 1) * cfg.generator.n_samples,
             )
-        )
+            for k, (name, pool) in enumerate(cfg.generator.extra_pools.items())
+        ]
+        self.buffer = ray.remote(ReplayBuffer).options(num_cpus=cl.buffer_cpus).remote(cfg)
         learner_cfg = OmegaConf.to_container(OmegaConf.structured(cfg.learner))
         self.learner = LearnerGroup(
             cfg.learner.num_ranks, self.model_path, learner_cfg, cl.learner_cpus, cl.learner_threads, cfg.seed
@@ -114,8 +122,15 @@ class SelfPlayRunner:
         self.transport = TRANSPORTS.get(cfg.sync.transport)()
 
     def _scorer_spec(self, sc) -> dict:
+        """Constructor arguments of one scorer backend."""
         if sc.backend == "rule":
             kwargs = {"fn": sc.fn}
+        elif sc.backend == "rule_judge":
+            kwargs = {"fn": sc.fn, "dimensions": list(sc.dimensions)}
+        elif sc.backend == "judge":
+            kwargs = {"path": str(Path(sc.path).expanduser()), "dimensions": list(sc.dimensions),
+                      "engine": self.cfg.generator.engine, "max_new_tokens": sc.max_new_tokens,
+                      "trust_remote_code": sc.trust_remote_code}  # fmt: skip
         else:
             kwargs = {
                 "path": str(Path(sc.path).expanduser()),
@@ -128,6 +143,8 @@ class SelfPlayRunner:
 
     def shutdown(self) -> None:
         """Stop every role, and the local Ray cluster if this runner started it."""
+        for pool in getattr(self, "extra_pools", []):
+            pool.shutdown()
         for role in ("generators", "scorers", "learner"):
             if hasattr(self, role):
                 getattr(self, role).shutdown()
@@ -144,19 +161,20 @@ class SelfPlayRunner:
         size = self.cfg.generator.chunk_size
         return [rows[i : i + size] for i in range(0, len(rows), size)]
 
-    def _stream(self, rows: list[dict], iteration: int, n_samples: int, seed: int) -> dict:
-        """Generate -> score -> buffer, chunk by chunk; the driver holds only references."""
+    def _stream(self, rows: list[dict], iteration: int, n_samples: int, seed: int, pools: list) -> dict:
+        """Generate -> score -> buffer, chunk by chunk, for every pool; the driver holds only references."""
         g = self.cfg.generator
         start = time.perf_counter()
         acks = []
         for k, chunk in enumerate(self._chunks(rows)):
             sampling = SamplingParams(n_samples, g.temperature, g.top_p, g.max_new_tokens, _seed(seed, iteration, k))
-            samples = self.generators.submit(chunk, iteration, sampling)
-            acks.append(self.buffer.add.remote(self.scorers.submit(samples)))
+            for pool in pools:
+                samples = pool.submit(chunk, iteration, sampling)
+                acks.append(self.buffer.add.remote(self.scorers.submit(samples)))
         kept = sum(ray.get(acks))
         return {
             "rollout_s": time.perf_counter() - start,
-            "generate_s": self.generators.take_busy_seconds(),
+            "generate_s": max(pool.take_busy_seconds() for pool in pools),
             "score_s": self.scorers.take_busy_seconds(),
             "prompts_generated": len(rows),
             "samples_clean": kept,
@@ -171,9 +189,8 @@ class SelfPlayRunner:
             return None
         n = self.cfg.prompts_per_iteration
         used = sorted({self._order[i % len(self._order)] for i in range(n * self.cfg.iterations)})
-        stats = self._stream(
-            [self.train_prompts[i] for i in used], -1, d.n_samples or self.cfg.generator.n_samples, self.cfg.seed
-        )
+        rows = [self.train_prompts[i] for i in used]
+        stats = self._stream(rows, -1, d.n_samples or self.cfg.generator.n_samples, self.cfg.seed, [self.generators])
         return {**stats, **ray.get(self.buffer.freeze_difficulty.remote())}
 
     def rollout(self, iteration: int) -> dict:
@@ -182,7 +199,8 @@ class SelfPlayRunner:
         if self.cfg.difficulty.source != "current":
             kept = set(ray.get(self.buffer.preselect.remote(iteration, [r["prompt_id"] for r in rows])))
             rows = [r for r in rows if r["prompt_id"] in kept]
-        return self._stream(rows, iteration, self.cfg.generator.n_samples, self.cfg.seed)
+        pools = [self.generators, *self.extra_pools]
+        return self._stream(rows, iteration, self.cfg.generator.n_samples, self.cfg.seed, pools)
 
     def select(self, iteration: int) -> dict:
         """Compute difficulty, select prompts and build pairs in the buffer."""

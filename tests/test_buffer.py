@@ -5,14 +5,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from spo.buffer.difficulty import prompt_stats
-from spo.buffer.pairs import max_min_pairs
+from spo.buffer.pairs import build_pairs, max_min_pairs
 from spo.buffer.quarantine import split_nonfinite
 from spo.buffer.replay_buffer import DuplicateSampleError, ReplayBuffer
-from spo.config import DifficultyConfig, SelectionConfig
+from spo.config import Config, DifficultyConfig, ModelConfig, RewardConfig, ScorerConfig, SelectionConfig
 from spo.schemas import pairs_schema, prompts_schema, samples_schema
 
 
-def samples(rows: list[tuple[str, int, float]], iteration: int = 0) -> pa.Table:
+def samples(rows: list[tuple[str, int, float]], iteration: int = 0, generator: str = "g") -> pa.Table:
     """Crafted scored samples from (prompt_id, sample_idx, reward)."""
     return pa.Table.from_pylist(
         [
@@ -21,7 +21,7 @@ def samples(rows: list[tuple[str, int, float]], iteration: int = 0) -> pa.Table:
                 "prompt": f"p-{pid}",
                 "response": f"{pid}-r{idx}",
                 "sample_idx": idx,
-                "generator": "g",
+                "generator": generator,
                 "policy_version": 0,
                 "iteration": iteration,
                 "n_tokens": 3,
@@ -35,9 +35,18 @@ def samples(rows: list[tuple[str, int, float]], iteration: int = 0) -> pa.Table:
     )
 
 
-def make_buffer(run_dir, scorers=("rm",), selection=None, difficulty=None) -> ReplayBuffer:
+def make_buffer(run_dir, scorers=("rm",), selection=None, difficulty=None, judges=()) -> ReplayBuffer:
+    """A buffer whose policy pool is ``g`` (as in :func:`samples`), 4 samples per prompt."""
+    backends = {s: ScorerConfig(backend="rule_judge" if s in judges else "rule", fn="m:f") for s in scorers}
     return ReplayBuffer(
-        list(scorers), "rm", str(run_dir), selection or SelectionConfig(), difficulty or DifficultyConfig(), 3, 0, 0.1
+        Config(
+            run_dir=str(run_dir),
+            iterations=3,
+            model=ModelConfig(name="g"),
+            reward=RewardConfig(scorers=backends, primary="rm"),
+            selection=selection or SelectionConfig(),
+            difficulty=difficulty or DifficultyConfig(),
+        )
     )
 
 
@@ -85,7 +94,7 @@ def test_replay_buffer_writes_iteration_and_never_pairs_quarantined(tmp_path):
     buf.add(samples([("a", 2, 0.7), ("b", 0, 0.3), ("b", 1, 0.3)]))
     summary = buf.finalize(0)
     assert summary["samples"] == 4 and summary["quarantined"] == 1
-    assert summary["pairs_candidates"] == 1 and summary["tied_prompts_dropped"] == 1
+    assert summary["pairs_candidates"] == 1 and summary["pairs_dropped"] == 1
     assert buf.select_pairs(0)["pairs"] == 1
     assert summary["difficulty_mean"] == pytest.approx((0.4 + 0.3) / 2)
     d = tmp_path / "iter_0"
@@ -111,3 +120,48 @@ def test_replay_buffer_rejects_wrong_schema(tmp_path):
     buf = make_buffer(tmp_path, scorers=("rm", "other"))
     with pytest.raises(ValueError, match="missing column 'reward/other'"):
         buf.add(samples([("a", 0, 0.1)]))
+
+
+def pools() -> pa.Table:
+    """Policy pool g (idx 0-3), strong pool s (idx 4-7) and weak pool w (idx 8-11) on prompts a, b."""
+    return pa.concat_tables(
+        [
+            samples([("a", 0, 0.5), ("a", 1, 0.4), ("b", 0, 0.2), ("b", 1, 0.3)], generator="g"),
+            samples([("a", 4, 0.9), ("a", 5, 0.6), ("b", 4, 0.1), ("b", 5, 0.15)], generator="s"),
+            samples([("a", 8, 0.3), ("a", 9, 0.0), ("b", 8, 0.25), ("b", 9, 0.2)], generator="w"),
+        ]
+    )
+
+
+def test_pair_builders_within_cross_mixed():
+    within, _ = build_pairs(pools(), "rm", "within", "g")
+    assert [(r["chosen"], r["rejected"]) for r in within.to_pylist()] == [("a-r0", "a-r1"), ("b-r1", "b-r0")]
+    cross, dropped = build_pairs(pools(), "rm", "cross", "g", strong="s", weak="w")
+    assert [(r["chosen"], r["rejected"]) for r in cross.to_pylist()] == [("a-r4", "a-r9")]
+    assert dropped == 1  # on b the strong pool's best (0.15) is worse than the weak pool's worst (0.2)
+    row = cross.to_pylist()[0]
+    assert (row["generator_chosen"], row["generator_rejected"]) == ("s", "w")
+    assert row["margin_explicit"] == pytest.approx(0.9)
+    mixed, _ = build_pairs(pools(), "rm", "mixed", "g")
+    assert [(r["chosen"], r["rejected"]) for r in mixed.to_pylist()] == [("a-r4", "a-r9"), ("b-r1", "b-r4")]
+
+
+def test_difficulty_is_measured_on_the_policy_pool_only(tmp_path):
+    buf = make_buffer(tmp_path)
+    buf.add(pools())
+    buf.finalize(0)
+    prompts = pq.read_table(tmp_path / "iter_0" / "prompts.parquet").to_pylist()
+    assert [p["difficulty/rm"] for p in prompts] == pytest.approx([0.45, 0.25])
+    assert [p["n_samples"] for p in prompts] == [2, 2]
+
+
+def test_judge_deltas_ride_along_and_missing_judge_scores_are_not_quarantined(tmp_path):
+    t = samples([("a", 0, 0.9), ("a", 1, 0.1), ("b", 0, 0.5), ("b", 1, 0.2)])
+    t = t.append_column("reward/judge", pa.array([4.0, None, 3.0, 2.0]))
+    t = t.append_column("judge/factuality", pa.array([5, 2, None, 2], pa.int64()))
+    buf = make_buffer(tmp_path, scorers=("rm", "judge"), judges=("judge",))
+    assert buf.add(t) == 4  # a judge that did not answer leaves a null, not a quarantined sample
+    buf.finalize(0)
+    buf.select_pairs(0)
+    pairs = pq.read_table(tmp_path / "iter_0" / "pairs.parquet").to_pylist()
+    assert [p["judge_delta/factuality"] for p in pairs] == [3.0, None]

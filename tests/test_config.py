@@ -132,3 +132,10 @@ def test_hub_ids_only_when_online(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ConfigError, match="^model.path: .*only when HF_HUB_OFFLINE is unset"):
         validate(make_config("model=qwen2.5-0.5b"))
+
+
+def test_readme_override_forms_for_dict_entries():
+    cfg = make_config("+reward.scorers={rm:{backend:sequence_classifier,path:/models/my-rm}}",
+                      "+generator.extra_pools={weak:{tiny_sft_steps:30}}")  # fmt: skip
+    assert set(cfg.reward.scorers) == {"rule", "rm"} and cfg.reward.scorers["rm"].path == "/models/my-rm"
+    assert cfg.generator.extra_pools["weak"].tiny_sft_steps == 30

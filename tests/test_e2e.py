@@ -62,3 +62,50 @@ def test_two_iterations_of_tiny_experiment(tmp_path, cache_dir, tiny_policy):
     assert initial > 0.3  # the warmed-up policy is sensible
     assert last > initial - 0.05  # and self-play did not collapse it
     assert rows[-1]["pairs_trained"] > 0 and rows[-1]["policy_version"] == 2
+
+
+@pytest.mark.usefixtures("ray_cluster")
+def test_cross_generator_pairs_selected_by_judge_delta(tmp_path, cache_dir, tiny_policy):
+    run_dir = tmp_path / "run"
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        dcfg = compose(
+            "config",
+            overrides=[
+                "experiment=tiny",
+                "reward=sort_rule_judge",
+                f"run_dir={run_dir}",
+                f"cache_dir={cache_dir}",
+                "iterations=1",
+                "prompts_per_iteration=48",
+                "task.n_heldout=32",
+                "cluster.generator_cpus=0.5",
+                "+generator.extra_pools={weak:{tiny_sft_steps:30}}",
+                "selection.pair_builder=cross",
+                "selection.strong=tiny",
+                "selection.weak=weak",
+                "selection.pairs=judge_delta",
+                "selection.judge_dim=correctness",
+                "selection.pair_fraction=0.5",
+            ],
+        )
+    rows = SelfPlayRunner(to_config(dcfg)).run()
+    samples = pq.read_table(run_dir / "iter_0" / "samples.parquet")
+    by_gen = samples.group_by("generator").aggregate([("sample_idx", "min"), ("sample_idx", "max")]).to_pylist()
+    assert {(r["generator"], r["sample_idx_min"], r["sample_idx_max"]) for r in by_gen} == {
+        ("tiny", 0, 3),
+        ("weak", 4, 7),
+    }
+    assert {"judge/correctness", "judge/length", "reward/judge"} <= set(samples.column_names)
+    pairs = pq.read_table(run_dir / "iter_0" / "pairs.parquet")
+    assert set(pairs.column("generator_chosen").to_pylist()) == {"tiny"}
+    assert set(pairs.column("generator_rejected").to_pylist()) == {"weak"}
+    selected = pairs.filter(pairs.column("selected"))
+    assert selected.num_rows == round(pairs.num_rows * 0.5)
+    deltas = pairs.column("judge_delta/correctness").to_pylist()
+    assert (
+        min(selected.column("judge_delta/correctness").to_pylist())
+        >= sorted(deltas, reverse=True)[selected.num_rows - 1]
+    )
+    assert rows[-1]["pairs_trained"] > 0
+    eval_gens = set(pq.read_table(run_dir / "eval" / "policy_v1.parquet").column("generator").to_pylist())
+    assert eval_gens == {"tiny"}  # only the trained policy is evaluated

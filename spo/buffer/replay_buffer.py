@@ -14,11 +14,12 @@ import pyarrow.compute as pc
 
 from spo.buffer.difficulty import prompt_stats, read_difficulty
 from spo.buffer.pair_metrics import add_margins, attach_logprobs, select_pairs
-from spo.buffer.pairs import max_min_pairs
+from spo.buffer.pairs import build_pairs
 from spo.buffer.quarantine import split_nonfinite
 from spo.buffer.selection import SelectionContext, select_prompts
-from spo.config import DifficultyConfig, SelectionConfig
+from spo.config import Config
 from spo.io import write_parquet
+from spo.reward.base import JUDGE_BACKENDS
 from spo.schemas import SAMPLE_KEY, check_schema, difficulty_col, prompts_schema, samples_schema
 
 
@@ -29,26 +30,19 @@ class DuplicateSampleError(RuntimeError):
 class ReplayBuffer:
     """Holds the samples being collected; decides which prompts train and hands out pairs."""
 
-    def __init__(
-        self,
-        scorers: list[str],
-        primary: str,
-        run_dir: str,
-        selection: SelectionConfig,
-        difficulty: DifficultyConfig,
-        iterations: int,
-        seed: int,
-        beta: float,
-    ):
-        self.scorers = scorers
-        self.primary = primary
-        self.selector = difficulty.scorer or primary
-        self.run_dir = Path(run_dir)
-        self.selection = selection
-        self.difficulty = difficulty
-        self.iterations = iterations
-        self.seed = seed
-        self.beta = beta
+    def __init__(self, cfg: Config):
+        self.scorers = list(cfg.reward.scorers)
+        self.reward_scorers = [n for n, sc in cfg.reward.scorers.items() if sc.backend not in JUDGE_BACKENDS]
+        self.primary = cfg.reward.primary
+        self.selector = cfg.difficulty.scorer or cfg.reward.primary
+        self.policy = cfg.model.name  # the trained pool; difficulty is measured on its samples
+        self.n_samples = cfg.generator.n_samples
+        self.run_dir = Path(cfg.run_dir)
+        self.selection = cfg.selection
+        self.difficulty = cfg.difficulty
+        self.iterations = cfg.iterations
+        self.seed = cfg.seed
+        self.beta = cfg.learner.beta
         self._chunks: list[pa.Table] = []
         self._quarantine: list[pa.Table] = []
         self._keys: set[tuple] = set()
@@ -56,6 +50,11 @@ class ReplayBuffer:
         self._decisions: dict[int, pa.Table] = {}
         self._candidates: dict[int, pa.Table] = {}
         self._pairs: dict[int, pa.Table] = {}
+
+    def _first(self, samples: pa.Table, k: int) -> pa.Table:
+        """Each pool's first ``k`` samples of every prompt (pool j numbers its samples from j * n_samples)."""
+        idx = samples.column("sample_idx").to_numpy(zero_copy_only=False)
+        return samples.filter(pa.array(idx % self.n_samples < k))
 
     # ------------------------------------------------------------- ingest
     def add(self, chunk: pa.Table) -> int:
@@ -68,7 +67,7 @@ class ReplayBuffer:
         if dup:
             raise DuplicateSampleError(f"sample keys arrived twice: {sorted(dup)[:3]}")
         self._keys.update(keys)
-        clean, bad = split_nonfinite(chunk, self.scorers)
+        clean, bad = split_nonfinite(chunk, self.reward_scorers)
         if bad.num_rows:
             self._quarantine.append(bad)
         self._chunks.append(clean)
@@ -88,8 +87,9 @@ class ReplayBuffer:
         return samples
 
     def _stats(self, samples: pa.Table) -> pa.Table:
+        samples = samples.filter(pc.equal(samples.column("generator"), self.policy))
         if self.difficulty.n_samples is not None:
-            samples = samples.filter(pc.less(samples.column("sample_idx"), self.difficulty.n_samples))
+            samples = self._first(samples, self.difficulty.n_samples)
         return prompt_stats(samples, self.scorers)
 
     def _context(self, iteration: int) -> SelectionContext:
@@ -146,8 +146,9 @@ class ReplayBuffer:
         kept_ids = prompts.filter(prompts.column("selected")).column("prompt_id")
         kept = samples.filter(pc.is_in(samples.column("prompt_id"), value_set=kept_ids))
         if self.selection.pair_samples is not None:
-            kept = kept.filter(pc.less(kept.column("sample_idx"), self.selection.pair_samples))
-        pairs, n_tied = max_min_pairs(kept, self.primary)
+            kept = self._first(kept, self.selection.pair_samples)
+        sel = self.selection
+        pairs, n_tied = build_pairs(kept, self.primary, sel.pair_builder, self.policy, sel.strong, sel.weak)
         write_parquet(samples, out_dir / "samples.parquet")
         write_parquet(prompts, out_dir / "prompts.parquet")
         self._candidates = {iteration: pairs}
@@ -159,7 +160,7 @@ class ReplayBuffer:
             "prompts_kept": len(kept_ids),
             "preselected": preselected,
             "pairs_candidates": pairs.num_rows,
-            "tied_prompts_dropped": n_tied,
+            "pairs_dropped": n_tied,
             "difficulty_mean": pc.mean(difficulty).as_py() if prompts.num_rows else None,
             "difficulty_kept_mean": pc.mean(
                 prompts.filter(prompts.column("selected")).column(difficulty_col(self.selector))

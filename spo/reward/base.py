@@ -11,8 +11,13 @@ SCORERS = Registry(
     {
         "rule": "spo.reward.rule:RuleScorer",
         "sequence_classifier": "spo.reward.sequence_classifier:SequenceClassifierScorer",
+        "judge": "spo.reward.judge:GenerativeJudge",
+        "rule_judge": "spo.reward.judge:RuleJudge",
     },
 )
+
+
+JUDGE_BACKENDS = ("judge", "rule_judge")
 
 
 class Scorer(ABC):

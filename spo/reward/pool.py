@@ -12,6 +12,7 @@ import ray
 import torch
 
 from spo.reward.base import SCORERS
+from spo.reward.judge import Judge
 from spo.schemas import reward_col
 from spo.timing import BusyClock
 
@@ -26,9 +27,20 @@ class ScorerWorker:
         self.clock = BusyClock()
 
     def score(self, table: pa.Table) -> pa.Table:
-        """Return ``table`` with a ``reward/<name>`` column appended."""
+        """Return ``table`` with ``reward/<name>`` appended (and ``judge/<dim>`` columns for judges).
+
+        A judge's reward is the mean of the dimensions it scored, null where it scored none.
+        """
         with self.clock.busy():
-            rewards = self.scorer.score(table.column("prompt").to_pylist(), table.column("response").to_pylist())
+            prompts, responses = table.column("prompt").to_pylist(), table.column("response").to_pylist()
+            if isinstance(self.scorer, Judge):
+                scores = self.scorer.judge(prompts, responses)
+                for dim, values in scores.items():
+                    table = table.append_column(f"judge/{dim}", pa.array(values, pa.int64()))
+                per_sample = [[v for v in vals if v is not None] for vals in zip(*scores.values())]
+                rewards = [sum(v) / len(v) if v else None for v in per_sample]
+            else:
+                rewards = self.scorer.score(prompts, responses)
             if len(rewards) != table.num_rows:
                 raise ValueError(f"scorer {self.name!r} returned {len(rewards)} rewards for {table.num_rows} samples")
             return table.append_column(pa.field(reward_col(self.name), pa.float64()), pa.array(rewards, pa.float64()))

@@ -1,7 +1,7 @@
 """Hugging Face ``transformers`` engine for CPU (and small GPU) rollouts.
 
 Prompts are wrapped in the tokenizer's chat template and sampled in batches with
-``n`` return sequences each. Log-prob sums are taken from the raw (unwarped)
+``n`` return sequences each (temperature 0 means greedy). Log-prob sums are taken from the raw (unwarped)
 logits, so they are the policy's own log-probabilities of the sampled tokens.
 """
 
@@ -57,12 +57,13 @@ class HFEngine(Engine):
     def _generate_batch(self, prompts: list[str], sampling: SamplingParams) -> list[list[Completion]]:
         tok = self.tokenizer
         enc = tok([chat_prompt(tok, p) for p in prompts], return_tensors="pt", padding=True, add_special_tokens=False)
+        greedy = sampling.temperature == 0
         res = self.model.generate(
             **enc,
-            do_sample=True,
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
-            top_k=0,
+            do_sample=not greedy,
+            temperature=None if greedy else sampling.temperature,
+            top_p=None if greedy else sampling.top_p,
+            top_k=None if greedy else 0,
             max_new_tokens=sampling.max_new_tokens,
             num_return_sequences=sampling.n,
             pad_token_id=tok.pad_token_id,

@@ -19,10 +19,11 @@ from spo.timing import BusyClock
 class GeneratorWorker:
     """One engine in a Ray actor; stamps every sample with its policy version."""
 
-    def __init__(self, engine: str, engine_kwargs: dict, generator_name: str, threads: int):
+    def __init__(self, engine: str, engine_kwargs: dict, generator_name: str, threads: int, sample_offset: int = 0):
         torch.set_num_threads(threads)
         self.engine = ENGINES.get(engine)(**engine_kwargs)
         self.generator_name = generator_name
+        self.sample_offset = sample_offset
         self.policy_version = 0
         self.clock = BusyClock()
 
@@ -36,7 +37,7 @@ class GeneratorWorker:
                     out["prompt_id"].append(row["prompt_id"])
                     out["prompt"].append(row["prompt"])
                     out["response"].append(c.text)
-                    out["sample_idx"].append(idx)
+                    out["sample_idx"].append(self.sample_offset + idx)
                     out["generator"].append(self.generator_name)
                     out["policy_version"].append(self.policy_version)
                     out["iteration"].append(iteration)
@@ -69,9 +70,14 @@ class GeneratorPool:
         generator_name: str,
         num_cpus: float,
         threads: int,
+        sample_offset: int = 0,
     ):
+        """``sample_offset`` shifts this pool's ``sample_idx`` so several pools' samples never collide."""
         actor = ray.remote(GeneratorWorker).options(num_cpus=num_cpus)
-        self.workers = [actor.remote(engine, engine_kwargs, generator_name, threads) for _ in range(num_workers)]
+        self.name = generator_name
+        self.workers = [
+            actor.remote(engine, engine_kwargs, generator_name, threads, sample_offset) for _ in range(num_workers)
+        ]
         self._next = 0
 
     def submit(self, rows: list[dict], iteration: int, sampling: SamplingParams) -> ray.ObjectRef:

@@ -68,3 +68,16 @@ def edit_reward(prompt: str, response: str) -> float:
             cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (t != g))
         prev = cur
     return 1.0 - prev[-1] / max(len(target), len(got))
+
+
+def judge(prompt: str, response: str) -> dict[str, int]:
+    """A rule-based stand-in for an LLM judge: 1-5 scores on two dimensions.
+
+    ``correctness`` grows with the positional reward; ``length`` falls with the
+    difference between the response's and the answer's digit counts.
+    """
+    target, got = solution(prompt).split(), response.split()
+    return {
+        "correctness": 1 + round(4 * reward(prompt, response)),
+        "length": 5 - min(4, abs(len(target) - len(got))),
+    }

@@ -1,0 +1,97 @@
+"""Judges: per-dimension integer scores (1-5) for sample-level quality deltas.
+
+``judge`` prompts a generative model (any engine backend) with a rubric that lists
+the dimensions, and parses its reply robustly (``dim: 4``, ``dim = 4``, ``**Dim**: 4/5``
+or a JSON object). Dimensions that do not parse are asked for once more, with sampling;
+whatever still does not parse is recorded as missing (None), never as zero.
+
+``rule_judge`` calls a Python function ``fn(prompt, response) -> {dim: score}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from abc import ABC, abstractmethod
+
+from spo.registry import import_object
+from spo.rollout.base import ENGINES, SamplingParams
+
+RUBRIC = (
+    "You are a strict grader. Rate the RESPONSE to the PROMPT on each dimension from 1 (poor) to 5 "
+    "(excellent). Reply with one line per dimension, exactly as 'name: score'.\n"
+    "Dimensions: {dims}\n\nPROMPT:\n{prompt}\n\nRESPONSE:\n{response}"
+)
+
+
+class Judge(ABC):
+    """Scores each sample on named dimensions."""
+
+    dimensions: list[str]
+
+    @abstractmethod
+    def judge(self, prompts: list[str], responses: list[str]) -> dict[str, list[int | None]]:
+        """One list per dimension, aligned with the samples; None where no score was obtained."""
+
+
+def parse_scores(reply: str, dimensions: list[str]) -> dict[str, int | None]:
+    """Integer scores in [1, 5] per dimension found in ``reply``; None for the rest."""
+    found: dict[str, int | None] = dict.fromkeys(dimensions)
+    start, end = reply.find("{"), reply.rfind("}")
+    if 0 <= start < end:
+        try:
+            obj = {str(k).lower(): v for k, v in json.loads(reply[start : end + 1]).items()}
+            for d in dimensions:
+                v = obj.get(d.lower())
+                if isinstance(v, (int, float)) and float(v).is_integer() and 1 <= v <= 5:
+                    found[d] = int(v)
+        except (json.JSONDecodeError, AttributeError):
+            pass
+    for d in dimensions:
+        if found[d] is None:
+            pattern = rf"\*{{0,2}}{re.escape(d).replace('_', '[ _-]')}\*{{0,2}}\s*[:=\-]\s*\**\s*([1-5])(?:\s*/\s*5)?\b"
+            m = re.search(pattern, reply, flags=re.IGNORECASE)
+            if m:
+                found[d] = int(m.group(1))
+    return found
+
+
+class GenerativeJudge(Judge):
+    """A causal LM behind an engine, prompted with :data:`RUBRIC`."""
+
+    def __init__(self, path: str, dimensions: list[str], engine: str = "hf", max_new_tokens: int = 64,
+                 trust_remote_code: bool = False, **_: object):  # fmt: skip
+        if not dimensions:
+            raise ValueError("judge scorer: 'dimensions' must list at least one dimension")
+        self.dimensions = list(dimensions)
+        self.engine = ENGINES.get(engine)(model_path=path, trust_remote_code=trust_remote_code)
+        self.max_new_tokens = max_new_tokens
+
+    def _ask(self, prompts: list[str], responses: list[str], temperature: float, seed: int) -> list[str]:
+        queries = [
+            RUBRIC.format(dims=", ".join(self.dimensions), prompt=p, response=r) for p, r in zip(prompts, responses)
+        ]
+        sampling = SamplingParams(n=1, temperature=temperature, max_new_tokens=self.max_new_tokens, seed=seed)
+        return [c[0].text for c in self.engine.generate(queries, sampling)]
+
+    def judge(self, prompts: list[str], responses: list[str]) -> dict[str, list[int | None]]:
+        parsed = [parse_scores(r, self.dimensions) for r in self._ask(prompts, responses, 0.0, 0)]
+        retry = [i for i, p in enumerate(parsed) if None in p.values()]
+        if retry:
+            replies = self._ask([prompts[i] for i in retry], [responses[i] for i in retry], 0.7, 1)
+            for i, reply in zip(retry, replies):
+                again = parse_scores(reply, self.dimensions)
+                parsed[i] = {d: parsed[i][d] if parsed[i][d] is not None else again[d] for d in self.dimensions}
+        return {d: [p[d] for p in parsed] for d in self.dimensions}
+
+
+class RuleJudge(Judge):
+    """``fn(prompt, response) -> {dim: int}`` named as ``"module:function"``."""
+
+    def __init__(self, fn: str, dimensions: list[str], **_: object):
+        self.fn = import_object(fn)
+        self.dimensions = list(dimensions)
+
+    def judge(self, prompts: list[str], responses: list[str]) -> dict[str, list[int | None]]:
+        rows = [self.fn(p, r) for p, r in zip(prompts, responses)]
+        return {d: [row.get(d) for row in rows] for d in self.dimensions}
