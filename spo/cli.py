@@ -51,10 +51,33 @@ def _train(args) -> str | dict:
 
 
 def _export(args) -> str | dict:
-    from spo.export import export_trl
+    from spo.export import export_alpaca_eval, export_arena_hard, export_trl
 
-    result = export_trl(args.run, args.iteration, args.out)
-    return result if args.json else f"wrote {result['pairs']} pairs to {result['output']}"
+    if args.format == "trl":
+        if args.iteration is None:
+            raise ValueError("--iteration is required for --format trl")
+        result = export_trl(args.run, args.iteration, args.out)
+        return result if args.json else f"wrote {result['pairs']} pairs to {result['output']}"
+    fn = export_alpaca_eval if args.format == "alpaca_eval" else export_arena_hard
+    result = fn(args.run, args.out, args.version, args.name)
+    return (
+        result
+        if args.json
+        else f"wrote {result['answers']} answers of policy v{result['policy_version']} to {args.out}"
+    )
+
+
+def _report(args) -> str | dict:
+    from spo.analysis.report import compare_runs, report_run
+
+    if len(args.runs) == 1:
+        result = report_run(args.runs[0])
+    else:
+        result = compare_runs(args.runs, args.out or "report-compare")
+    if args.json:
+        return result
+    missing = result.get("missing_iterations")
+    return f"wrote {result['report']}" + (f" (missing iterations: {missing})" if missing else "")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,10 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--json", action="store_true")
     tr.set_defaults(fn=_train)
 
+    rp = sub.add_parser("report", help="markdown report with plots for a run, or a comparison of several")
+    rp.add_argument("runs", nargs="+", help="one run directory (report in RUN/report/), or several to compare")
+    rp.add_argument("--out", help="folder for a comparison (default: report-compare)")
+    rp.add_argument("--json", action="store_true")
+    rp.set_defaults(fn=_report)
+
     ex = sub.add_parser("export", help="export a run's data for other tools")
     ex.add_argument("run", help="run directory")
-    ex.add_argument("--iteration", type=int, required=True)
-    ex.add_argument("--format", default="trl", choices=("trl",))
+    ex.add_argument("--iteration", type=int, help="the iteration whose pairs to export (--format trl)")
+    ex.add_argument("--format", default="trl", choices=("trl", "alpaca_eval", "arena_hard"))
+    ex.add_argument("--version", type=int, help="policy version of the held-out answers (default: the last)")
+    ex.add_argument("--name", help="model name written into the answers (default: <run>-v<version>)")
     ex.add_argument("--out", required=True, help="output file (.jsonl or .parquet)")
     ex.add_argument("--json", action="store_true")
     ex.set_defaults(fn=_export)

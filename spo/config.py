@@ -184,12 +184,27 @@ class ClusterConfig:
 
 @dataclass
 class EvalConfig:
-    """In-loop held-out evaluation with fixed sampling."""
+    """In-loop held-out evaluation with fixed sampling.
+
+    ``judge`` names the scorer that decides win rates (default: ``reward.primary``);
+    ``baseline`` is ``initial`` (the iteration-0 policy's answers) or a JSONL file of
+    reference answers (``prompt_id``, ``answer``) covering every held-out prompt.
+    """
 
     n_samples: int = 2
     temperature: float = 1.0
     top_p: float = 1.0
     seed: int = 1234
+    judge: str | None = None
+    baseline: str = "initial"
+
+
+@dataclass
+class TrackingConfig:
+    """Live metric trackers beside ``metrics.jsonl``: any of tensorboard, wandb, mlflow."""
+
+    backends: list[str] = field(default_factory=lambda: ["tensorboard"])
+    project: str = "spo"
 
 
 @dataclass
@@ -212,6 +227,7 @@ class Config:
     sync: SyncConfig = field(default_factory=SyncConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
 
 def register() -> None:
@@ -272,6 +288,9 @@ def validate(cfg: Config) -> None:
     )
     _require(cfg.sync.transport in TRANSPORTS, "sync.transport", f"unknown transport {cfg.sync.transport!r}")
     _validate_selection(cfg)
+    from spo.tracking import check_backends
+
+    check_backends(list(cfg.tracking.backends))
     _require(bool(cfg.reward.scorers), "reward.scorers", "at least one scorer is required")
     _require(
         cfg.reward.primary in cfg.reward.scorers,
@@ -300,6 +319,10 @@ def validate(cfg: Config) -> None:
         if pool.path is not None:
             key = f"generator.extra_pools.{name}.path"
             _require(_is_model_dir_or_hub_id(pool.path), key, _missing_model_message(pool.path))
+    if cfg.eval.judge is not None:
+        _require(cfg.eval.judge in cfg.reward.scorers, "eval.judge", f"unknown scorer {cfg.eval.judge!r}")
+    if cfg.eval.baseline != "initial":
+        _require(Path(cfg.eval.baseline).expanduser().is_file(), "eval.baseline", f"no such file: {cfg.eval.baseline}")
     if cfg.task.name not in BUILTIN_TASKS:
         _require(cfg.task.prompts_file is not None, "task.prompts_file", f"required for task {cfg.task.name!r}")
         _require(cfg.task.heldout_file is not None, "task.heldout_file", f"required for task {cfg.task.name!r}")

@@ -13,6 +13,8 @@ TABLE_COLUMNS = [
     ("iter", "iteration", "{:d}"),
     ("heldout", "heldout_reward", "{:.3f}"),
     ("len", "heldout_tokens_mean", "{:.1f}"),
+    ("win", "win_rate", "{:.3f}"),
+    ("lc_win", "lc_win_rate", "{:.3f}"),
     ("difficulty", "difficulty_mean", "{:.3f}"),
     ("kept", "prompts_kept", "{:d}"),
     ("pairs", "pairs_trained", "{:d}"),
@@ -30,13 +32,20 @@ TABLE_COLUMNS = [
 
 
 class MetricsLog:
-    """Appends one JSON line per (iteration, stage) to ``metrics.jsonl``."""
+    """Appends one JSON line per (iteration, stage) to ``metrics.jsonl`` and mirrors it to trackers."""
 
-    def __init__(self, run_dir: str | Path):
+    def __init__(self, run_dir: str | Path, trackers: list | None = None):
         self.path = Path(run_dir) / "metrics.jsonl"
+        self.trackers = trackers or []
 
     def write(self, iteration: int, stage: str, values: dict) -> None:
         append_jsonl({"iteration": iteration, "stage": stage, **values}, self.path)
+        for tracker in self.trackers:
+            tracker.log(iteration, stage, values)
+
+    def close(self) -> None:
+        for tracker in self.trackers:
+            tracker.close()
 
 
 def _cell(fmt: str, value) -> str:

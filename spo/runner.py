@@ -12,6 +12,7 @@ import random
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import ray
 from omegaconf import OmegaConf
 
@@ -22,13 +23,17 @@ from spo.cluster import connect
 from spo.config import Config, ConfigError, validate
 from spo.data.prompts import load_prompts
 from spo.eval.heldout import collect_heldout
-from spo.io import atomic_file
+from spo.eval.reference import load_reference_answers
+from spo.io import atomic_file, write_parquet
 from spo.learner.group import LearnerGroup
 from spo.metrics import MetricsLog, format_table, saved_compute
+from spo.progress import gather_with_progress
 from spo.reward.pool import ScorerPool
 from spo.rollout.base import SamplingParams
 from spo.rollout.pool import GeneratorPool
+from spo.schemas import generated_schema
 from spo.sync.base import TRANSPORTS
+from spo.tracking import build_trackers
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +78,9 @@ class SelfPlayRunner:
             raise ConfigError(
                 f"run_dir: {self.run_dir} already holds a run; choose another run_name=... or remove that directory"
             )
+        self.reference_answers = (
+            load_reference_answers(cfg.eval.baseline, self.heldout_prompts) if cfg.eval.baseline != "initial" else None
+        )
         self.model_path = resolve_model_path(cfg)
         self.extra_paths = {name: resolve_pool_path(cfg, pool) for name, pool in cfg.generator.extra_pools.items()}
         self.metrics = MetricsLog(self.run_dir)
@@ -87,6 +95,10 @@ class SelfPlayRunner:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with atomic_file(self.run_dir / "config.yaml", "w") as fh:
             fh.write(OmegaConf.to_yaml(cfg, resolve=True))
+        self.metrics.trackers = build_trackers(
+            list(cfg.tracking.backends), self.run_dir, cfg.tracking.project, cfg.run_name,
+            OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True),
+        )  # fmt: skip
         self._owns_ray = connect(cl, cfg.cache_dir)
         engine_kwargs = {"model_path": self.model_path, "trust_remote_code": cfg.model.trust_remote_code}
         self.generators = GeneratorPool(
@@ -143,6 +155,7 @@ class SelfPlayRunner:
 
     def shutdown(self) -> None:
         """Stop every role, and the local Ray cluster if this runner started it."""
+        self.metrics.close()
         for pool in getattr(self, "extra_pools", []):
             pool.shutdown()
         for role in ("generators", "scorers", "learner"):
@@ -166,12 +179,15 @@ class SelfPlayRunner:
         g = self.cfg.generator
         start = time.perf_counter()
         acks = []
-        for k, chunk in enumerate(self._chunks(rows)):
+        chunks = self._chunks(rows)
+        for k, chunk in enumerate(chunks):
             sampling = SamplingParams(n_samples, g.temperature, g.top_p, g.max_new_tokens, _seed(seed, iteration, k))
             for pool in pools:
                 samples = pool.submit(chunk, iteration, sampling)
                 acks.append(self.buffer.add.remote(self.scorers.submit(samples)))
-        kept = sum(ray.get(acks))
+        per_ack = -(-len(rows) // max(len(chunks), 1)) * n_samples
+        label = f"rollout {iteration}" if iteration >= 0 else "difficulty pass"
+        kept = sum(gather_with_progress(acks, label, "samples generated, scored and buffered", per_ack))
         return {
             "rollout_s": time.perf_counter() - start,
             "generate_s": max(pool.take_busy_seconds() for pool in pools),
@@ -237,19 +253,44 @@ class SelfPlayRunner:
         self.learner.save_checkpoint(str(self.run_dir / "checkpoints" / f"iter_{iteration}"))
         return {"checkpoint_s": time.perf_counter() - start}
 
+    def score_reference_answers(self) -> dict | None:
+        """Score the reference answers once (``eval.baseline`` file) into ``eval/reference.parquet``."""
+        if self.reference_answers is None:
+            return None
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(self.model_path)
+        rows = [
+            dict(prompt_id=p["prompt_id"], prompt=p["prompt"], response=self.reference_answers[p["prompt_id"]],
+                 sample_idx=0, generator="reference", policy_version=-1, iteration=-1,
+                 n_tokens=len(tok(self.reference_answers[p["prompt_id"]], add_special_tokens=False).input_ids),
+                 logprob_sum=None, finish_reason="stop")
+            for p in self.heldout_prompts
+        ]  # fmt: skip
+        scored = ray.get(self.scorers.submit(ray.put(pa.Table.from_pylist(rows, schema=generated_schema()))))
+        write_parquet(scored, self.run_dir / "eval" / "reference.parquet")
+        return {"reference_answers": scored.num_rows}
+
     def evaluate(self, version: int) -> dict:
-        """Answer the held-out prompts with fixed sampling and score them."""
+        """Answer the held-out prompts with fixed sampling, score them, and compare with the baseline."""
         e, g = self.cfg.eval, self.cfg.generator
         start = time.perf_counter()
         scored = []
         for k, chunk in enumerate(self._chunks(self.heldout_prompts)):
             sampling = SamplingParams(e.n_samples, e.temperature, e.top_p, g.max_new_tokens, _seed(e.seed, k))
             scored.append(self.scorers.submit(self.generators.submit(chunk, -1, sampling)))
-        path = str(self.run_dir / "eval" / f"policy_v{version}.parquet")
-        summary = ray.get(collect_heldout.remote(path, self.scorer_names, *scored))
+        eval_dir = self.run_dir / "eval"
+        path = str(eval_dir / f"policy_v{version}.parquet")
+        initial = str(eval_dir / "policy_v0.parquet")
+        baseline = initial if self.reference_answers is None else str(eval_dir / "reference.parquet")
+        judge = e.judge or self.cfg.reward.primary
+        summary = ray.get(collect_heldout.remote(path, self.scorer_names, judge, baseline, initial, *scored))
         self.generators.take_busy_seconds()
         self.scorers.take_busy_seconds()
         summary["heldout_reward"] = summary[f"heldout_reward/{self.cfg.reward.primary}"]
+        for key in ("win_rate", "lc_win_rate"):
+            if f"{key}/{judge}" in summary:
+                summary[key] = summary[f"{key}/{judge}"]
         return {**summary, "eval_s": time.perf_counter() - start, "policy_version": version}
 
     # ------------------------------------------------------------------- loop
@@ -260,6 +301,9 @@ class SelfPlayRunner:
             difficulty = self.prepare_difficulty()
             if difficulty is not None:
                 self.metrics.write(-1, "difficulty", difficulty)
+            reference = self.score_reference_answers()
+            if reference is not None:
+                self.metrics.write(-1, "reference", reference)
             baseline = self.evaluate(0)
             self.metrics.write(-1, "eval", baseline)
             log.info("iteration -1 (initial policy): held-out reward %.4f", baseline["heldout_reward"])

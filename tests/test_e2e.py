@@ -58,6 +58,9 @@ def test_two_iterations_of_tiny_experiment(tmp_path, cache_dir, tiny_policy):
     for v in (0, 1, 2):
         assert (run_dir / "eval" / f"policy_v{v}.parquet").exists()
 
+    assert 0 <= rows[-1]["win_rate"] <= 1 and 0 <= rows[-1]["lc_win_rate"] <= 1  # vs the initial policy
+    assert rows[-1]["heldout_reward_hard/rule"] < rows[-1]["heldout_reward_easy/rule"]
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     initial, last = rows[0]["heldout_reward"], rows[-1]["heldout_reward"]
     assert initial > 0.3  # the warmed-up policy is sensible
     assert last > initial - 0.05  # and self-play did not collapse it

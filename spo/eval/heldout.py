@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import ray
 
+from spo.eval.winrate import win_rate_report
 from spo.io import write_parquet
 from spo.schemas import reward_col
 
@@ -22,8 +27,66 @@ def heldout_summary(samples: pa.Table, scorers: list[str]) -> dict:
 
 
 @ray.remote(num_cpus=0)
-def collect_heldout(path: str, scorers: list[str], *chunks: pa.Table) -> dict:
-    """Concatenate scored held-out chunks, write them to ``path`` and summarise them."""
+def collect_heldout(path: str, scorers: list[str], judge: str, baseline: str | None, initial: str | None,
+                    *chunks: pa.Table) -> dict:  # fmt: skip
+    """Concatenate scored held-out chunks, write them to ``path`` and summarise them.
+
+    With a ``baseline`` answers file, adds win rates judged by ``judge``; with the ``initial``
+    policy's answers, adds reward per held-out difficulty bucket.
+    """
     table = pa.concat_tables(chunks).sort_by([("prompt_id", "ascending"), ("sample_idx", "ascending")])
     write_parquet(table, path)
-    return heldout_summary(table, scorers)
+    summary = heldout_summary(table, scorers)
+    if baseline is not None and Path(baseline).exists() and Path(baseline).resolve() != Path(path).resolve():
+        summary.update(compare_to_baseline(table, pq.read_table(baseline), judge))
+    if initial is not None and Path(initial).exists():
+        for s in scorers:
+            summary.update(difficulty_buckets(table, pq.read_table(initial), s))
+    return summary
+
+
+def compare_to_baseline(samples: pa.Table, baseline: pa.Table, scorer: str) -> dict:
+    """Win rates of ``samples`` against ``baseline`` answers, judged by ``scorer``'s reward.
+
+    Samples pair with the baseline's sample of the same ``(prompt_id, sample_idx)`` when the
+    baseline has one, else with the baseline's answer to the same prompt.
+    """
+    col = reward_col(scorer)
+    base = {
+        (r["prompt_id"], r["sample_idx"]): r
+        for r in baseline.select(["prompt_id", "sample_idx", col, "n_tokens"]).to_pylist()
+    }
+    by_prompt = {k[0]: v for k, v in base.items()}
+    cand, ref, cand_len, ref_len = [], [], [], []
+    for r in samples.select(["prompt_id", "sample_idx", col, "n_tokens"]).to_pylist():
+        b = base.get((r["prompt_id"], r["sample_idx"])) or by_prompt.get(r["prompt_id"])
+        if b is None or r[col] is None or b[col] is None:
+            continue
+        cand.append(r[col])
+        ref.append(b[col])
+        cand_len.append(r["n_tokens"])
+        ref_len.append(b["n_tokens"])
+    if not cand:
+        raise ValueError("no held-out sample has a baseline answer to compare with")
+    report = win_rate_report(np.array(cand), np.array(ref), np.array(cand_len), np.array(ref_len))
+    return {f"{k}/{scorer}" if k not in ("n",) else "win_rate_n": v for k, v in report.items()}
+
+
+BUCKETS = ("hard", "medium", "easy")
+
+
+def difficulty_buckets(samples: pa.Table, reference: pa.Table, scorer: str) -> dict:
+    """Mean reward on held-out prompts split into terciles of ``reference``'s per-prompt mean reward."""
+    col = reward_col(scorer)
+    means = (
+        reference.group_by("prompt_id")
+        .aggregate([(col, "mean")])
+        .sort_by([(f"{col}_mean", "ascending"), ("prompt_id", "ascending")])
+    )
+    ids = means.column("prompt_id").to_pylist()
+    bucket = {pid: BUCKETS[min(i * 3 // max(len(ids), 1), 2)] for i, pid in enumerate(ids)}
+    sums: dict[str, list[float]] = {b: [] for b in BUCKETS}
+    for r in samples.select(["prompt_id", col]).to_pylist():
+        if r["prompt_id"] in bucket and r[col] is not None and np.isfinite(r[col]):
+            sums[bucket[r["prompt_id"]]].append(r[col])
+    return {f"heldout_reward_{b}/{scorer}": (float(np.mean(v)) if v else None) for b, v in sums.items()}

@@ -147,6 +147,7 @@ class LearnerWorker:
         sums = torch.zeros(6, dtype=torch.float64)  # loss, acc, chosen, rejected, grad_norm, n
         first_loss = None
         steps = 0
+        total = self.cfg["epochs"] * -(-len(rows) // self.cfg["micro_batch_size"]) // self.cfg["grad_accum"]
         for _epoch in range(self.cfg["epochs"]):
             rng.shuffle(rows)
             for batch in self._micro_batches(rows):
@@ -159,6 +160,8 @@ class LearnerWorker:
                     first_loss = loss.item()
                 grad_norm = self.engine.get_global_grad_norm() if boundary else None
                 steps += int(boundary)
+                if boundary and self.rank == 0 and steps * 4 // max(total, 1) > (steps - 1) * 4 // max(total, 1):
+                    print(f"train {iteration}: step {steps}/{total}, loss {loss.item():.4f}", flush=True)
                 n = len(batch)
                 sums += torch.tensor(
                     [

@@ -1,0 +1,243 @@
+"""``spo report``: a markdown report with plots for one run, or a side-by-side comparison of several."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import yaml
+from matplotlib.ticker import MaxNLocator
+
+from spo.analysis.plots import new_figure, save_figure
+from spo.io import atomic_file
+from spo.metrics import format_table
+
+STAGE_TIMES = ("rollout_s", "select_s", "select_pairs_s", "train_s", "sync_s", "checkpoint_s", "eval_s")
+
+
+def read_metrics(run: Path) -> tuple[list[dict], list[dict], dict]:
+    """(per-iteration summary rows, eval rows, config) of a run directory."""
+    if not (run / "metrics.jsonl").exists():
+        raise ValueError(f"{run}: no metrics.jsonl; not a run directory")
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    config = yaml.safe_load((run / "config.yaml").read_text()) if (run / "config.yaml").exists() else {}
+    rows = [x for x in lines if x["stage"] == "iteration"]
+    evals = [x for x in lines if x["stage"] == "eval"]
+    return rows, evals, config
+
+
+def missing_iterations(rows: list[dict], config: dict) -> list[int]:
+    """Iterations the config asked for that have no complete record."""
+    done = {r["iteration"] for r in rows}
+    return [i for i in range(int(config.get("iterations", len(done)))) if i not in done]
+
+
+def _plot_reward(evals: list[dict], out: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5), dpi=110)
+    x = [e["policy_version"] for e in evals]
+    ax1.plot(x, [e["heldout_reward"] for e in evals], marker="o", label="all held-out prompts")
+    for bucket, style in (("easy", ":"), ("medium", "-."), ("hard", "--")):
+        keys = [k for k in evals[-1] if k.startswith(f"heldout_reward_{bucket}/")]
+        if keys:
+            ax1.plot(x, [e.get(keys[0]) for e in evals], style, marker=".", label=f"{bucket} third")
+    ax1.set_xlabel("policy version (0 = initial)")
+    ax1.set_ylabel("mean held-out reward")
+    ax1.set_title("Held-out reward")
+    ax1.legend(fontsize=8)
+    wins = [e for e in evals if "win_rate" in e]
+    if wins:
+        xs = [e["policy_version"] for e in wins]
+        ax2.plot(xs, [e["win_rate"] for e in wins], marker="o", label="win rate")
+        ax2.plot(xs, [e["lc_win_rate"] for e in wins], marker="s", label="length-controlled")
+        judge = next(k.split("/", 1)[1] for k in wins[-1] if k.startswith("win_rate_ci95/"))
+        lo, hi = zip(*(e[f"lc_win_rate_ci95/{judge}"] for e in wins))
+        ax2.fill_between(xs, lo, hi, alpha=0.2, label="LC 95% CI")
+        ax2.axhline(0.5, color="grey", lw=0.8)
+        ax2b = ax2.twinx()
+        ax2b.plot(x, [e["heldout_tokens_mean"] for e in evals], color="tab:red", alpha=0.5, ls="--", label="length")
+        ax2b.set_ylabel("mean answer length (tokens)", color="tab:red")
+        ax2b.legend(fontsize=8, loc="upper right")
+    ax2.set_xlabel("policy version")
+    ax2.set_ylabel("win rate vs baseline")
+    ax2.set_title("Win rate (ties count half)")
+    ax2.legend(fontsize=8, loc="upper left")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    save_figure(fig, out)
+
+
+def _plot_difficulty(run: Path, rows: list[dict], config: dict, out: Path) -> bool:
+    iters = [r["iteration"] for r in rows if (run / f"iter_{r['iteration']}" / "prompts.parquet").exists()]
+    if not iters:
+        return False
+    import matplotlib.pyplot as plt
+
+    scorer = (config.get("difficulty") or {}).get("scorer") or (config.get("reward") or {}).get("primary")
+    cols = min(len(iters), 5)
+    nrows = -(-len(iters) // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 2.8 * nrows), dpi=110, squeeze=False, sharex=True)
+    for ax, it in zip(axes.flat, iters):
+        t = pq.read_table(run / f"iter_{it}" / "prompts.parquet")
+        col = f"difficulty/{scorer}" if f"difficulty/{scorer}" in t.column_names else next(
+            c for c in t.column_names if c.startswith("difficulty/"))  # fmt: skip
+        d = np.asarray(t.column(col).to_numpy(zero_copy_only=False), float)
+        sel = np.asarray(t.column("selected").to_pylist(), bool)
+        bins = np.linspace(np.nanmin(d), np.nanmax(d) + 1e-9, 16)
+        ax.hist([d[sel], d[~sel]], bins=bins, stacked=True, color=["tab:blue", "lightgrey"], label=["kept", "dropped"])
+        if sel.any() and (~sel).any():
+            ax.axvspan(np.nanmin(d[sel]), np.nanmax(d[sel]), color="tab:blue", alpha=0.08)
+        ax.set_title(f"iteration {it}", fontsize=9)
+        ax.set_xlabel(f"{col} (low = hard)", fontsize=8)
+        ax.set_ylabel("prompts", fontsize=8)
+    for ax in list(axes.flat)[len(iters) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle("Prompt difficulty per iteration; shaded: the selected range")
+    save_figure(fig, out)
+    return True
+
+
+def _plot_pair_metrics(run: Path, rows: list[dict], out: Path) -> bool:
+    last = next(
+        (r["iteration"] for r in reversed(rows) if (run / f"iter_{r['iteration']}" / "pairs.parquet").exists()), None
+    )
+    if last is None:
+        return False
+    import matplotlib.pyplot as plt
+
+    t = pq.read_table(run / f"iter_{last}" / "pairs.parquet")
+    metrics = [c for c in ("margin_explicit", "margin_implicit", "alignment_potential") if c in t.column_names]
+    metrics += [c for c in t.column_names if c.startswith("judge_delta/")]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.4), dpi=110, squeeze=False)
+    sel = (
+        np.asarray(t.column("selected").to_pylist(), bool)
+        if "selected" in t.column_names
+        else np.ones(t.num_rows, bool)
+    )
+    for ax, m in zip(axes.flat, metrics):
+        v = np.asarray(t.column(m).to_numpy(zero_copy_only=False), float)
+        ok = np.isfinite(v)
+        bins = np.linspace(v[ok].min(), v[ok].max() + 1e-9, 20) if ok.any() else 10
+        ax.hist(v[ok], bins=bins, color="lightgrey", label="all candidates")
+        ax.hist(v[ok & sel], bins=bins, color="tab:green", alpha=0.8, label="selected")
+        ax.set_xlabel(m)
+        ax.set_ylabel("pairs")
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle(f"Pair metrics, iteration {last}")
+    save_figure(fig, out)
+    return True
+
+
+def _plot_training(rows: list[dict], out: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), dpi=110)
+    x = [r["iteration"] for r in rows]
+    for ax, key, label in zip(axes, ("loss", "reward_accuracy", "reward_margin"),
+                              ("loss", "reward accuracy", "implicit reward margin (chosen - rejected)")):  # fmt: skip
+        ax.plot(x, [r.get(key) for r in rows], marker="o")
+        ax.set_xlabel("iteration")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.suptitle("Learner")
+    save_figure(fig, out)
+
+
+def _plot_stage_times(rows: list[dict], out: Path) -> None:
+    fig, ax = new_figure(8, 4)
+    x = np.array([r["iteration"] for r in rows])
+    bottom = np.zeros(len(rows))
+    for key in STAGE_TIMES:
+        v = np.array([r.get(key) or 0.0 for r in rows])
+        ax.bar(x, v, bottom=bottom, label=key.removesuffix("_s"))
+        bottom += v
+    ax.set_xlabel("iteration")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("wall seconds")
+    ax.set_title("Stage time per iteration (rollout includes overlapped generation and scoring)")
+    ax.legend(fontsize=8, ncol=4)
+    save_figure(fig, out)
+
+
+def report_run(run: str | Path) -> dict:
+    """Write ``RUN/report/index.md`` and its plots; returns what was written and what is missing."""
+    run = Path(run)
+    rows, evals, config = read_metrics(run)
+    out = run / "report"
+    out.mkdir(exist_ok=True)
+    missing = missing_iterations(rows, config)
+    plots = []
+    if evals:
+        _plot_reward(evals, out / "reward.png")
+        plots.append(("Held-out reward and win rate", "reward.png"))
+    if _plot_difficulty(run, rows, config, out / "difficulty.png"):
+        plots.append(("Prompt difficulty", "difficulty.png"))
+    if _plot_pair_metrics(run, rows, out / "pair_metrics.png"):
+        plots.append(("Pair metrics", "pair_metrics.png"))
+    if rows:
+        _plot_training(rows, out / "training.png")
+        _plot_stage_times(rows, out / "stage_times.png")
+        plots += [("Learner", "training.png"), ("Stage times", "stage_times.png")]
+    table = format_table([{"iteration": -1, **evals[0]}] + rows if evals else rows)
+    lines = [f"# Run report: {run.name}", ""]
+    if missing:
+        lines += [f"**Missing iterations:** {missing} (no complete record; reported what is here).", ""]
+    if evals:
+        first, last = evals[0], evals[-1]
+        lines += [
+            f"Held-out reward {first['heldout_reward']:.4f} → {last['heldout_reward']:.4f} "
+            f"(policy v0 → v{last['policy_version']}); mean answer length "
+            f"{first['heldout_tokens_mean']:.1f} → {last['heldout_tokens_mean']:.1f} tokens.",
+            "",
+        ]
+        if "win_rate" in last:
+            lines += [f"Win rate vs baseline {last['win_rate']:.3f}, length-controlled {last['lc_win_rate']:.3f}.", ""]
+    lines += ["```", table, "```", ""]
+    lines += [f"## {title}\n\n![{title}]({name})\n" for title, name in plots]
+    with atomic_file(out / "index.md", "w") as fh:
+        fh.write("\n".join(lines))
+    return {"report": str(out / "index.md"), "plots": [n for _, n in plots], "missing_iterations": missing}
+
+
+def compare_runs(runs: list[str], out_dir: str) -> dict:
+    """Side-by-side held-out reward and win rate of several runs, with a summary table."""
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5), dpi=110)
+    lines = ["# Run comparison", "", "| run | initial | final | gain | win rate | LC win rate | length | missing |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for label in runs:  # labelled as given, so runs with the same folder name stay apart
+        run = Path(label)
+        rows, evals, config = read_metrics(run)
+        if not evals:
+            continue
+        x = [e["policy_version"] for e in evals]
+        ax1.plot(x, [e["heldout_reward"] for e in evals], marker="o", label=label)
+        ax2.plot(x, [e.get("lc_win_rate") for e in evals], marker="o", label=label)
+        last = evals[-1]
+        lines.append(
+            f"| {label} | {evals[0]['heldout_reward']:.4f} | {last['heldout_reward']:.4f} | "
+            f"{last['heldout_reward'] - evals[0]['heldout_reward']:+.4f} | {last.get('win_rate', float('nan')):.3f} | "
+            f"{last.get('lc_win_rate', float('nan')):.3f} | {last['heldout_tokens_mean']:.1f} | "
+            f"{missing_iterations(rows, config) or '-'} |"
+        )
+    for ax, label in ((ax1, "mean held-out reward"), (ax2, "length-controlled win rate vs baseline")):
+        ax.set_xlabel("policy version (0 = initial)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    save_figure(fig, out / "compare.png")
+    lines += ["", "![comparison](compare.png)", ""]
+    with atomic_file(out / "index.md", "w") as fh:
+        fh.write("\n".join(lines))
+    return {"report": str(out / "index.md")}
