@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint clean
 
 setup: $(STAMP)
 
@@ -28,8 +28,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check spo tests benchmarks
-	$(BIN)/ruff format --check spo tests benchmarks
+	$(BIN)/ruff check spo tests
+	$(BIN)/ruff format --check spo tests
 
 clean:
 	rm -rf $(VENV) runs outputs
