@@ -15,25 +15,21 @@ from spo.schemas import check_schema, pairs_schema, prompts_schema, samples_sche
 register()
 
 
+def tiny_config(run_dir, cache_dir, *overrides: str):
+    """The tiny experiment, writing to ``run_dir``, with test-sized overrides."""
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        dcfg = compose(
+            "config", overrides=["experiment=tiny", f"run_dir={run_dir}", f"cache_dir={cache_dir}", *overrides]
+        )
+    return to_config(dcfg)
+
+
 @pytest.mark.usefixtures("ray_cluster")
 def test_two_iterations_of_tiny_experiment(tmp_path, cache_dir, tiny_policy):
     run_dir = tmp_path / "run"
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        dcfg = compose(
-            "config",
-            overrides=[
-                "experiment=tiny",
-                f"run_dir={run_dir}",
-                f"cache_dir={cache_dir}",
-                "iterations=2",
-                "prompts_per_iteration=96",
-                "task.n_heldout=64",
-                "generator.num_workers=2",
-                "cluster.generator_cpus=0.5",
-                "generator.chunk_size=16",
-            ],
-        )
-    rows = SelfPlayRunner(to_config(dcfg)).run()
+    cfg = tiny_config(run_dir, cache_dir, "iterations=2", "prompts_per_iteration=96", "task.n_heldout=64",
+                      "generator.num_workers=2", "cluster.generator_cpus=0.5", "generator.chunk_size=16")  # fmt: skip
+    rows = SelfPlayRunner(cfg).run()
 
     assert (run_dir / "config.yaml").read_text().startswith("run_name: tiny")
     lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
@@ -70,28 +66,13 @@ def test_two_iterations_of_tiny_experiment(tmp_path, cache_dir, tiny_policy):
 @pytest.mark.usefixtures("ray_cluster")
 def test_cross_generator_pairs_selected_by_judge_delta(tmp_path, cache_dir, tiny_policy):
     run_dir = tmp_path / "run"
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        dcfg = compose(
-            "config",
-            overrides=[
-                "experiment=tiny",
-                "reward=sort_rule_judge",
-                f"run_dir={run_dir}",
-                f"cache_dir={cache_dir}",
-                "iterations=1",
-                "prompts_per_iteration=48",
-                "task.n_heldout=32",
-                "cluster.generator_cpus=0.5",
-                "+generator.extra_pools={weak:{tiny_sft_steps:30}}",
-                "selection.pair_builder=cross",
-                "selection.strong=tiny",
-                "selection.weak=weak",
-                "selection.pairs=judge_delta",
-                "selection.judge_dim=correctness",
-                "selection.pair_fraction=0.5",
-            ],
-        )
-    rows = SelfPlayRunner(to_config(dcfg)).run()
+    cfg = tiny_config(
+        run_dir, cache_dir, "reward=sort_rule_judge", "iterations=1", "prompts_per_iteration=48", "task.n_heldout=32",
+        "cluster.generator_cpus=0.5", "+generator.extra_pools={weak:{tiny_sft_steps:30}}", "selection.pair_builder=cross",
+        "selection.strong=tiny", "selection.weak=weak", "selection.pairs=judge_delta", "selection.judge_dim=correctness",
+        "selection.pair_fraction=0.5",
+    )  # fmt: skip
+    rows = SelfPlayRunner(cfg).run()
     samples = pq.read_table(run_dir / "iter_0" / "samples.parquet")
     by_gen = samples.group_by("generator").aggregate([("sample_idx", "min"), ("sample_idx", "max")]).to_pylist()
     assert {(r["generator"], r["sample_idx_min"], r["sample_idx_max"]) for r in by_gen} == {
