@@ -49,7 +49,11 @@ def bins_analysis(runs: list[RunSummary], plot: str | None) -> dict:
         fig, ax = new_figure()
         labels = [r["group"] for r in rows]
         ax.bar(labels, [r["final_mean"] for r in rows], yerr=[r["final_std"] for r in rows], capsize=4)
-        ax.axhline(np.mean([r["initial_mean"] for r in rows]), color="grey", ls="--", label="initial policy")
+        initial = float(np.mean([r["initial_mean"] for r in rows]))
+        ax.axhline(initial, color="grey", ls="--", label="initial policy")
+        lo = min([initial] + [r["final_mean"] - r["final_std"] for r in rows])
+        hi = max([initial] + [r["final_mean"] + r["final_std"] for r in rows])
+        ax.set_ylim(lo - 0.1 * (hi - lo + 1e-9), hi + 0.1 * (hi - lo + 1e-9))  # bars differ by hundredths
         ax.set_xlabel("prompts trained on (bin 0 = hardest)")
         ax.set_ylabel("final held-out reward (mean ± std over seeds)")
         ax.set_title("Held-out reward by training-prompt difficulty")
