@@ -189,6 +189,8 @@ class EvalConfig:
     ``judge`` names the scorer that decides win rates (default: ``reward.primary``);
     ``baseline`` is ``initial`` (the iteration-0 policy's answers) or a JSONL file of
     reference answers (``prompt_id``, ``answer``) covering every held-out prompt.
+    ``pairwise_judge`` names a generative model that also compares each answer with the
+    baseline's, pairwise, in both orders (``win_rate/pairwise``).
     """
 
     n_samples: int = 2
@@ -197,6 +199,7 @@ class EvalConfig:
     seed: int = 1234
     judge: str | None = None
     baseline: str = "initial"
+    pairwise_judge: str | None = None
 
 
 @dataclass
@@ -321,6 +324,9 @@ def validate(cfg: Config) -> None:
             _require(_is_model_dir_or_hub_id(pool.path), key, _missing_model_message(pool.path))
     if cfg.eval.judge is not None:
         _require(cfg.eval.judge in cfg.reward.scorers, "eval.judge", f"unknown scorer {cfg.eval.judge!r}")
+    if cfg.eval.pairwise_judge is not None:
+        key, path = "eval.pairwise_judge", cfg.eval.pairwise_judge
+        _require(_is_model_dir_or_hub_id(path), key, _missing_model_message(path))
     if cfg.eval.baseline != "initial":
         _require(Path(cfg.eval.baseline).expanduser().is_file(), "eval.baseline", f"no such file: {cfg.eval.baseline}")
     if cfg.task.name not in BUILTIN_TASKS:

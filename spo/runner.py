@@ -23,6 +23,7 @@ from spo.cluster import connect
 from spo.config import Config, ConfigError, validate
 from spo.data.prompts import load_prompts
 from spo.eval.heldout import collect_heldout
+from spo.eval.pairwise import PairwiseJudge
 from spo.eval.reference import load_reference_answers
 from spo.io import atomic_file, write_parquet
 from spo.learner.group import LearnerGroup
@@ -132,6 +133,13 @@ class SelfPlayRunner:
             cfg.learner.num_ranks, self.model_path, learner_cfg, cl.learner_cpus, cl.learner_threads, cfg.seed
         )
         self.transport = TRANSPORTS.get(cfg.sync.transport)()
+        self.pairwise_judge = None
+        if cfg.eval.pairwise_judge is not None:
+            self.pairwise_judge = (
+                ray.remote(PairwiseJudge)
+                .options(num_cpus=cl.scorer_cpus)
+                .remote(str(Path(cfg.eval.pairwise_judge).expanduser()), cfg.generator.engine)
+            )
 
     def _scorer_spec(self, sc) -> dict:
         """Constructor arguments of one scorer backend."""
@@ -156,6 +164,8 @@ class SelfPlayRunner:
     def shutdown(self) -> None:
         """Stop every role, and the local Ray cluster if this runner started it."""
         self.metrics.close()
+        if getattr(self, "pairwise_judge", None) is not None:
+            ray.kill(self.pairwise_judge)
         for pool in getattr(self, "extra_pools", []):
             pool.shutdown()
         for role in ("generators", "scorers", "learner"):
@@ -287,6 +297,8 @@ class SelfPlayRunner:
         summary = ray.get(collect_heldout.remote(path, self.scorer_names, judge, baseline, initial, *scored))
         self.generators.take_busy_seconds()
         self.scorers.take_busy_seconds()
+        if self.pairwise_judge is not None and (version > 0 or self.reference_answers is not None):
+            summary.update(ray.get(self.pairwise_judge.compare_files.remote(path, baseline)))
         summary["heldout_reward"] = summary[f"heldout_reward/{self.cfg.reward.primary}"]
         for key in ("win_rate", "lc_win_rate"):
             if f"{key}/{judge}" in summary:

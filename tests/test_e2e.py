@@ -28,7 +28,8 @@ def tiny_config(run_dir, cache_dir, *overrides: str):
 def test_two_iterations_of_tiny_experiment(tmp_path, cache_dir, tiny_policy):
     run_dir = tmp_path / "run"
     cfg = tiny_config(run_dir, cache_dir, "iterations=2", "prompts_per_iteration=96", "task.n_heldout=64",
-                      "generator.num_workers=2", "cluster.generator_cpus=0.5", "generator.chunk_size=16")  # fmt: skip
+                      "generator.num_workers=2", "cluster.generator_cpus=0.5", "generator.chunk_size=16",
+                      f"eval.pairwise_judge={tiny_policy}")  # fmt: skip
     rows = SelfPlayRunner(cfg).run()
 
     assert (run_dir / "config.yaml").read_text().startswith("run_name: tiny")
@@ -55,6 +56,7 @@ def test_two_iterations_of_tiny_experiment(tmp_path, cache_dir, tiny_policy):
         assert (run_dir / "eval" / f"policy_v{v}.parquet").exists()
 
     assert 0 <= rows[-1]["win_rate"] <= 1 and 0 <= rows[-1]["lc_win_rate"] <= 1  # vs the initial policy
+    assert rows[-1]["n/pairwise"] == 64 * 2  # every held-out answer judged in both orders
     assert rows[-1]["heldout_reward_hard/rule"] < rows[-1]["heldout_reward_easy/rule"]
     assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     initial, last = rows[0]["heldout_reward"], rows[-1]["heldout_reward"]
