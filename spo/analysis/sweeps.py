@@ -82,9 +82,14 @@ def sweep_analysis(runs: list[RunSummary], out_dir: str | None) -> dict:
         hard = [r.final_reward for r in runs if r.model_label == model and _is_hard(r)]
         if easy and hard:
             params = next(r.n_params for r in runs if r.model_label == model)
+            se = (
+                np.sqrt(np.var(easy, ddof=1) / len(easy) + np.var(hard, ddof=1) / len(hard))
+                if min(len(easy), len(hard)) > 1
+                else 0.0
+            )
             gaps.append({"model": model, "params": params, "easy_mean": float(np.mean(easy)),
                          "hard_mean": float(np.mean(hard)), "gap": float(np.mean(easy) - np.mean(hard)),
-                         "runs": len(easy) + len(hard)})  # fmt: skip
+                         "gap_se": float(se), "runs": len(easy) + len(hard)})  # fmt: skip
     if out_dir:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         if prune:
@@ -103,19 +108,20 @@ def sweep_analysis(runs: list[RunSummary], out_dir: str | None) -> dict:
         if gaps:
             fig, ax = new_figure()
             xs = [g["params"] or i for i, g in enumerate(gaps)]
-            ax.plot(xs, [g["gap"] for g in gaps], marker="o")
+            ax.errorbar(xs, [g["gap"] for g in gaps], yerr=[g["gap_se"] for g in gaps], marker="o", capsize=4)
             for x, g in zip(xs, gaps):
                 ax.annotate(g["model"], (x, g["gap"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
             ax.axhline(0, color="grey", lw=0.8)
             ax.set_xscale("log")
             ax.set_xlabel("policy parameters")
-            ax.set_ylabel("final reward: easy-trained minus hard-trained")
+            ax.set_ylabel("final reward: easy-trained minus hard-trained (± s.e.)")
             ax.set_title("Easy-minus-hard gap vs model size")
             save_figure(fig, Path(out_dir) / "gap_vs_size.png")
     table = format_rows(prune, "model / fraction pruned")
     if gaps:
-        table += "\n\n| model | params | easy | hard | easy - hard |\n|---|---|---|---|---|\n" + "\n".join(
-            f"| {g['model']} | {g['params']} | {g['easy_mean']:.4f} | {g['hard_mean']:.4f} | {g['gap']:+.4f} |"
+        table += "\n\n| model | params | easy | hard | easy - hard (± s.e.) |\n|---|---|---|---|---|\n" + "\n".join(
+            f"| {g['model']} | {g['params']} | {g['easy_mean']:.4f} | {g['hard_mean']:.4f} "
+            f"| {g['gap']:+.4f} ± {g['gap_se']:.4f} |"
             for g in gaps
         )
     return {"prune": prune, "gaps": gaps, "table": table}
