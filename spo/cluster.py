@@ -8,7 +8,7 @@ from pathlib import Path
 
 import ray
 
-from spo.config import ClusterConfig
+from spo.config import ClusterConfig, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -41,3 +41,28 @@ def connect(cluster: ClusterConfig, cache_dir: str) -> bool:
     log.info("starting a local Ray cluster with %s CPUs", num_cpus)
     ray.init(num_cpus=num_cpus, include_dashboard=False, runtime_env={"env_vars": env})
     return True
+
+
+def required_cpus(cfg) -> dict[str, float]:
+    """Logical CPUs each role asks Ray for."""
+    cl = cfg.cluster
+    generator_workers = cfg.generator.num_workers + sum(p.num_workers for p in cfg.generator.extra_pools.values())
+    scorer_workers = sum(s.num_workers for s in cfg.reward.scorers.values()) + (cfg.eval.pairwise_judge is not None)
+    return {
+        "generators": cl.generator_cpus * generator_workers,
+        "scorers": cl.scorer_cpus * scorer_workers,
+        "learner": cl.learner_cpus * cfg.learner.num_ranks,
+        "buffer": cl.buffer_cpus,
+    }
+
+
+def check_fits(cfg, available_cpus: float) -> None:
+    """Refuse a layout the cluster cannot hold, before any actor starts (it would wait forever)."""
+    need = required_cpus(cfg)
+    total = sum(need.values())
+    if total > available_cpus + 1e-9:
+        parts = ", ".join(f"{role} {cpus:g}" for role, cpus in need.items())
+        raise ConfigError(
+            f"cluster: the roles need {total:g} CPUs ({parts}) but the Ray cluster has {available_cpus:g}; lower "
+            "cluster.generator_cpus / scorer_cpus / learner_cpus, use fewer workers, or add nodes"
+        )

@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
 from spo.buffer.pair_metrics import NEEDS_LOGPROBS
 from spo.buffer.replay_buffer import ReplayBuffer
-from spo.cluster import connect
+from spo.cluster import check_fits, connect
 from spo.config import Config, ConfigError, validate
 from spo.data.prompts import load_prompts
 from spo.eval.heldout import collect_heldout
@@ -101,6 +101,7 @@ class SelfPlayRunner:
             OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True),
         )  # fmt: skip
         self._owns_ray = connect(cl, cfg.cache_dir)
+        check_fits(cfg, ray.cluster_resources().get("CPU", 0.0))
         engine_kwargs = {"model_path": self.model_path, "trust_remote_code": cfg.model.trust_remote_code}
         self.generators = GeneratorPool(
             cfg.generator.num_workers,

@@ -139,3 +139,14 @@ def test_readme_override_forms_for_dict_entries():
                       "+generator.extra_pools={weak:{tiny_sft_steps:30}}")  # fmt: skip
     assert set(cfg.reward.scorers) == {"rule", "rm"} and cfg.reward.scorers["rm"].path == "/models/my-rm"
     assert cfg.generator.extra_pools["weak"].tiny_sft_steps == 30
+
+
+def test_a_layout_that_does_not_fit_is_refused_before_actors_start():
+    from spo.cluster import check_fits, required_cpus
+
+    cfg = make_config("+generator.extra_pools={strong:{},weak:{}}", "cluster.generator_cpus=0.5")
+    assert required_cpus(cfg) == {"generators": 1.5, "scorers": 0.25, "learner": 0.5, "buffer": 0.0}
+    with pytest.raises(ConfigError, match=r"^cluster: the roles need 2.25 CPUs \(generators 1.5, scorers 0.25"):
+        check_fits(cfg, 2.0)
+    check_fits(make_config("experiment=generator_delta"), 2.0)  # the preset fits the 2-core machine
+    check_fits(make_config(), 2.0)
