@@ -23,6 +23,13 @@ def _analyze_bins(args) -> str | dict:
     return result["rows"] if args.json else result["table"]
 
 
+def _analyze_group(args) -> str | dict:
+    from spo.analysis.sweeps import group_analysis
+
+    result = group_analysis([load_run(p) for p in expand_runs(args.runs)], args.by, plot=args.plot)
+    return result["rows"] if args.json else result["table"]
+
+
 def _analyze_sweep(args) -> str | dict:
     from spo.analysis.sweeps import sweep_analysis
 
@@ -145,6 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--plot", default="bins.png", help="bar chart PNG path ('' for none)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(fn=_analyze_bins)
+
+    g = analyze.add_parser("group", help="final held-out reward across runs, grouped by config keys")
+    g.add_argument("runs", nargs="+", help="run directories or multirun folders")
+    g.add_argument(
+        "--by", action="append", required=True, help="a dotted config key, e.g. selection.pairs (repeatable)"
+    )
+    g.add_argument("--plot", default="group.png", help="bar chart PNG path ('' for none)")
+    g.add_argument("--json", action="store_true")
+    g.set_defaults(fn=_analyze_group)
 
     s = analyze.add_parser("sweep", help="aggregate a fraction-pruned x model-size sweep")
     s.add_argument("runs", nargs="+", help="run directories or multirun folders")

@@ -107,3 +107,21 @@ def test_bins_and_sweep_cli_on_crafted_runs(tmp_path, capsys):
 def test_analyze_rejects_a_folder_without_runs(tmp_path, capsys):
     assert main(["analyze", "bins", str(tmp_path)]) == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+def test_group_cli_groups_by_config_keys(tmp_path, capsys):
+    root = tmp_path / "runs"
+    for seed in (0, 1):
+        for metric, final in (("alignment_potential", 0.7), ("uniform", 0.6)):
+            crafted_run(
+                root, f"{metric}-{seed}", {"prompts": "all", "pairs": metric}, 128, seed, [0.5, final + seed / 10]
+            )
+    assert (
+        main(["analyze", "group", str(root), "--by", "selection.pairs", "--json", "--plot", str(tmp_path / "g.png")])
+        == 0
+    )
+    rows = {r["group"][0]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["alignment_potential"]["final_mean"] == pytest.approx(0.75) and rows["uniform"]["runs"] == 2
+    assert (tmp_path / "g.png").stat().st_size > 1000
+    assert main(["analyze", "group", str(root), "--by", "learner.loss"]) == 2
+    assert "no config key 'learner.loss'" in capsys.readouterr().err

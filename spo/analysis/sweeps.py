@@ -42,24 +42,47 @@ def format_rows(rows: list[dict], label: str) -> str:
     return "\n".join(lines)
 
 
+def _bar_plot(rows: list[dict], xlabel: str, title: str, path: str) -> None:
+    fig, ax = new_figure()
+    labels = [" / ".join(map(str, r["group"])) if isinstance(r["group"], tuple) else str(r["group"]) for r in rows]
+    ax.bar(labels, [r["final_mean"] for r in rows], yerr=[r["final_std"] for r in rows], capsize=4)
+    initial = float(np.mean([r["initial_mean"] for r in rows]))
+    ax.axhline(initial, color="grey", ls="--", label="initial policy")
+    lo = min([initial] + [r["final_mean"] - r["final_std"] for r in rows])
+    hi = max([initial] + [r["final_mean"] + r["final_std"] for r in rows])
+    ax.set_ylim(lo - 0.1 * (hi - lo + 1e-9), hi + 0.1 * (hi - lo + 1e-9))  # bars differ by hundredths
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("final held-out reward (mean ± std over seeds)")
+    ax.set_title(title)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.legend()
+    save_figure(fig, path)
+
+
 def bins_analysis(runs: list[RunSummary], plot: str | None) -> dict:
     """Final held-out reward per training-difficulty bin (0 = hardest), plus any ``all`` baseline."""
     rows = group_final_rewards(runs, lambda r: r.policy_label)
     if plot:
-        fig, ax = new_figure()
-        labels = [r["group"] for r in rows]
-        ax.bar(labels, [r["final_mean"] for r in rows], yerr=[r["final_std"] for r in rows], capsize=4)
-        initial = float(np.mean([r["initial_mean"] for r in rows]))
-        ax.axhline(initial, color="grey", ls="--", label="initial policy")
-        lo = min([initial] + [r["final_mean"] - r["final_std"] for r in rows])
-        hi = max([initial] + [r["final_mean"] + r["final_std"] for r in rows])
-        ax.set_ylim(lo - 0.1 * (hi - lo + 1e-9), hi + 0.1 * (hi - lo + 1e-9))  # bars differ by hundredths
-        ax.set_xlabel("prompts trained on (bin 0 = hardest)")
-        ax.set_ylabel("final held-out reward (mean ± std over seeds)")
-        ax.set_title("Held-out reward by training-prompt difficulty")
-        ax.legend()
-        save_figure(fig, plot)
+        _bar_plot(rows, "prompts trained on (bin 0 = hardest)", "Held-out reward by training-prompt difficulty", plot)
     return {"rows": rows, "table": format_rows(rows, "prompts trained on")}
+
+
+def config_value(config: dict, dotted: str):
+    """``config["a"]["b"]`` for ``"a.b"``; raises ``ValueError`` naming a missing key."""
+    node = config
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ValueError(f"no config key {dotted!r} in a run's config.yaml")
+        node = node[part]
+    return node
+
+
+def group_analysis(runs: list[RunSummary], keys: list[str], plot: str | None) -> dict:
+    """Final held-out reward grouped by the values of config ``keys`` (mean ± std over the rest, e.g. seeds)."""
+    rows = group_final_rewards(runs, lambda r: tuple(config_value(r.config, k) for k in keys))
+    if plot:
+        _bar_plot(rows, " / ".join(keys), "Held-out reward by " + ", ".join(keys), plot)
+    return {"rows": rows, "table": format_rows(rows, " / ".join(keys))}
 
 
 def _is_easy(r: RunSummary) -> bool:
