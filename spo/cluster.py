@@ -39,7 +39,9 @@ def connect(cluster: ClusterConfig, cache_dir: str) -> bool:
         return False
     num_cpus = cluster.num_cpus or os.cpu_count()
     log.info("starting a local Ray cluster with %s CPUs", num_cpus)
-    ray.init(num_cpus=num_cpus, include_dashboard=False, runtime_env={"env_vars": env})
+    # address="local": a fresh cluster, even if `ray start` left one on this machine (a bare
+    # ray.init() would silently join that one instead).
+    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, runtime_env={"env_vars": env})
     return True
 
 
