@@ -58,6 +58,6 @@ def ray_cluster():
 
     from spo.cluster import actor_env
 
-    ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": actor_env("~/.cache/spo")})
+    ray.init(address="local", num_cpus=2, include_dashboard=False, runtime_env={"env_vars": actor_env("~/.cache/spo")})
     yield
     ray.shutdown()
