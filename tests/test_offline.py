@@ -148,3 +148,24 @@ def test_jsonl_rows_with_different_keys_keep_every_column(tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "p", "chosen": "a", "rejected": "b", "chosen_score": 1,
                                                "rejected_score": 0}, {**TRL_ROWS[0], "prompt_id": "late"}])  # fmt: skip
     assert load_pairs(src).column("prompt_id").to_pylist()[1] == "late"
+
+
+def test_trl_export_loads_and_trains_in_trl_dpotrainer(tmp_path, tiny_policy):
+    """The exported file goes into TRL's DPOTrainer as it is, and trains."""
+    from datasets import load_dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import DPOConfig, DPOTrainer
+
+    run = tmp_path / "run"
+    (run / "iter_0").mkdir(parents=True)
+    rows = [{"prompt_id": f"p{i}", "prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"],
+             "margin_explicit": 0.5, "selected": True} for i, r in enumerate(TRL_ROWS * 3)]  # fmt: skip
+    pq.write_table(pa.Table.from_pylist(rows), run / "iter_0" / "pairs.parquet")
+    out = tmp_path / "pairs.jsonl"
+    assert main(["export", str(run), "--iteration", "0", "--out", str(out)]) == 0
+    dataset = load_dataset("json", data_files=str(out), split="train")
+    args = DPOConfig(output_dir=str(tmp_path / "trl"), max_steps=2, per_device_train_batch_size=4, report_to=[],
+                     use_cpu=True, save_strategy="no")  # fmt: skip
+    trainer = DPOTrainer(model=AutoModelForCausalLM.from_pretrained(tiny_policy), args=args, train_dataset=dataset,
+                         processing_class=AutoTokenizer.from_pretrained(tiny_policy))  # fmt: skip
+    assert trainer.train().global_step == 2
