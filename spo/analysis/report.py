@@ -61,10 +61,12 @@ def _plot_reward(evals: list[dict], out: Path) -> None:
         ax2b.plot(x, [e["heldout_tokens_mean"] for e in evals], color="tab:red", alpha=0.5, ls="--", label="length")
         ax2b.set_ylabel("mean answer length (tokens)", color="tab:red")
         ax2b.legend(fontsize=8, loc="upper right")
+        ax2.legend(fontsize=8, loc="upper left")
+    else:
+        ax2.text(0.5, 0.5, "no win rates in this run", ha="center", va="center", transform=ax2.transAxes)
     ax2.set_xlabel("policy version")
     ax2.set_ylabel("win rate vs baseline")
     ax2.set_title("Win rate (ties count half)")
-    ax2.legend(fontsize=8, loc="upper left")
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
