@@ -390,6 +390,11 @@ def _validate_selection(cfg: Config) -> None:
             "dpo needs learner.reference=initial: with iteration_start the policy still equals the reference "
             "when pairs are selected, so every DPO implicit margin would be 0",
         )
+        _require(
+            cfg.learner.loss != "simpo",
+            "selection.implicit",
+            "dpo needs a reference model, and learner.loss=simpo is reference-free; use length_normalized",
+        )
     if sel.pairs == "judge_delta":
         _require(sel.judge_dim is not None, "selection.judge_dim", "required for selection.pairs=judge_delta")
     if sel.pair_samples is not None:

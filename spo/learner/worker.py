@@ -83,7 +83,9 @@ class LearnerWorker:
         self.engine, *_ = deepspeed.initialize(model=model, optimizer=optimizer, config=deepspeed_config(cfg))
         self.reference = None
         if cfg["reference"] == "initial" and cfg["loss"] not in REFERENCE_FREE:
-            self.reference = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32).eval()
+            self.reference = AutoModelForCausalLM.from_pretrained(
+                model_path, dtype=torch.float32, use_safetensors=True
+            ).eval()
             self.reference.to(self.engine.device)
 
     def _shard(self, pairs: pa.Table, iteration: int) -> list[dict]:
