@@ -35,7 +35,10 @@ def connect(cluster: ClusterConfig, cache_dir: str) -> bool:
     address = cluster.address or os.environ.get("RAY_ADDRESS")
     if address:
         log.info("connecting to Ray at %s", address)
-        ray.init(address=address, runtime_env={"env_vars": env})
+        # Under `ray job submit` the job's runtime env already reaches the driver's environment, and
+        # Ray refuses to merge a second value for the same key: add only what the job left unset.
+        missing = {k: v for k, v in env.items() if k not in os.environ}
+        ray.init(address=address, runtime_env={"env_vars": missing} if missing else None)
         return False
     num_cpus = cluster.num_cpus or os.cpu_count()
     log.info("starting a local Ray cluster with %s CPUs", num_cpus)
