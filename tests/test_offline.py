@@ -169,3 +169,9 @@ def test_trl_export_loads_and_trains_in_trl_dpotrainer(tmp_path, tiny_policy):
     trainer = DPOTrainer(model=AutoModelForCausalLM.from_pretrained(tiny_policy), args=args, train_dataset=dataset,
                          processing_class=AutoTokenizer.from_pretrained(tiny_policy))  # fmt: skip
     assert trainer.train().global_step == 2
+
+
+def test_train_refuses_unknown_loss_before_starting_anything(tmp_path, tiny_policy, capsys):
+    src = write_jsonl(tmp_path / "in.jsonl", TRL_ROWS)
+    assert main(["train", src, "--model", tiny_policy, "--out", str(tmp_path / "ckpt"), "--loss", "nope"]) == 2
+    assert "--loss: unknown loss 'nope'" in capsys.readouterr().err and not (tmp_path / "ckpt").exists()

@@ -10,6 +10,7 @@ import ray
 
 from spo.config import LearnerConfig
 from spo.learner.group import LearnerGroup
+from spo.learner.losses import LOSSES
 from spo.offline.dataset import DatasetError, load_pairs, read_table
 
 
@@ -19,6 +20,8 @@ def train_offline(data: str, model: str, out: str, learner: LearnerConfig, seed:
         raise DatasetError(f"--model: no such directory: {model}")
     if learner.beta <= 0:
         raise DatasetError(f"--beta: must be > 0, got {learner.beta}")
+    if learner.loss not in LOSSES:
+        raise DatasetError(f"--loss: unknown loss {learner.loss!r}; known: {sorted(LOSSES)}")
     raw = read_table(data)
     pairs = load_pairs(data)
     if "selected" in raw.column_names:
