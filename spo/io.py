@@ -66,3 +66,16 @@ def append_jsonl(record: dict, path: str | Path) -> None:
     old = path.read_text() if path.exists() else ""
     with atomic_file(path, "w") as fh:
         fh.write(old + json.dumps(record, sort_keys=True, default=str) + "\n")
+
+
+def read_jsonl(path: Path, error: type[Exception] = ValueError) -> list:
+    """The parsed non-blank lines of a JSONL file; ``error`` names the file and row that does not parse."""
+    rows = []
+    for lineno, line in enumerate(Path(path).read_bytes().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line.decode("utf-8")))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise error(f"{path}: row {lineno}: not a JSON object ({exc})") from exc
+    return rows

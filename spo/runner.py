@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import pyarrow as pa
@@ -98,7 +99,7 @@ class SelfPlayRunner:
             fh.write(OmegaConf.to_yaml(cfg, resolve=True))
         self.metrics.trackers = build_trackers(
             list(cfg.tracking.backends), self.run_dir, cfg.tracking.project, cfg.run_name,
-            OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True),
+            asdict(cfg),
         )  # fmt: skip
         self._owns_ray = connect(cl, cfg.cache_dir)
         check_fits(cfg, ray.cluster_resources().get("CPU", 0.0))
@@ -129,7 +130,7 @@ class SelfPlayRunner:
             for k, (name, pool) in enumerate(cfg.generator.extra_pools.items())
         ]
         self.buffer = ray.remote(ReplayBuffer).options(num_cpus=cl.buffer_cpus).remote(cfg)
-        learner_cfg = OmegaConf.to_container(OmegaConf.structured(cfg.learner))
+        learner_cfg = asdict(cfg.learner)
         self.learner = LearnerGroup(
             cfg.learner.num_ranks, self.model_path, learner_cfg, cl.learner_cpus, cl.learner_threads, cfg.seed
         )

@@ -6,12 +6,12 @@ name the file and the row.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from spo.config import ConfigError, TaskConfig
+from spo.io import read_jsonl
 from spo.tasks import sort_digits
 
 
@@ -30,14 +30,7 @@ def load_prompt_file(path: str | Path) -> list[dict]:
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise PromptFileError(f"{path}: not a readable Parquet file ({exc})") from exc
     elif path.suffix in (".jsonl", ".json"):
-        records = []
-        for lineno, line in enumerate(path.read_bytes().splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line.decode("utf-8")))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise PromptFileError(f"{path}: row {lineno}: not a JSON object ({exc})") from exc
+        records = read_jsonl(path, PromptFileError)
     else:
         raise PromptFileError(f"{path}: unsupported prompt file type {path.suffix!r} (use .jsonl or .parquet)")
     if not records:

@@ -45,22 +45,23 @@ def collect_heldout(path: str, scorers: list[str], judge: str, baseline: str | N
     return summary
 
 
-def compare_to_baseline(samples: pa.Table, baseline: pa.Table, scorer: str) -> dict:
-    """Win rates of ``samples`` against ``baseline`` answers, judged by ``scorer``'s reward.
+def match_baseline(candidates: list[dict], baseline: list[dict]) -> list[tuple[dict, dict]]:
+    """Pair each candidate row with the baseline row of the same ``(prompt_id, sample_idx)``, else
+    with the baseline's (last) answer to the same prompt; candidates with neither are left out."""
+    exact = {(r["prompt_id"], r["sample_idx"]): r for r in baseline}
+    by_prompt = {r["prompt_id"]: r for r in baseline}
+    pairs = [(c, exact.get((c["prompt_id"], c["sample_idx"])) or by_prompt.get(c["prompt_id"])) for c in candidates]
+    return [(c, b) for c, b in pairs if b is not None]
 
-    Samples pair with the baseline's sample of the same ``(prompt_id, sample_idx)`` when the
-    baseline has one, else with the baseline's answer to the same prompt.
-    """
+
+def compare_to_baseline(samples: pa.Table, baseline: pa.Table, scorer: str) -> dict:
+    """Win rates of ``samples`` against ``baseline`` answers (see :func:`match_baseline`), judged by
+    ``scorer``'s reward."""
     col = reward_col(scorer)
-    base = {
-        (r["prompt_id"], r["sample_idx"]): r
-        for r in baseline.select(["prompt_id", "sample_idx", col, "n_tokens"]).to_pylist()
-    }
-    by_prompt = {k[0]: v for k, v in base.items()}
+    cols = ["prompt_id", "sample_idx", col, "n_tokens"]
     cand, ref, cand_len, ref_len = [], [], [], []
-    for r in samples.select(["prompt_id", "sample_idx", col, "n_tokens"]).to_pylist():
-        b = base.get((r["prompt_id"], r["sample_idx"])) or by_prompt.get(r["prompt_id"])
-        if b is None or r[col] is None or b[col] is None:
+    for r, b in match_baseline(samples.select(cols).to_pylist(), baseline.select(cols).to_pylist()):
+        if r[col] is None or b[col] is None:
             continue
         cand.append(r[col])
         ref.append(b[col])

@@ -13,6 +13,7 @@ import re
 import numpy as np
 import pyarrow.parquet as pq
 
+from spo.eval.heldout import match_baseline
 from spo.eval.winrate import win_rate_report
 from spo.rollout.base import ENGINES, SamplingParams
 
@@ -60,14 +61,9 @@ class PairwiseJudge:
     def compare_files(self, candidate_path: str, baseline_path: str) -> dict:
         """Win rates of the candidate answers in one Parquet file against the baseline's in another.
 
-        Answers pair on (prompt_id, sample_idx), or on prompt_id when the baseline has one answer each.
+        Answers pair as in :func:`~spo.eval.heldout.match_baseline`.
         """
-        cand = pq.read_table(candidate_path).to_pylist()
-        base_rows = pq.read_table(baseline_path).to_pylist()
-        base = {(r["prompt_id"], r["sample_idx"]): r for r in base_rows}
-        by_prompt = {r["prompt_id"]: r for r in base_rows}
-        pairs = [(c, base.get((c["prompt_id"], c["sample_idx"])) or by_prompt.get(c["prompt_id"])) for c in cand]
-        pairs = [(c, b) for c, b in pairs if b is not None]
+        pairs = match_baseline(pq.read_table(candidate_path).to_pylist(), pq.read_table(baseline_path).to_pylist())
         y = self.compare([c["prompt"] for c, _ in pairs], [c["response"] for c, _ in pairs],
                          [b["response"] for _, b in pairs])  # fmt: skip
         # win_rate_report turns scores into outcomes; outcomes 1/0.5/0 against 0.5 map back to themselves

@@ -8,6 +8,7 @@ per iteration, before the first update.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import random
 import socket
@@ -69,14 +70,7 @@ class LearnerWorker:
         torch.manual_seed(seed)
         self.cfg = cfg
         self.seed = seed
-        self.loss_params = LossParams(
-            beta=cfg["beta"],
-            label_smoothing=cfg["label_smoothing"],
-            gamma=cfg["gamma"],
-            desirable_weight=cfg["desirable_weight"],
-            undesirable_weight=cfg["undesirable_weight"],
-            nll_weight=cfg["nll_weight"],
-        )
+        self.loss_params = LossParams(**{f.name: cfg[f.name] for f in dataclasses.fields(LossParams)})
         self.tokenizer = load_tokenizer(model_path)
         model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32, use_safetensors=True)
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])

@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spo.io import atomic_file, write_parquet
+from spo.io import atomic_file, read_jsonl, write_parquet
 
 LOGPROB_INPUTS = ("chosen_logps_mean", "rejected_logps_mean", "chosen_logps", "rejected_logps",
                   "ref_chosen_logps", "ref_rejected_logps")  # fmt: skip
@@ -37,14 +37,7 @@ def read_table(path: str | Path) -> pa.Table:
         if path.suffix == ".parquet":
             return pq.read_table(path)
         if path.suffix in (".jsonl", ".json"):
-            rows = []
-            for i, line in enumerate(path.read_bytes().splitlines(), start=1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line.decode("utf-8")))
-                    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                        raise DatasetError(f"{path}: row {i}: not a JSON object ({exc})") from exc
-            return _columns(rows, path)
+            return _columns(read_jsonl(path, DatasetError), path)
     except DatasetError:
         raise
     except Exception as exc:  # pyarrow raises several types for corrupt files
