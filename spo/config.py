@@ -36,7 +36,11 @@ class ModelConfig:
 
 @dataclass
 class TaskConfig:
-    """Where prompts come from: a built-in generator or a JSONL/Parquet file."""
+    """Where prompts come from: a built-in generator or a JSONL/Parquet file.
+
+    A prompt that is empty or longer than ``max_prompt_tokens`` (chat template included)
+    is an error, or, with ``on_bad_prompt=drop``, dropped and counted.
+    """
 
     name: str = "sort_digits"
     prompts_file: str | None = None
@@ -46,6 +50,8 @@ class TaskConfig:
     min_len: int = 2
     max_len: int = 8
     seed: int = 7
+    max_prompt_tokens: int = 512
+    on_bad_prompt: str = "error"
 
 
 @dataclass
@@ -66,10 +72,15 @@ class ScorerConfig:
 
 @dataclass
 class RewardConfig:
-    """The scorers, keyed by name; ``primary`` drives difficulty and pairs."""
+    """The scorers, keyed by name; ``primary`` drives difficulty and pairs.
+
+    A sample whose scorer raised or returned NaN/inf is quarantined; the run stops once the
+    quarantined share of an iteration's samples exceeds ``max_failure_fraction``.
+    """
 
     scorers: dict[str, ScorerConfig] = field(default_factory=dict)
     primary: str = MISSING
+    max_failure_fraction: float = 0.05
 
 
 @dataclass
@@ -155,6 +166,7 @@ class LearnerConfig:
     micro_batch_size: int = 8
     grad_accum: int = 1
     max_grad_norm: float = 1.0
+    warmup_steps: int = 0
     zero_stage: int = 2
     num_ranks: int = 2
     reference: str = "iteration_start"
@@ -169,7 +181,11 @@ class SyncConfig:
 
 @dataclass
 class ClusterConfig:
-    """Ray connection and per-role resources (CPUs are logical Ray resources)."""
+    """Ray connection and per-role resources (CPUs are logical Ray resources).
+
+    A dead generator or scorer actor is restarted up to ``max_restarts`` times, and the
+    chunks it held are run again.
+    """
 
     address: str | None = None
     num_cpus: int | None = None
@@ -180,6 +196,7 @@ class ClusterConfig:
     generator_threads: int = 2
     learner_threads: int = 1
     scorer_threads: int = 1
+    max_restarts: int = 3
 
 
 @dataclass
@@ -212,10 +229,11 @@ class TrackingConfig:
 
 @dataclass
 class Config:
-    """The whole run."""
+    """The whole run. ``resume`` names a run directory to continue (see :mod:`spo.run_state`)."""
 
     run_name: str = "default"
     run_dir: str = MISSING
+    resume: str | None = None
     cache_dir: str = "~/.cache/spo"
     seed: int = 0
     iterations: int = 3
@@ -261,6 +279,16 @@ def validate(cfg: Config) -> None:
 
     _require(cfg.iterations >= 1, "iterations", f"must be >= 1, got {cfg.iterations}")
     _require(cfg.prompts_per_iteration >= 1, "prompts_per_iteration", "must be >= 1")
+    t = cfg.task
+    _require(t.on_bad_prompt in ("error", "drop"), "task.on_bad_prompt", f"must be error|drop, got {t.on_bad_prompt!r}")
+    _require(t.max_prompt_tokens >= 1, "task.max_prompt_tokens", f"must be >= 1, got {t.max_prompt_tokens}")
+    _require(
+        0 <= cfg.reward.max_failure_fraction <= 1,
+        "reward.max_failure_fraction",
+        f"must be in [0, 1], got {cfg.reward.max_failure_fraction}",
+    )
+    _require(cfg.cluster.max_restarts >= 0, "cluster.max_restarts", "must be >= 0")
+    _require(cfg.learner.warmup_steps >= 0, "learner.warmup_steps", "must be >= 0")
     g = cfg.generator
     _require(g.n_samples >= 2, "generator.n_samples", f"must be >= 2 to build pairs, got {g.n_samples}")
     _require(g.engine in ENGINES, "generator.engine", f"unknown engine {g.engine!r}; known: {sorted(ENGINES)}")
@@ -306,6 +334,7 @@ def validate(cfg: Config) -> None:
         _require(sc.backend in SCORERS, f"{key}.backend", f"unknown backend {sc.backend!r}; known: {sorted(SCORERS)}")
         if sc.backend in ("rule", "rule_judge"):
             _require(bool(sc.fn), f"{key}.fn", "a rule scorer needs fn: 'module:function'")
+            _require(_importable(sc.fn), f"{key}.fn", f"cannot import {sc.fn!r} (expected 'module:function')")
         if sc.backend in ("judge", "rule_judge"):
             _require(bool(sc.dimensions), f"{key}.dimensions", "a judge needs at least one dimension")
         if sc.backend == "judge":
@@ -335,6 +364,15 @@ def validate(cfg: Config) -> None:
     for key, value in (("task.prompts_file", cfg.task.prompts_file), ("task.heldout_file", cfg.task.heldout_file)):
         if value is not None:
             _require(Path(value).expanduser().is_file(), key, f"no such file: {value}")
+
+
+def _importable(spec: str) -> bool:
+    from spo.registry import import_object
+
+    try:
+        return callable(import_object(spec))
+    except (ImportError, AttributeError, ValueError):
+        return False
 
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")

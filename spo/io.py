@@ -1,4 +1,4 @@
-"""Atomic file and directory writes: write to a temporary path, then rename."""
+"""Atomic file and directory writes (write to a temporary path, then rename), and small readers."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import torch
 
 
 @contextlib.contextmanager
@@ -46,6 +50,16 @@ def atomic_file(target: str | Path, mode: str = "wb"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def load_safetensors_dir(path: str | Path) -> list[tuple[str, torch.Tensor]]:
+    """Every named tensor in the ``*.safetensors`` files of an HF checkpoint directory."""
+    from safetensors.torch import load_file
+
+    files = sorted(Path(path).glob("*.safetensors"))
+    if not files:
+        raise FileNotFoundError(f"{path}: no .safetensors files")
+    return [item for f in files for item in load_file(f).items()]
 
 
 def write_parquet(table: pa.Table, path: str | Path) -> None:

@@ -3,6 +3,10 @@
 One iteration: rollout (generate -> score -> buffer, streamed chunk by chunk as
 object references), selection, learning, weight sync, checkpoint, held-out
 evaluation. Each stage is its own method and writes one ``metrics.jsonl`` line.
+
+A run continues where it stopped: started again on the same run directory (same
+command, or ``resume=RUN_DIR``), it rolls back to its last complete iteration,
+restores the learner's state, and goes on (see :mod:`spo.run_state`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from spo.buffer.pair_metrics import NEEDS_LOGPROBS
 from spo.buffer.replay_buffer import ReplayBuffer
 from spo.cluster import check_fits, connect
 from spo.config import Config, ConfigError, validate
-from spo.data.prompts import load_prompts
+from spo.data.prompts import load_prompts, screen_prompts
 from spo.eval.heldout import collect_heldout
 from spo.eval.pairwise import PairwiseJudge
 from spo.eval.reference import load_reference_answers
@@ -32,7 +36,9 @@ from spo.metrics import MetricsLog, format_table, saved_compute
 from spo.progress import gather_with_progress
 from spo.reward.pool import ScorerPool
 from spo.rollout.base import SamplingParams
+from spo.rollout.hf_engine import load_tokenizer
 from spo.rollout.pool import GeneratorPool
+from spo.run_state import completed_iteration, iteration_rows, learner_state_dir, mark_complete, rollback
 from spo.schemas import generated_schema
 from spo.sync.base import TRANSPORTS
 from spo.tracking import build_trackers
@@ -62,6 +68,45 @@ def resolve_pool_path(cfg: Config, pool) -> str:
     return str(ensure_tiny_policy(Path(cfg.cache_dir).expanduser(), spec))
 
 
+# Keys that may differ when a run directory is started again: the run continues regardless.
+RESUMABLE_CHANGES = ("run_dir", "resume", "iterations")
+
+
+class RewardFailureError(RuntimeError):
+    """Too many samples of an iteration could not be scored."""
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        out.update(_flatten(v, key + ".") if isinstance(v, dict) else {key: v})
+    return out
+
+
+def resume_point(cfg: Config) -> int | None:
+    """``None`` for a fresh run directory; else the last complete iteration of the run it holds.
+
+    The saved config must match ``cfg`` apart from :data:`RESUMABLE_CHANGES`.
+    """
+    run_dir = Path(cfg.run_dir)
+    if not (run_dir / "metrics.jsonl").exists():
+        return None
+    saved_path = run_dir / "config.yaml"
+    if not saved_path.exists():
+        raise ConfigError(f"run_dir: {run_dir} holds metrics.jsonl but no config.yaml; choose another run_name=...")
+    saved = _flatten(OmegaConf.to_container(OmegaConf.load(saved_path), resolve=True))
+    now = _flatten(OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True))
+    changed = sorted(k for k in saved.keys() | now.keys() if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES)
+    if changed:
+        shown = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in changed[:5])
+        raise ConfigError(
+            f"run_dir: {run_dir} holds a run with a different config ({shown}); choose another run_name=..., "
+            f"or continue it with resume={run_dir}"
+        )
+    return completed_iteration(run_dir)
+
+
 def _seed(*parts: int) -> int:
     return random.Random(" ".join(map(str, parts))).randrange(2**31 - 1)
 
@@ -76,14 +121,25 @@ class SelfPlayRunner:
         self.train_prompts, self.heldout_prompts = load_prompts(cfg.task)
         if not self.heldout_prompts:
             raise ConfigError("task.heldout_file: a held-out prompt set is required for evaluation")
-        if (self.run_dir / "metrics.jsonl").exists():
-            raise ConfigError(
-                f"run_dir: {self.run_dir} already holds a run; choose another run_name=... or remove that directory"
-            )
+        self.resume_from = resume_point(cfg)
         self.reference_answers = (
             load_reference_answers(cfg.eval.baseline, self.heldout_prompts) if cfg.eval.baseline != "initial" else None
         )
         self.model_path = resolve_model_path(cfg)
+        try:
+            tokenizer = load_tokenizer(self.model_path, cfg.model.trust_remote_code)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"model.path: {exc}") from exc
+        source = cfg.task.prompts_file or f"task {cfg.task.name}"
+        self.train_prompts, dropped = screen_prompts(self.train_prompts, tokenizer, cfg.task, source)
+        self.heldout_prompts, dropped_heldout = screen_prompts(
+            self.heldout_prompts, tokenizer, cfg.task, cfg.task.heldout_file or f"task {cfg.task.name} (held out)"
+        )
+        self.input_summary = {
+            "prompts_train": len(self.train_prompts),
+            "prompts_heldout": len(self.heldout_prompts),
+            **{f"prompts_{k}": v + dropped_heldout[k] for k, v in dropped.items()},
+        }
         self.extra_paths = {name: resolve_pool_path(cfg, pool) for name, pool in cfg.generator.extra_pools.items()}
         self.metrics = MetricsLog(self.run_dir)
         self.scorer_names = list(cfg.reward.scorers)
@@ -94,6 +150,12 @@ class SelfPlayRunner:
     def start(self) -> None:
         """Connect to Ray and start every role."""
         cfg, cl = self.cfg, self.cfg.cluster
+        self._owns_ray = connect(cl, cfg.cache_dir)
+        try:
+            check_fits(cfg, ray.cluster_resources().get("CPU", 0.0))
+        except ConfigError:
+            self.shutdown()
+            raise
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with atomic_file(self.run_dir / "config.yaml", "w") as fh:
             fh.write(OmegaConf.to_yaml(cfg, resolve=True))
@@ -101,8 +163,6 @@ class SelfPlayRunner:
             list(cfg.tracking.backends), self.run_dir, cfg.tracking.project, cfg.run_name,
             asdict(cfg),
         )  # fmt: skip
-        self._owns_ray = connect(cl, cfg.cache_dir)
-        check_fits(cfg, ray.cluster_resources().get("CPU", 0.0))
         engine_kwargs = {"model_path": self.model_path, "trust_remote_code": cfg.model.trust_remote_code}
         self.generators = GeneratorPool(
             cfg.generator.num_workers,
@@ -111,11 +171,13 @@ class SelfPlayRunner:
             generator_name=cfg.model.name,
             num_cpus=cl.generator_cpus,
             threads=cl.generator_threads,
+            max_restarts=cl.max_restarts,
         )
         self.scorers = ScorerPool(
             {name: self._scorer_spec(sc) for name, sc in cfg.reward.scorers.items()},
             num_cpus=cl.scorer_cpus,
             threads=cl.scorer_threads,
+            max_restarts=cl.max_restarts,
         )
         self.extra_pools = [
             GeneratorPool(
@@ -126,6 +188,7 @@ class SelfPlayRunner:
                 num_cpus=cl.generator_cpus,
                 threads=cl.generator_threads,
                 sample_offset=(k + 1) * cfg.generator.n_samples,
+                max_restarts=cl.max_restarts,
             )
             for k, (name, pool) in enumerate(cfg.generator.extra_pools.items())
         ]
@@ -236,6 +299,17 @@ class SelfPlayRunner:
         summary = ray.get(self.buffer.finalize.remote(iteration))
         return {**summary, "select_s": time.perf_counter() - start}
 
+    def check_failures(self, iteration: int, summary: dict) -> None:
+        """Stop the run once the quarantined share of an iteration's samples is too large."""
+        limit = self.cfg.reward.max_failure_fraction
+        if summary["quarantined_fraction"] > limit:
+            raise RewardFailureError(
+                f"iteration {iteration}: {summary['quarantined']} of {summary['samples'] + summary['quarantined']} "
+                f"samples could not be scored ({summary['quarantined_fraction']:.1%} > reward.max_failure_fraction="
+                f"{limit}); first error: {summary['first_score_error']}; see "
+                f"{self.run_dir / f'iter_{iteration}' / 'quarantine.parquet'}"
+            )
+
     def select_pairs(self, iteration: int) -> dict:
         """Score candidate pairs (on the learner group, if the metric needs log-probs) and keep the best."""
         sel = self.cfg.selection
@@ -260,9 +334,15 @@ class SelfPlayRunner:
         return {"sync_s": time.perf_counter() - start, "policy_version": min(versions)}
 
     def checkpoint(self, iteration: int) -> dict:
-        """Save an HF checkpoint of the policy after ``iteration``."""
+        """Save an HF checkpoint of the policy after ``iteration``, and the learner's full training state.
+
+        The generators are told that checkpoint holds their current policy (a restarted one loads it).
+        """
         start = time.perf_counter()
-        self.learner.save_checkpoint(str(self.run_dir / "checkpoints" / f"iter_{iteration}"))
+        path = self.run_dir / "checkpoints" / f"iter_{iteration}"
+        self.learner.save_checkpoint(str(path))
+        self.generators.set_policy(iteration + 1, str(path))
+        self.learner.save_state(str(learner_state_dir(self.run_dir, iteration)))
         return {"checkpoint_s": time.perf_counter() - start}
 
     def score_reference_answers(self) -> dict | None:
@@ -276,7 +356,7 @@ class SelfPlayRunner:
             dict(prompt_id=p["prompt_id"], prompt=p["prompt"], response=self.reference_answers[p["prompt_id"]],
                  sample_idx=0, generator="reference", policy_version=-1, iteration=-1,
                  n_tokens=len(tok(self.reference_answers[p["prompt_id"]], add_special_tokens=False).input_ids),
-                 logprob_sum=None, finish_reason="stop")
+                 logprob_sum=None, finish_reason="stop", score_error=None)
             for p in self.heldout_prompts
         ]  # fmt: skip
         scored = ray.get(self.scorers.submit(ray.put(pa.Table.from_pylist(rows, schema=generated_schema()))))
@@ -309,26 +389,52 @@ class SelfPlayRunner:
 
     # ------------------------------------------------------------------- loop
     def run(self) -> list[dict]:
-        """Run every iteration; returns one summary row per iteration."""
+        """Run (or continue) every iteration; returns one summary row per iteration."""
         self.start()
         try:
-            difficulty = self.prepare_difficulty()
-            if difficulty is not None:
-                self.metrics.write(-1, "difficulty", difficulty)
-            reference = self.score_reference_answers()
-            if reference is not None:
-                self.metrics.write(-1, "reference", reference)
-            baseline = self.evaluate(0)
-            self.metrics.write(-1, "eval", baseline)
-            log.info("iteration -1 (initial policy): held-out reward %.4f", baseline["heldout_reward"])
-            rows = [{"iteration": -1, **baseline}]
-            for it in range(self.cfg.iterations):
+            if self.resume_from is not None and self.resume_from >= 0:
+                rows = self.restore(self.resume_from)
+            else:
+                if self.resume_from == -1:  # stopped before its first iteration completed: start afresh
+                    rollback(self.run_dir, -2)
+                rows = self.initial_stages()
+            for it in range(len(rows) - 1, self.cfg.iterations):
                 rows.append(self.iterate(it))
             print(format_table(rows), flush=True)
             print(f"run directory: {self.run_dir}", flush=True)
             return rows
         finally:
             self.shutdown()
+
+    def initial_stages(self) -> list[dict]:
+        """Input counts, the difficulty pass, reference answers and the initial policy's evaluation."""
+        self.metrics.write(-1, "input", self.input_summary)
+        difficulty = self.prepare_difficulty()
+        if difficulty is not None:
+            self.metrics.write(-1, "difficulty", difficulty)
+        reference = self.score_reference_answers()
+        if reference is not None:
+            self.metrics.write(-1, "reference", reference)
+        baseline = self.evaluate(0)
+        self.metrics.write(-1, "eval", baseline)
+        log.info("iteration -1 (initial policy): held-out reward %.4f", baseline["heldout_reward"])
+        return [{"iteration": -1, **baseline}]
+
+    def restore(self, last: int) -> list[dict]:
+        """Continue after iteration ``last``: drop later partial outputs, restore learner and generators."""
+        start = time.perf_counter()
+        removed = rollback(self.run_dir, last)
+        log.warning("resuming %s after iteration %d; removed: %s", self.run_dir, last, removed or "nothing")
+        self.learner.load_state(str(learner_state_dir(self.run_dir, last)))
+        d = self.cfg.difficulty
+        if d.source != "current":
+            path = self.run_dir / "difficulty.parquet" if d.source == "frozen" else Path(d.file).expanduser()
+            ray.get(self.buffer.load_difficulty.remote(str(path)))
+        synced = self.sync(last + 1)
+        self.generators.set_policy(last + 1, str(self.run_dir / "checkpoints" / f"iter_{last}"))
+        self.metrics.write(last + 1, "resume", {"resumed_after": last, "removed": removed, **synced,
+                                                "resume_s": time.perf_counter() - start})  # fmt: skip
+        return iteration_rows(self.run_dir)
 
     def iterate(self, iteration: int) -> dict:
         """One full self-play iteration; returns its summary row."""
@@ -346,10 +452,13 @@ class SelfPlayRunner:
             values = fn(arg)
             self.metrics.write(iteration, stage, values)
             row.update(values)
+            if stage == "select":
+                self.check_failures(iteration, values)
         row["iteration_s"] = time.perf_counter() - start
         if self.cfg.difficulty.source != "current":
             row.update(saved_compute(self.cfg.prompts_per_iteration, self.cfg.generator.n_samples, row))
         self.metrics.write(iteration, "iteration", row)
+        mark_complete(self.run_dir, iteration)
         log.info(
             "iteration %d: held-out %.4f, difficulty %.3f, pairs %s, loss %.4f, acc %.3f, %.1fs",
             iteration,

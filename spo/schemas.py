@@ -21,6 +21,7 @@ _SAMPLE_FIELDS = [
     pa.field("n_tokens", pa.int32(), nullable=False),
     pa.field("logprob_sum", pa.float64(), nullable=True),
     pa.field("finish_reason", pa.string(), nullable=False),
+    pa.field("score_error", pa.string(), nullable=True),  # why a scorer failed on this sample; null if none did
 ]
 
 

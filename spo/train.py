@@ -7,14 +7,27 @@ import sys
 from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
 
-from spo.config import ConfigError, register, to_config
+from spo.config import Config, ConfigError, register, to_config
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
 register()
 log = logging.getLogger("spo")
+
+
+def resume_config(run_dir: str, overrides: list[str]) -> Config:
+    """The config saved in ``run_dir``, with this command's ``key=value`` overrides (bar ``resume``) on top."""
+    saved = Path(run_dir).expanduser() / "config.yaml"
+    if not saved.is_file():
+        raise ConfigError(f"resume: {saved} does not exist; is {run_dir} a spo run directory?")
+    extra = [o for o in overrides if not o.startswith(("resume=", "experiment=", "run_name=", "hydra."))]
+    merged = OmegaConf.merge(OmegaConf.load(saved), OmegaConf.from_dotlist(extra))
+    merged.run_dir = str(Path(run_dir).expanduser())
+    merged.resume = str(run_dir)
+    return to_config(merged)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
@@ -23,7 +36,11 @@ def main(dcfg: DictConfig) -> None:
     from spo.runner import SelfPlayRunner
 
     try:
-        runner = SelfPlayRunner(to_config(dcfg))
+        if dcfg.get("resume"):
+            cfg = resume_config(dcfg.resume, list(HydraConfig.get().overrides.task))
+        else:
+            cfg = to_config(dcfg)
+        runner = SelfPlayRunner(cfg)
     except ConfigError as exc:
         log.error("invalid configuration: %s", exc)
         sys.exit(2)

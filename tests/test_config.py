@@ -62,7 +62,6 @@ def test_unknown_key_is_rejected_by_schema():
         (b"", "prompt file is empty"),
         (b'{"prompt": "a"}\nnot json\n', "row 2: not a JSON object"),
         (b'{"text": "a"}\n', "row 1: needs a string 'prompt' field"),
-        (b'{"prompt": "  "}\n', "row 1: prompt is empty"),
         (b'{"prompt": "a", "prompt_id": "x"}\n{"prompt": "b", "prompt_id": "x"}\n', "row 2: duplicate prompt_id 'x'"),
         (b'{"prompt": "caf\xe9"}\n', "row 1: not a JSON object"),
     ],
@@ -109,14 +108,25 @@ def test_cli_refuses_bad_config_before_starting_anything(tmp_path, override, exp
     assert "Started a local Ray instance" not in proc.stderr
 
 
-def test_runner_refuses_a_run_dir_that_already_holds_a_run(tmp_path):
+def test_runner_refuses_to_continue_a_run_dir_holding_a_different_run(tmp_path):
+    from omegaconf import OmegaConf
+
+    from spo.runner import SelfPlayRunner
+
+    (tmp_path / "metrics.jsonl").write_text('{"iteration": -1, "stage": "eval"}\n')
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(make_config(f"run_dir={tmp_path}", "seed=5")))
+    cfg = make_config(f"run_dir={tmp_path}", "seed=6")
+    with pytest.raises(ConfigError, match=r"holds a run with a different config \(seed: 5 -> 6\)"):
+        SelfPlayRunner(cfg)
+    assert (tmp_path / "metrics.jsonl").read_text() == '{"iteration": -1, "stage": "eval"}\n'
+
+
+def test_runner_refuses_a_run_dir_with_metrics_but_no_config(tmp_path):
     from spo.runner import SelfPlayRunner
 
     (tmp_path / "metrics.jsonl").write_text('{"iteration": 0}\n')
-    cfg = make_config(f"run_dir={tmp_path}")
-    with pytest.raises(ConfigError, match="already holds a run"):
-        SelfPlayRunner(cfg)
-    assert (tmp_path / "metrics.jsonl").read_text() == '{"iteration": 0}\n'
+    with pytest.raises(ConfigError, match="holds metrics.jsonl but no config.yaml"):
+        SelfPlayRunner(make_config(f"run_dir={tmp_path}"))
 
 
 def test_required_value_is_named(monkeypatch):

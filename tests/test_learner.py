@@ -1,5 +1,7 @@
 """The real 2-rank DeepSpeed learner (gloo on CPU) and the object-store weight push."""
 
+from dataclasses import asdict
+
 import pyarrow as pa
 import pytest
 import ray
@@ -7,6 +9,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from spo.buffer.pair_metrics import attach_logprobs
+from spo.config import LearnerConfig
 from spo.learner.group import LearnerGroup
 from spo.rollout.base import SamplingParams
 from spo.rollout.pool import GeneratorPool
@@ -17,26 +20,7 @@ pytestmark = pytest.mark.usefixtures("ray_cluster")
 
 
 def learner_cfg(stage: int, **kw) -> dict:
-    cfg = dict(
-        loss="dpo",
-        beta=0.1,
-        lr=1e-3,
-        weight_decay=0.0,
-        epochs=1,
-        micro_batch_size=4,
-        grad_accum=1,
-        max_grad_norm=1.0,
-        zero_stage=stage,
-        num_ranks=2,
-        reference="initial",
-        label_smoothing=0.0,
-        gamma=0.5,
-        desirable_weight=1.0,
-        undesirable_weight=1.0,
-        nll_weight=0.0,
-    )
-    cfg.update(kw)
-    return cfg
+    return asdict(LearnerConfig(lr=1e-3, epochs=1, micro_batch_size=4, zero_stage=stage, reference="initial", **kw))
 
 
 def fixed_pairs(n: int = 16) -> pa.Table:

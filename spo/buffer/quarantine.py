@@ -1,4 +1,4 @@
-"""Separate samples whose rewards are not finite, so they are never trained on."""
+"""Separate samples that a scorer failed on, so they are never trained on."""
 
 from __future__ import annotations
 
@@ -9,10 +9,19 @@ from spo.schemas import reward_col
 
 
 def split_nonfinite(samples: pa.Table, scorers: list[str]) -> tuple[pa.Table, pa.Table]:
-    """Return ``(clean, quarantined)``; a sample is quarantined if any reward is null, NaN or inf."""
+    """Return ``(clean, quarantined)``.
+
+    A sample is quarantined if any reward is null, NaN or inf, or a scorer recorded a
+    ``score_error``; the quarantined rows carry their reason in ``score_error``.
+    """
     ok = pa.array([True] * samples.num_rows)
     for s in scorers:
-        col = samples.column(reward_col(s))
-        finite = pc.fill_null(pc.is_finite(col), False)
+        finite = pc.fill_null(pc.is_finite(samples.column(reward_col(s))), False)
         ok = pc.and_(ok, finite)
-    return samples.filter(ok), samples.filter(pc.invert(ok))
+    if "score_error" in samples.column_names:
+        ok = pc.and_(ok, pc.is_null(samples.column("score_error")))
+    bad = samples.filter(pc.invert(ok))
+    if "score_error" in bad.column_names:
+        reason = pc.fill_null(bad.column("score_error"), f"non-finite reward from one of {scorers}")
+        bad = bad.set_column(bad.schema.get_field_index("score_error"), "score_error", reason)
+    return samples.filter(ok), bad

@@ -73,16 +73,19 @@ class ReplayBuffer:
         self._chunks.append(clean)
         return clean.num_rows
 
+    def collected(self) -> int:
+        """Samples (clean and quarantined) ingested since the collection was last taken."""
+        return sum(t.num_rows for t in self._chunks) + sum(t.num_rows for t in self._quarantine)
+
     def _take_collection(self, out_dir: Path) -> pa.Table:
         """The collected clean samples, sorted; writes quarantined ones; resets the collection."""
         schema = samples_schema(self.scorers)
         samples = pa.concat_tables(self._chunks) if self._chunks else schema.empty_table()
         samples = samples.sort_by([(k, "ascending") for k in SAMPLE_KEY])
         self.n_quarantined = sum(t.num_rows for t in self._quarantine)
+        self._first_error = self._quarantine[0].column("score_error")[0].as_py() if self.n_quarantined else None
         if self.n_quarantined:
-            bad = pa.concat_tables(self._quarantine)
-            reason = pa.array([f"non-finite reward from one of {self.scorers}"] * bad.num_rows)
-            write_parquet(bad.append_column("error", reason), out_dir / "quarantine.parquet")
+            write_parquet(pa.concat_tables(self._quarantine), out_dir / "quarantine.parquet")
         self._chunks, self._quarantine, self._keys = [], [], set()
         return samples
 
@@ -156,6 +159,8 @@ class ReplayBuffer:
         return {
             "samples": samples.num_rows,
             "quarantined": self.n_quarantined,
+            "quarantined_fraction": self.n_quarantined / max(samples.num_rows + self.n_quarantined, 1),
+            "first_score_error": self._first_error,
             "prompts": prompts.num_rows,
             "prompts_kept": len(kept_ids),
             "preselected": preselected,

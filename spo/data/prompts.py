@@ -39,14 +39,41 @@ def load_prompt_file(path: str | Path) -> list[dict]:
     for i, rec in enumerate(records, start=1):
         if not isinstance(rec, dict) or not isinstance(rec.get("prompt"), str):
             raise PromptFileError(f"{path}: row {i}: needs a string 'prompt' field")
-        if not rec["prompt"].strip():
-            raise PromptFileError(f"{path}: row {i}: prompt is empty")
         pid = str(rec.get("prompt_id", f"row-{i:06d}"))
         if pid in seen:
             raise PromptFileError(f"{path}: row {i}: duplicate prompt_id {pid!r}")
         seen.add(pid)
         rows.append({"prompt_id": pid, "prompt": rec["prompt"]})
     return rows
+
+
+def screen_prompts(rows: list[dict], tokenizer, task: TaskConfig, source: str) -> tuple[list[dict], dict]:
+    """Refuse (or, with ``task.on_bad_prompt=drop``, drop and count) empty and over-long prompts.
+
+    Length is counted in tokens of the prompt as the policy sees it, chat template included.
+    Returns the kept rows and ``{"dropped_empty", "dropped_too_long"}``.
+    """
+    from spo.rollout.hf_engine import chat_prompt
+
+    kept, counts = [], {"dropped_empty": 0, "dropped_too_long": 0}
+    for row in rows:
+        problem = None
+        if not row["prompt"].strip():
+            problem, count = "is empty", "dropped_empty"
+        else:
+            n = len(tokenizer(chat_prompt(tokenizer, row["prompt"]), add_special_tokens=False).input_ids)
+            if n > task.max_prompt_tokens:
+                problem = f"has {n} tokens, over task.max_prompt_tokens={task.max_prompt_tokens}"
+                count = "dropped_too_long"
+        if problem is None:
+            kept.append(row)
+        elif task.on_bad_prompt == "error":
+            raise PromptFileError(f"{source}: prompt {row['prompt_id']!r} {problem} (task.on_bad_prompt=drop skips it)")
+        else:
+            counts[count] += 1
+    if not kept:
+        raise PromptFileError(f"{source}: no usable prompt left after dropping {counts}")
+    return kept, counts
 
 
 def load_prompts(task: TaskConfig) -> tuple[list[dict], list[dict]]:

@@ -16,8 +16,10 @@ from spo.schemas import reward_col
 
 
 def heldout_summary(samples: pa.Table, scorers: list[str]) -> dict:
-    """Mean finite reward per scorer, and the mean response length in tokens."""
+    """Mean finite reward per scorer, the mean response length in tokens, and how many samples failed scoring."""
     out = {"heldout_samples": samples.num_rows}
+    if "score_error" in samples.column_names:
+        out["heldout_score_errors"] = samples.num_rows - samples.column("score_error").null_count
     for s in scorers:
         col = samples.column(reward_col(s))
         finite = col.filter(pc.is_finite(col))
@@ -61,7 +63,7 @@ def compare_to_baseline(samples: pa.Table, baseline: pa.Table, scorer: str) -> d
     cols = ["prompt_id", "sample_idx", col, "n_tokens"]
     cand, ref, cand_len, ref_len = [], [], [], []
     for r, b in match_baseline(samples.select(cols).to_pylist(), baseline.select(cols).to_pylist()):
-        if r[col] is None or b[col] is None:
+        if r[col] is None or b[col] is None or not (np.isfinite(r[col]) and np.isfinite(b[col])):
             continue
         cand.append(r[col])
         ref.append(b[col])

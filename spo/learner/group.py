@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import ray
 from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
@@ -42,6 +46,23 @@ class LearnerGroup:
         ray.get(refs[1:])
         ray.wait(refs[:1])
         return refs[0]
+
+    def save_state(self, path: str) -> None:
+        """Save every rank's training state into ``path``, atomically (ranks write to a temporary sibling).
+
+        On several nodes ``path`` must be on storage that every rank and the driver share.
+        """
+        target = Path(path)
+        tmp = target.with_name(f".{target.name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        ray.get([w.save_state.remote(str(tmp)) for w in self.workers])
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+
+    def load_state(self, path: str) -> None:
+        """Restore every rank's training state from ``path``."""
+        ray.get([w.load_state.remote(path) for w in self.workers])
 
     def save_checkpoint(self, path: str) -> None:
         ray.get([w.save_checkpoint.remote(path) for w in self.workers])

@@ -74,7 +74,11 @@ class LearnerWorker:
         self.tokenizer = load_tokenizer(model_path)
         model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32, use_safetensors=True)
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-        self.engine, *_ = deepspeed.initialize(model=model, optimizer=optimizer, config=deepspeed_config(cfg))
+        warmup = cfg["warmup_steps"]
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / (warmup + 1)))
+        self.engine, *_ = deepspeed.initialize(
+            model=model, optimizer=optimizer, lr_scheduler=scheduler, config=deepspeed_config(cfg)
+        )
         self.reference = None
         if cfg["reference"] == "initial" and cfg["loss"] not in REFERENCE_FREE:
             self.reference = AutoModelForCausalLM.from_pretrained(
@@ -224,6 +228,22 @@ class LearnerWorker:
             if self.rank != 0:
                 return None
             return [(n, p.detach().to("cpu", torch.float32).clone()) for n, p in self.engine.module.named_parameters()]
+
+    def save_state(self, path: str) -> None:
+        """Write model, optimizer, LR-scheduler and RNG state into ``path`` (every rank its own shard)."""
+        from safetensors.torch import save_file
+
+        self.engine.save_checkpoint(path, tag="state")
+        save_file({"torch_cpu": torch.get_rng_state()}, os.path.join(path, f"rng_rank{self.rank}.safetensors"))
+
+    def load_state(self, path: str) -> None:
+        """Restore what :meth:`save_state` wrote."""
+        from safetensors.torch import load_file
+
+        loaded, _ = self.engine.load_checkpoint(path, tag="state", load_optimizer_states=True)
+        if loaded is None:
+            raise FileNotFoundError(f"{path}: no DeepSpeed state to resume from")
+        torch.set_rng_state(load_file(os.path.join(path, f"rng_rank{self.rank}.safetensors"))["torch_cpu"])
 
     def save_checkpoint(self, path: str) -> None:
         """Write an HF checkpoint (safetensors + tokenizer) from rank 0."""

@@ -7,6 +7,8 @@ only ever holds references.
 
 from __future__ import annotations
 
+import math
+
 import pyarrow as pa
 import ray
 import torch
@@ -29,21 +31,59 @@ class ScorerWorker:
     def score(self, table: pa.Table) -> pa.Table:
         """Return ``table`` with ``reward/<name>`` appended (and ``judge/<dim>`` columns for judges).
 
-        A judge's reward is the mean of the dimensions it scored, null where it scored none.
+        A judge's reward is the mean of the dimensions it scored, null where it scored none. If the
+        scorer raises on the chunk, each sample is scored alone; a sample that still fails, or
+        whose reward is NaN/inf, gets a null reward and its reason in ``score_error``.
         """
         with self.clock.busy():
             prompts, responses = table.column("prompt").to_pylist(), table.column("response").to_pylist()
-            if isinstance(self.scorer, Judge):
-                scores = self.scorer.judge(prompts, responses)
-                for dim, values in scores.items():
-                    table = table.append_column(f"judge/{dim}", pa.array(values, pa.int64()))
-                per_sample = [[v for v in vals if v is not None] for vals in zip(*scores.values())]
-                rewards = [sum(v) / len(v) if v else None for v in per_sample]
-            else:
-                rewards = self.scorer.score(prompts, responses)
+            errors = [None] * table.num_rows
+            try:
+                columns = self._columns(prompts, responses)
+            except Exception:
+                columns, errors = self._columns_one_by_one(prompts, responses)
+            rewards = columns.pop("reward")
             if len(rewards) != table.num_rows:
                 raise ValueError(f"scorer {self.name!r} returned {len(rewards)} rewards for {table.num_rows} samples")
+            for i, r in enumerate(rewards):
+                if errors[i] is None and r is not None and not math.isfinite(r) and not self.is_judge:
+                    errors[i] = f"{self.name}: non-finite reward {r}"
+            for name, values in columns.items():
+                table = table.append_column(name, pa.array(values, pa.int64()))
+            previous = table.column("score_error").to_pylist()
+            merged = ["; ".join(e for e in pair if e) or None for pair in zip(previous, errors)]
+            index = table.schema.get_field_index("score_error")
+            table = table.set_column(index, "score_error", pa.array(merged, pa.string()))
             return table.append_column(pa.field(reward_col(self.name), pa.float64()), pa.array(rewards, pa.float64()))
+
+    @property
+    def is_judge(self) -> bool:
+        return isinstance(self.scorer, Judge)
+
+    def _columns(self, prompts: list[str], responses: list[str]) -> dict[str, list]:
+        """``{"reward": [...]}``, plus ``judge/<dim>`` lists for a judge."""
+        if not self.is_judge:
+            return {"reward": self.scorer.score(prompts, responses)}
+        scores = self.scorer.judge(prompts, responses)
+        per_sample = [[v for v in vals if v is not None] for vals in zip(*scores.values())]
+        columns = {f"judge/{dim}": values for dim, values in scores.items()}
+        return {**columns, "reward": [sum(v) / len(v) if v else None for v in per_sample]}
+
+    def _columns_one_by_one(self, prompts: list[str], responses: list[str]) -> tuple[dict[str, list], list]:
+        """Score each sample alone, so that one bad sample does not fail its chunk."""
+        names = [f"judge/{d}" for d in self.scorer.dimensions] if self.is_judge else []
+        columns: dict[str, list] = {name: [] for name in [*names, "reward"]}
+        errors = []
+        for p, r in zip(prompts, responses):
+            try:
+                one = self._columns([p], [r])
+                errors.append(None)
+            except Exception as exc:
+                one = dict.fromkeys(columns, [None])
+                errors.append(f"{self.name}: {type(exc).__name__}: {exc}")
+            for name in columns:
+                columns[name].append(one[name][0])
+        return columns, errors
 
     def take_busy_seconds(self) -> float:
         return self.clock.take()
@@ -52,9 +92,11 @@ class ScorerWorker:
 class ScorerPool:
     """All scorers' actors; :meth:`submit` runs a chunk through each scorer."""
 
-    def __init__(self, scorers: dict[str, dict], num_cpus: float, threads: int):
-        """``scorers`` maps name -> ``{"backend", "num_workers", "kwargs"}``."""
-        actor = ray.remote(ScorerWorker).options(num_cpus=num_cpus)
+    def __init__(self, scorers: dict[str, dict], num_cpus: float, threads: int, max_restarts: int = 0):
+        """``scorers`` maps name -> ``{"backend", "num_workers", "kwargs"}``; dead actors restart, chunks re-run."""
+        actor = ray.remote(ScorerWorker).options(
+            num_cpus=num_cpus, max_restarts=max_restarts, max_task_retries=max_restarts
+        )
         self.names = list(scorers)
         self.workers = {
             name: [actor.remote(name, spec["backend"], spec["kwargs"], threads) for _ in range(spec["num_workers"])]

@@ -3,6 +3,11 @@
 Each actor wraps one :class:`~spo.rollout.base.Engine`. The pool hands out
 chunks round-robin and returns one object reference per chunk, so samples flow
 on to the scorers without passing through the driver.
+
+Fault tolerance: actors restart (``max_restarts``) and Ray re-runs the chunks a dead
+actor held. Every chunk carries the policy it must be sampled from (version and
+checkpoint directory), so a restarted actor, which comes back with its initial
+weights, loads the current policy before it generates.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import pyarrow as pa
 import ray
 import torch
 
+from spo.io import load_safetensors_dir
 from spo.rollout.base import ENGINES, SamplingParams
 from spo.schemas import generated_schema
 from spo.timing import BusyClock
@@ -27,8 +33,14 @@ class GeneratorWorker:
         self.policy_version = 0
         self.clock = BusyClock()
 
-    def generate(self, rows: list[dict], iteration: int, sampling: SamplingParams) -> pa.Table:
-        """Sample ``sampling.n`` responses for each ``{"prompt_id", "prompt"}`` row."""
+    def generate(self, rows: list[dict], iteration: int, sampling: SamplingParams, policy: dict | None = None):
+        """Sample ``sampling.n`` responses for each ``{"prompt_id", "prompt"}`` row.
+
+        ``policy`` (``{"version", "path"}``) is the policy the samples must come from; a worker
+        serving an older version (a restarted one) loads it from the checkpoint first.
+        """
+        if policy is not None and policy["version"] != self.policy_version:
+            self.load_weights(load_safetensors_dir(policy["path"]), policy["version"])
         with self.clock.busy():
             completions = self.engine.generate([r["prompt"] for r in rows], sampling)
             out = {name: [] for name in generated_schema().names}
@@ -44,6 +56,7 @@ class GeneratorWorker:
                     out["n_tokens"].append(c.n_tokens)
                     out["logprob_sum"].append(c.logprob_sum)
                     out["finish_reason"].append(c.finish_reason)
+                    out["score_error"].append(None)
             return pa.Table.from_pydict(out, schema=generated_schema())
 
     def load_weights(self, named_tensors: list[tuple[str, torch.Tensor]], version: int) -> int:
@@ -71,20 +84,28 @@ class GeneratorPool:
         num_cpus: float,
         threads: int,
         sample_offset: int = 0,
+        max_restarts: int = 0,
     ):
         """``sample_offset`` shifts this pool's ``sample_idx`` so several pools' samples never collide."""
-        actor = ray.remote(GeneratorWorker).options(num_cpus=num_cpus)
+        actor = ray.remote(GeneratorWorker).options(
+            num_cpus=num_cpus, max_restarts=max_restarts, max_task_retries=max_restarts
+        )
         self.name = generator_name
         self.workers = [
             actor.remote(engine, engine_kwargs, generator_name, threads, sample_offset) for _ in range(num_workers)
         ]
         self._next = 0
+        self._policy: dict | None = None
+
+    def set_policy(self, version: int, path: str) -> None:
+        """From now on, chunks must be sampled from ``version``, whose checkpoint is ``path``."""
+        self._policy = {"version": version, "path": path}
 
     def submit(self, rows: list[dict], iteration: int, sampling: SamplingParams) -> ray.ObjectRef:
         """Queue one chunk on the next worker; returns a reference to its samples table."""
         worker = self.workers[self._next % len(self.workers)]
         self._next += 1
-        return worker.generate.remote(rows, iteration, sampling)
+        return worker.generate.remote(rows, iteration, sampling, self._policy)
 
     def load_weights(self, weights_ref: ray.ObjectRef, version: int) -> list[int]:
         """Push weights (an object reference) to every worker; wait for all acknowledgements."""

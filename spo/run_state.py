@@ -1,0 +1,82 @@
+"""Which iterations of a run are complete, and rolling a run back to its last complete one.
+
+An iteration is complete once ``state/complete.json`` names it; that file is written
+(atomically) after the iteration's checkpoint, learner state and metrics. Anything an
+interrupted iteration wrote after that point is removed on resume and redone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from spo.io import atomic_file, write_json
+
+STATE_DIR = "state"
+
+
+def completed_iteration(run_dir: Path) -> int:
+    """The last complete iteration of the run in ``run_dir``; -1 when none is."""
+    marker = Path(run_dir) / STATE_DIR / "complete.json"
+    if not marker.exists():
+        return -1
+    return int(json.loads(marker.read_text())["iteration"])
+
+
+def learner_state_dir(run_dir: Path, iteration: int) -> Path:
+    """Where the learner's full training state after ``iteration`` lives."""
+    return Path(run_dir) / STATE_DIR / f"learner_iter_{iteration}"
+
+
+def mark_complete(run_dir: Path, iteration: int) -> None:
+    """Record ``iteration`` as complete, then drop older learner states."""
+    write_json({"iteration": iteration}, Path(run_dir) / STATE_DIR / "complete.json")
+    for old in (Path(run_dir) / STATE_DIR).glob("learner_iter_*"):
+        if int(old.name.rsplit("_", 1)[1]) < iteration:
+            shutil.rmtree(old)
+
+
+def _iteration_of(path: Path) -> int | None:
+    m = re.search(r"(?:iter_|learner_iter_)(\d+)$", path.name) or re.search(r"policy_v(\d+)\.parquet$", path.name)
+    if m is None:
+        return None
+    number = int(m.group(1))
+    return number - 1 if path.name.startswith("policy_v") else number  # policy_v(k+1) is iteration k's eval
+
+
+def rollback(run_dir: Path, last: int) -> list[str]:
+    """Remove what iterations after ``last`` wrote, and their ``metrics.jsonl`` lines; returns what went.
+
+    With ``last == -1`` only the initial-policy stages (iteration -1) are kept.
+    """
+    run_dir = Path(run_dir)
+    removed = []
+    candidates = [*run_dir.glob("iter_*"), *run_dir.glob("checkpoints/iter_*"), *run_dir.glob("eval/policy_v*.parquet")]
+    candidates += list((run_dir / STATE_DIR).glob("learner_iter_*"))
+    for path in candidates:
+        it = _iteration_of(path)
+        if it is not None and it > last:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+            removed.append(str(path.relative_to(run_dir)))
+    metrics = run_dir / "metrics.jsonl"
+    if metrics.exists():
+        lines = [line for line in metrics.read_text().splitlines() if line.strip()]
+        keep = [line for line in lines if json.loads(line)["iteration"] <= last]
+        if len(keep) != len(lines):
+            with atomic_file(metrics, "w") as fh:
+                fh.write("".join(line + "\n" for line in keep))
+            removed.append(f"metrics.jsonl: {len(lines) - len(keep)} lines")
+    return removed
+
+
+def iteration_rows(run_dir: Path) -> list[dict]:
+    """The summary rows already in ``metrics.jsonl``: the initial eval and each complete iteration."""
+    path = Path(run_dir) / "metrics.jsonl"
+    rows = []
+    for line in path.read_text().splitlines():
+        rec = json.loads(line)
+        if rec["stage"] == "iteration" or (rec["iteration"] == -1 and rec["stage"] == "eval"):
+            rows.append({k: v for k, v in rec.items() if k != "stage"})
+    return rows
