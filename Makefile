@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test bench lint clean
 
 setup: $(STAMP)
 
@@ -27,9 +27,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# Each benchmark writes benchmarks/results/<name>.json; report.py renders them into results/README.md.
+BENCHES := learner generation pipeline buffer sync
+bench: $(STAMP)
+	for b in $(BENCHES); do $(BIN)/python -m benchmarks.bench_$$b || exit 1; done
+	$(BIN)/python -m benchmarks.report
+
 lint: $(STAMP)
-	$(BIN)/ruff check spo tests
-	$(BIN)/ruff format --check spo tests
+	$(BIN)/ruff check spo tests benchmarks
+	$(BIN)/ruff format --check spo tests benchmarks
 
 clean:
 	rm -rf $(VENV) runs outputs

@@ -1,0 +1,176 @@
+"""DPO training tokens/s: spo's DeepSpeed learner against TRL's DPOTrainer, same model, data and batch.
+
+Both do the same work per pair: a reference forward and a policy forward and backward over the chosen
+and the rejected sequence. Model FLOP utilisation counts 8 x (matmul parameters) FLOPs per token
+(2 for the reference forward, 6 for the policy's forward and backward) against this machine's fp32
+matmul peak, measured in the same run. A cProfile of one in-process spo learner rank shows where its
+time goes.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import os
+import pstats
+import random
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import pyarrow as pa
+import ray
+import torch
+
+from benchmarks.common import parse_args, peak_matmul_flops, write_result
+from spo.assets.tiny import TinySpec, ensure_tiny_policy
+from spo.cluster import actor_env
+from spo.config import LearnerConfig
+from spo.learner.group import LearnerGroup
+from spo.learner.logprobs import tokenize
+from spo.rollout.hf_engine import chat_prompt, load_tokenizer
+from spo.tasks import sort_digits
+
+THREADS = 2
+
+
+def make_pairs(n: int, seed: int = 0) -> pa.Table:
+    rng = random.Random(seed)
+    rows = sort_digits.generate_prompts(n, seed=seed + 5, min_len=6, max_len=10)
+    out = []
+    for r in rows:
+        good = sort_digits.solution(r["prompt"])
+        digits = good.split()
+        rng.shuffle(digits)
+        out.append({"prompt_id": r["prompt_id"], "prompt": r["prompt"], "chosen": good, "rejected": " ".join(digits)})
+    return pa.Table.from_pylist(out)
+
+
+def count_tokens(tokenizer, pairs: pa.Table) -> int:
+    rows = pairs.to_pylist()
+    prompts = [r["prompt"] for r in rows]
+    batch = tokenize(tokenizer, prompts + prompts, [r["chosen"] for r in rows] + [r["rejected"] for r in rows])
+    return int(batch.attention_mask.sum())
+
+
+def matmul_params(model_path: str) -> int:
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(model_path)
+    embed = model.get_input_embeddings().weight.numel()
+    tied = model.get_output_embeddings().weight is model.get_input_embeddings().weight
+    return sum(p.numel() for p in model.parameters()) - embed + (embed if tied else 0)  # lm_head is a matmul
+
+
+def learner_cfg(micro_batch: int) -> dict:
+    return asdict(LearnerConfig(epochs=1, micro_batch_size=micro_batch, lr=1e-4, zero_stage=2, reference="initial"))
+
+
+def spo_tokens_per_s(model_path: str, pairs: pa.Table, tokens: int, ranks: int, micro_batch: int) -> float:
+    """Time the second of two ``train`` calls (the first warms up)."""
+    group = LearnerGroup(ranks, model_path, learner_cfg(micro_batch), 0.5, THREADS // ranks, seed=0)
+    try:
+        ref = ray.put(pairs)
+        group.train(ref, 0)
+        start = time.perf_counter()
+        group.train(ref, 1)
+        return tokens / (time.perf_counter() - start)
+    finally:
+        group.shutdown()
+
+
+def trl_tokens_per_s(model_path: str, pairs: pa.Table, tokens: int, micro_batch: int) -> float:
+    """TRL DPOTrainer on the same pairs (prompts given with the same chat template); steps after the first."""
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, TrainerCallback
+    from trl import DPOConfig, DPOTrainer
+
+    tok = load_tokenizer(model_path)
+    tok.padding_side = "right"
+    rows = pairs.to_pylist()
+    data = Dataset.from_list(
+        [{"prompt": chat_prompt(tok, r["prompt"]), "chosen": r["chosen"], "rejected": r["rejected"]} for r in rows]
+    )
+    stamps: list[float] = []
+
+    class Stamp(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            stamps.append(time.perf_counter())
+
+    steps = len(rows) // micro_batch
+    with tempfile.TemporaryDirectory() as out:
+        args = DPOConfig(output_dir=out, max_steps=steps, per_device_train_batch_size=micro_batch, learning_rate=1e-4,
+                         beta=0.1, report_to=[], use_cpu=True, save_strategy="no", logging_steps=10**6,
+                         dataloader_num_workers=0, max_grad_norm=1.0, seed=0)  # fmt: skip
+        model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
+        trainer = DPOTrainer(model=model, args=args, train_dataset=data, processing_class=tok, callbacks=[Stamp()])
+        trainer.train()
+    per_step = (stamps[-1] - stamps[0]) / (len(stamps) - 1)
+    return tokens / (per_step * steps)
+
+
+def profile_spo_rank(model_path: str, pairs: pa.Table, micro_batch: int) -> str:
+    """The top of a cProfile of one in-process spo learner rank (world size 1) training on ``pairs``."""
+    from spo.learner.worker import LearnerWorker
+
+    with tempfile.TemporaryDirectory():
+        worker = LearnerWorker(0, 1, THREADS)
+        worker.setup("127.0.0.1", 29533 + os.getpid() % 1000, model_path, learner_cfg(micro_batch), 0)
+        worker.train(pairs, 0)
+        prof = cProfile.Profile()
+        prof.enable()
+        worker.train(pairs, 1)
+        prof.disable()
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).strip_dirs().sort_stats("tottime").print_stats(12)
+    lines = [x for x in buf.getvalue().splitlines() if x.strip()]
+    start = next(i for i, x in enumerate(lines) if x.lstrip().startswith("ncalls"))
+    return "\n".join(lines[start - 1 : start + 13])
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0])
+    torch.set_num_threads(THREADS)
+    n_pairs, micro_batch = (16, 4) if args.quick else (256, 8)
+    spec = TinySpec(hidden_size=128 if args.quick else 256, num_layers=2 if args.quick else 4, sft_steps=10)
+    cache = Path(os.environ.get("SPO_CACHE", "~/.cache/spo")).expanduser()
+    model_path = str(ensure_tiny_policy(cache, spec))
+    pairs = make_pairs(n_pairs)
+    tokens = count_tokens(load_tokenizer(model_path), pairs)
+    peak = peak_matmul_flops(512 if args.quick else 1024)
+    flops_per_token = 8 * matmul_params(model_path)
+
+    ray.init(
+        address="local", num_cpus=THREADS, include_dashboard=False, runtime_env={"env_vars": actor_env(str(cache))}
+    )
+    try:
+        spo1 = spo_tokens_per_s(model_path, pairs, tokens, 1, micro_batch)
+        spo2 = spo_tokens_per_s(model_path, pairs, tokens, 2, micro_batch)
+    finally:
+        ray.shutdown()
+    trl = trl_tokens_per_s(model_path, pairs, tokens, micro_batch)
+    profile = profile_spo_rank(model_path, pairs, micro_batch)
+    result = {
+        "model": {"hidden_size": spec.hidden_size, "layers": spec.num_layers, "flops_per_token": flops_per_token},
+        "pairs": n_pairs,
+        "micro_batch": micro_batch,
+        "tokens_per_pass": tokens,
+        "peak_matmul_flops": peak,
+        "tokens_per_s": {"spo_1rank": spo1, "spo_2ranks": spo2, "trl": trl},
+        "ratio_vs_trl": {"spo_1rank": spo1 / trl, "spo_2ranks": spo2 / trl},
+        "mfu": {
+            "spo_1rank": spo1 * flops_per_token / peak,
+            "spo_2ranks": spo2 * flops_per_token / peak,
+            "trl": trl * flops_per_token / peak,
+        },  # fmt: skip
+        "profile_spo_rank": profile,
+    }
+    print(f"tokens/s: spo 1 rank {spo1:.0f}, spo 2 ranks {spo2:.0f}, TRL {trl:.0f}; "
+          f"spo/TRL {spo1 / trl:.2f}x (1 rank), {spo2 / trl:.2f}x (2 ranks)")  # fmt: skip
+    print(profile)
+    write_result("learner", result, args.out, args.quick)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Shared helpers for the benchmarks: the machine, timing, peak FLOP/s, and atomic JSON results."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "torch": torch.__version__,
+        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+        "threads": torch.get_num_threads(),
+    }
+
+
+def parse_args(description: str) -> argparse.Namespace:
+    """``--quick`` (tiny sizes, for the test suite) and ``--out`` (where the JSON goes)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: check that it runs, not how fast")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="directory for <name>.json")
+    return parser.parse_args()
+
+
+def best_of(fn, repeats: int) -> float:
+    """The fastest of ``repeats`` timed calls of ``fn`` (seconds)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def peak_matmul_flops(n: int = 1024, repeats: int = 5) -> float:
+    """This machine's fp32 matmul FLOP/s, measured now with the current torch thread count."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    seconds = best_of(lambda: torch.mm(a, b), repeats)
+    return 2 * n**3 / seconds
+
+
+def write_result(name: str, result: dict, out: Path, quick: bool) -> Path:
+    """Write ``<out>/<name>.json`` atomically, with the machine description."""
+    from spo.io import write_json
+
+    path = Path(out) / f"{name}.json"
+    write_json({"benchmark": name, "quick": quick, "machine": machine(), **result}, path)
+    print(f"wrote {path}", flush=True)
+    return path

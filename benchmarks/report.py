@@ -1,0 +1,138 @@
+"""Collect ``benchmarks/results/*.json`` into the human-readable ``benchmarks/results/README.md``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from benchmarks.common import RESULTS
+from spo.io import atomic_file
+
+ORDER = ("learner", "generation", "pipeline", "buffer", "sync")
+
+
+def _load(results: Path) -> dict[str, dict]:
+    return {
+        name: json.loads((results / f"{name}.json").read_text())
+        for name in ORDER
+        if (results / f"{name}.json").exists()
+    }
+
+
+def _section(name: str, r: dict) -> list[str]:
+    if name == "learner":
+        t, m = r["tokens_per_s"], r["mfu"]
+        return [
+            "## Learner: DPO tokens/s against TRL's DPOTrainer",
+            f"Tiny Llama (hidden {r['model']['hidden_size']}, {r['model']['layers']} layers), {r['pairs']} pairs, "
+            f"micro-batch {r['micro_batch']}, fp32, reference model = initial policy. Peak fp32 matmul measured in "
+            f"the same run: {r['peak_matmul_flops'] / 1e9:.1f} GFLOP/s.",
+            "",
+            "| learner | tokens/s | vs TRL | MFU |",
+            "|---|---|---|---|",
+            f"| TRL DPOTrainer (1 process, 2 threads) | {t['trl']:.0f} | 1.00x | {m['trl']:.1%} |",
+            f"| spo, 1 DeepSpeed rank (2 threads) | {t['spo_1rank']:.0f} | {r['ratio_vs_trl']['spo_1rank']:.2f}x | {m['spo_1rank']:.1%} |",
+            f"| spo, 2 ZeRO-2 ranks (1 thread each, gloo) | {t['spo_2ranks']:.0f} | {r['ratio_vs_trl']['spo_2ranks']:.2f}x | {m['spo_2ranks']:.1%} |",
+            "",
+            "Top of the profile of one spo rank (cProfile, by own time):",
+            "```",
+            r["profile_spo_rank"],
+            "```",
+        ]
+    if name == "generation":
+        t = r["tokens_per_s"]
+        return [
+            "## Generation: the HF engine actor against plain `model.generate`",
+            f"{r['prompts']} prompts x {r['samples_per_prompt']} samples, batch {r['batch']}, same seeds "
+            f"({r['new_tokens']} new tokens).",
+            "",
+            "| path | tokens/s | ratio |",
+            "|---|---|---|",
+            f"| plain `model.generate`, in process | {t['plain_generate']:.0f} | 1.00x |",
+            f"| spo HF engine in a Ray actor (Arrow table out, log-probs) | {t['engine_actor']:.0f} | {r['ratio_actor_vs_plain']:.3f}x |",
+            "",
+            "Top of the profile of the engine (cProfile, by own time):",
+            "```",
+            r["profile_engine"],
+            "```",
+        ]
+    if name == "pipeline":
+        o, g = r["overlap"], r["generators"]
+        return [
+            "## Pipeline overlap and generator actors",
+            f"Tiny experiment, {r['prompts']} prompts x 4 samples, scored by the rule reward and a tiny RM.",
+            "",
+            "| rollout | seconds |",
+            "|---|---|",
+            f"| serial: generate all | {o['serial']['generate_s']:.2f} |",
+            f"| serial: then score all | {o['serial']['score_s']:.2f} |",
+            f"| serial: then buffer all | {o['serial']['buffer_s']:.2f} |",
+            f"| serial: sum | {o['serial']['sum_s']:.2f} |",
+            f"| streamed (spo) | {o['streamed_s']:.2f} ({o['streamed_vs_serial']:.2f}x of serial) |",
+            "",
+            f"Share of scoring and buffering hidden under generation: {o['hidden_fraction']:.0%}.",
+            "",
+            "| generator actors | iteration s | rollout s | train s | eval s |",
+            "|---|---|---|---|---|",
+            *[f"| {k.split('_')[0]} | {v['iteration_s']:.1f} | {v['rollout_s']:.1f} | {v['train_s']:.1f} | {v['eval_s']:.1f} |"
+              for k, v in g.items()],
+            "",
+            f"2 actors against 1: {r['two_vs_one_actor_speedup']:.2f}x.",
+        ]  # fmt: skip
+    if name == "buffer":
+        rows = [f"| {x['samples']:,} | {x['ingest_s']:.2f} | {x['select_s']:.2f} | {x['us_per_sample']:.1f} | {x['peak_rss_mb']:.0f} |"
+                for x in r["sizes"]]  # fmt: skip
+        return [
+            "## Replay buffer scale",
+            "Ingest in 10k-sample chunks, then difficulty, drop-hardest-30% selection and pair building.",
+            "",
+            "| samples | ingest s | select + pairs s | us/sample | peak RSS MB |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+            f"Cost per sample, largest against smallest: {r['per_sample_cost_growth']:.2f}x (1.0 is linear).",
+        ]
+    if name == "sync":
+        rows = [f"| {x['hidden_size']}x{x['layers']} | {x['bytes'] / 1e6:.1f} | {x['push_s'] * 1e3:.1f} | "
+                f"{x['push_bytes_per_s'] / 1e9:.2f} | {x['memcpy_bytes_per_s'] / 1e9:.2f} | {x['push_vs_memcpy']:.3f}x |"
+                for x in r["sizes"]]  # fmt: skip
+        return [
+            "## Weight sync (object store) against memcpy",
+            "",
+            "| model | MB | push ms | push GB/s | memcpy GB/s | push/memcpy |",
+            "|---|---|---|---|---|---|",
+            *rows,
+        ]
+    return []
+
+
+def render(results: Path = RESULTS) -> str:
+    found = _load(results)
+    if not found:
+        raise SystemExit(f"{results}: no benchmark results; run `make bench` first")
+    m = next(iter(found.values()))["machine"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Machine: {m['cores']} cores ({m['cpu']}), torch {m['torch']}, device {m['device']}. "
+        "Every ratio was measured side by side in one run; absolute times on this shared machine are noisy.",
+        "Regenerate with `make bench`.",
+        "",
+    ]
+    for name, r in found.items():
+        lines += [*_section(name, r), ""]
+        if r.get("quick"):
+            lines.insert(len(lines) - 1, "(quick mode: sizes too small for the numbers to mean anything)")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    results = Path(sys.argv[1]) if len(sys.argv) > 1 else RESULTS
+    with atomic_file(results / "README.md", "w") as fh:
+        fh.write(render(results))
+    print(f"wrote {results / 'README.md'}")
+
+
+if __name__ == "__main__":
+    main()
