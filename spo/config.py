@@ -15,7 +15,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError
 
-BUILTIN_TASKS = ("sort_digits",)
+BUILTIN_TASKS = ("sort_digits", "ifeval_lite")
 
 
 class ConfigError(ValueError):
@@ -38,6 +38,9 @@ class ModelConfig:
 class TaskConfig:
     """Where prompts come from: a built-in generator or a JSONL/Parquet file.
 
+    Built-in generators: ``sort_digits`` (``min_len``..``max_len`` digits) and ``ifeval_lite``
+    (a writing task with 1..``max_constraints`` checkable instructions).
+
     A prompt that is empty or longer than ``max_prompt_tokens`` (chat template included)
     is an error, or, with ``on_bad_prompt=drop``, dropped and counted.
     """
@@ -49,6 +52,7 @@ class TaskConfig:
     n_heldout: int = 128
     min_len: int = 2
     max_len: int = 8
+    max_constraints: int = 3
     seed: int = 7
     max_prompt_tokens: int = 512
     on_bad_prompt: str = "error"

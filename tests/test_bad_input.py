@@ -89,7 +89,9 @@ CASES = [
 
 def _config(run_dir: Path, cache_dir, overrides: list[str]):
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        dcfg = compose("config", overrides=["experiment=tiny", f"run_dir={run_dir}", f"cache_dir={cache_dir}", *overrides])
+        dcfg = compose(
+            "config", overrides=["experiment=tiny", f"run_dir={run_dir}", f"cache_dir={cache_dir}", *overrides]
+        )
     return to_config(dcfg)
 
 
@@ -112,7 +114,9 @@ def test_tokenizer_without_chat_template_is_refused(tmp_path, cache_dir, tiny_po
 def test_layout_that_does_not_fit_the_cluster_is_refused(tmp_path, cache_dir, tiny_policy):
     run_dir = tmp_path / "run"
     runner = SelfPlayRunner(_config(run_dir, cache_dir, ["generator.num_workers=3", "cluster.generator_cpus=1"]))
-    with pytest.raises(ConfigError, match=r"cluster: the roles need 3.75 CPUs \(generators 3, .*\) but the Ray cluster has 2"):
+    with pytest.raises(
+        ConfigError, match=r"cluster: the roles need 3.75 CPUs \(generators 3, .*\) but the Ray cluster has 2"
+    ):
         runner.start()
     assert not run_dir.exists()
 

@@ -120,7 +120,9 @@ def test_driver_killed_mid_iteration_resumes_to_the_same_metrics(tmp_path, cache
     deadline = time.time() + 600
     while time.time() < deadline:  # kill the driver (and its local Ray cluster) inside iteration 1
         metrics = run_dir / "metrics.jsonl"
-        if metrics.exists() and any('"stage": "learn"' in x and '"iteration": 1,' in x for x in metrics.read_text().splitlines()):
+        if metrics.exists() and any(
+            '"stage": "learn"' in x and '"iteration": 1,' in x for x in metrics.read_text().splitlines()
+        ):
             break
         time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGKILL)
@@ -136,4 +138,6 @@ def test_driver_killed_mid_iteration_resumes_to_the_same_metrics(tmp_path, cache
     for it in a:
         for key in ("heldout_reward", "loss", "reward_accuracy", "pairs_trained", "difficulty_mean", "grad_norm"):
             assert b[it][key] == pytest.approx(a[it][key], rel=1e-5, abs=1e-6), (it, key)
-    assert pq.read_table(run_dir / "iter_2" / "samples.parquet").equals(pq.read_table(straight / "iter_2" / "samples.parquet"))
+    assert pq.read_table(run_dir / "iter_2" / "samples.parquet").equals(
+        pq.read_table(straight / "iter_2" / "samples.parquet")
+    )

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from spo.config import ConfigError, TaskConfig
 from spo.io import read_jsonl
-from spo.tasks import sort_digits
+from spo.tasks import ifeval_lite, sort_digits
 
 
 class PromptFileError(ConfigError):
@@ -82,9 +82,13 @@ def load_prompts(task: TaskConfig) -> tuple[list[dict], list[dict]]:
         train = load_prompt_file(task.prompts_file)
         heldout = load_prompt_file(task.heldout_file) if task.heldout_file else []
     else:
-        if task.name != "sort_digits":
+        n = task.n_train + task.n_heldout
+        if task.name == "sort_digits":
+            rows = sort_digits.generate_prompts(n, task.seed, task.min_len, task.max_len)
+        elif task.name == "ifeval_lite":
+            rows = ifeval_lite.generate_prompts(n, task.seed, task.max_constraints)
+        else:
             raise ConfigError(f"task.name: unknown task {task.name!r} and no task.prompts_file given")
-        rows = sort_digits.generate_prompts(task.n_train + task.n_heldout, task.seed, task.min_len, task.max_len)
         train, heldout = rows[: task.n_train], rows[task.n_train :]
     overlap = {r["prompt"] for r in train} & {r["prompt"] for r in heldout}
     if overlap:

@@ -24,5 +24,8 @@ class Scorer(ABC):
     """Maps (prompt, response) pairs to scalar rewards; higher is better."""
 
     @abstractmethod
-    def score(self, prompts: list[str], responses: list[str]) -> list[float]:
-        """One reward per (prompt, response); NaN marks a reward that could not be computed."""
+    def score(self, prompts: list[str], responses: list[str], finish_reasons: list[str] | None = None) -> list[float]:
+        """One reward per (prompt, response); NaN marks a reward that could not be computed.
+
+        ``finish_reasons`` (``stop`` or ``length``, per response) lets a scorer penalise truncation.
+        """

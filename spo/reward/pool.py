@@ -37,11 +37,12 @@ class ScorerWorker:
         """
         with self.clock.busy():
             prompts, responses = table.column("prompt").to_pylist(), table.column("response").to_pylist()
+            finish = table.column("finish_reason").to_pylist()
             errors = [None] * table.num_rows
             try:
-                columns = self._columns(prompts, responses)
+                columns = self._columns(prompts, responses, finish)
             except Exception:
-                columns, errors = self._columns_one_by_one(prompts, responses)
+                columns, errors = self._columns_one_by_one(prompts, responses, finish)
             rewards = columns.pop("reward")
             if len(rewards) != table.num_rows:
                 raise ValueError(f"scorer {self.name!r} returned {len(rewards)} rewards for {table.num_rows} samples")
@@ -60,23 +61,23 @@ class ScorerWorker:
     def is_judge(self) -> bool:
         return isinstance(self.scorer, Judge)
 
-    def _columns(self, prompts: list[str], responses: list[str]) -> dict[str, list]:
+    def _columns(self, prompts: list[str], responses: list[str], finish: list[str]) -> dict[str, list]:
         """``{"reward": [...]}``, plus ``judge/<dim>`` lists for a judge."""
         if not self.is_judge:
-            return {"reward": self.scorer.score(prompts, responses)}
+            return {"reward": self.scorer.score(prompts, responses, finish)}
         scores = self.scorer.judge(prompts, responses)
         per_sample = [[v for v in vals if v is not None] for vals in zip(*scores.values())]
         columns = {f"judge/{dim}": values for dim, values in scores.items()}
         return {**columns, "reward": [sum(v) / len(v) if v else None for v in per_sample]}
 
-    def _columns_one_by_one(self, prompts: list[str], responses: list[str]) -> tuple[dict[str, list], list]:
+    def _columns_one_by_one(self, prompts: list[str], responses: list[str], finish: list[str]) -> tuple[dict, list]:
         """Score each sample alone, so that one bad sample does not fail its chunk."""
         names = [f"judge/{d}" for d in self.scorer.dimensions] if self.is_judge else []
         columns: dict[str, list] = {name: [] for name in [*names, "reward"]}
         errors = []
-        for p, r in zip(prompts, responses):
+        for p, r, f in zip(prompts, responses, finish):
             try:
-                one = self._columns([p], [r])
+                one = self._columns([p], [r], [f])
                 errors.append(None)
             except Exception as exc:
                 one = dict.fromkeys(columns, [None])

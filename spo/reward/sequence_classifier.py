@@ -13,6 +13,24 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from spo.reward.base import Scorer
 
 
+def render(template, prompt: str, response: str) -> str:
+    """The (user prompt, assistant response) conversation as text, in ``template``'s chat template."""
+    messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
+    return template.apply_chat_template(messages, tokenize=False)
+
+
+def encode(tokenizer, texts: list[str]):
+    """Rendered conversations as a padded, truncated batch (the template already holds special tokens)."""
+    return tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False, truncation=True)
+
+
+def reward_values(model, enc) -> torch.Tensor:
+    """One scalar per row: the ``score`` output of custom-code RMs such as ArmoRM, else the first logit."""
+    out = model(**enc)
+    values = getattr(out, "score", None)
+    return (values if values is not None else out.logits).reshape(enc["input_ids"].shape[0], -1)[:, 0].float()
+
+
 class SequenceClassifierScorer(Scorer):
     """Scores with an HF sequence-classification reward model."""
 
@@ -43,24 +61,14 @@ class SequenceClassifierScorer(Scorer):
             self.model.config.pad_token_id = self.tokenizer.pad_token_id
         self.batch_size = batch_size
 
-    def _render(self, prompt: str, response: str) -> str:
-        messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
-        return self.template.apply_chat_template(messages, tokenize=False)
-
     @torch.no_grad()
-    def score(self, prompts: list[str], responses: list[str]) -> list[float]:
-        texts = [self._render(p, r) for p, r in zip(prompts, responses)]
+    def score(self, prompts: list[str], responses: list[str], finish_reasons: list[str] | None = None) -> list[float]:
+        texts = [render(self.template, p, r) for p, r in zip(prompts, responses)]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         rewards = [0.0] * len(texts)
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            enc = self.tokenizer(
-                [texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False, truncation=True
-            )
-            out = self.model(**enc)
-            # Custom-code RMs such as ArmoRM return their preference score as ``score``.
-            values = getattr(out, "score", None)
-            values = (values if values is not None else out.logits).reshape(len(idx), -1)[:, 0].float()
+            values = reward_values(self.model, encode(self.tokenizer, [texts[i] for i in idx]))
             for i, value in zip(idx, values.tolist()):
                 rewards[i] = value
         return rewards

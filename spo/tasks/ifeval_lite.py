@@ -1,0 +1,180 @@
+"""ifeval_lite: short writing tasks with 1-3 instructions that a program can check.
+
+Each prompt is a writing task followed by its constraints, phrased from fixed templates, so the
+constraints can be read back from the prompt text alone (:func:`constraints_of`). The reward is
+the fraction of constraints satisfied, 0 for an empty answer, minus a small penalty for an answer
+cut off at the token limit.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+TOPICS = [
+    "the ocean", "a rainy day", "coffee", "friendship", "the moon", "a small town", "trains", "gardening",
+    "winter", "a lost key", "music", "the desert", "bicycles", "a library", "cats", "mountains", "bread",
+    "a birthday", "the internet", "rivers", "robots", "a market", "summer", "chess", "the forest", "tea",
+    "a lighthouse", "snow", "the city at night", "honey bees", "a museum", "football", "clouds", "paper",
+    "an old bridge", "the kitchen", "volcanoes", "a picnic", "stars", "the first day of school",
+]  # fmt: skip
+TASKS = [
+    "Write a short poem about {t}.", "Describe {t} in two sentences.", "Give one tip about {t}.",
+    "Explain {t} to a child.", "Write a short product description inspired by {t}.", "Tell a tiny story about {t}.",
+    "List a few facts about {t}.", "Write a one-line slogan about {t}.",
+]  # fmt: skip
+WORDS = ["blue", "happy", "green", "quiet", "bright", "gold", "simple", "warm", "fast", "gentle"]
+START_WORDS = ["Yes", "Today", "Once", "Sometimes", "Here"]
+END_WORDS = ["forever", "today", "again", "together", "now"]
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One checkable instruction: its kind, its argument, and the sentence that states it."""
+
+    kind: str
+    arg: str | int | None
+    text: str
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[A-Za-z0-9']+", text)
+
+
+def _strip_fence(text: str) -> str:
+    m = re.fullmatch(r"\s*```(?:json)?\s*(.*?)\s*```\s*", text, re.S)
+    return m.group(1) if m else text.strip()
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(_strip_fence(text))
+    except ValueError:
+        return False
+    return True
+
+
+def _bullets(text: str) -> int:
+    return len(re.findall(r"^\s*[-*] \S", text, re.M))
+
+
+CHECKS: dict[str, Callable[[str, object], bool]] = {
+    "lowercase": lambda r, _: any(c.isalpha() for c in r) and r == r.lower(),
+    "uppercase": lambda r, _: any(c.isalpha() for c in r) and r == r.upper(),
+    "include_word": lambda r, w: re.search(rf"\b{re.escape(str(w))}\b", r, re.I) is not None,
+    "no_commas": lambda r, _: "," not in r,
+    "max_words": lambda r, n: 0 < len(_words(r)) <= int(n),
+    "start_with": lambda r, w: bool(_words(r)) and _words(r)[0].lower() == str(w).lower(),
+    "end_with": lambda r, w: bool(_words(r)) and _words(r)[-1].lower() == str(w).lower(),
+    "bullets": lambda r, n: _bullets(r) == int(n),
+    "quotes": lambda r, _: len(r.strip()) >= 2 and r.strip()[0] == '"' and r.strip()[-1] == '"',
+    "json": lambda r, _: _is_json(r),
+}
+
+# How each constraint is stated; "{}" is its argument. The patterns read them back.
+TEMPLATES = {
+    "lowercase": "Your entire answer must be in lowercase letters.",
+    "uppercase": "Your entire answer must be in capital letters.",
+    "include_word": "Include the word '{}'.",
+    "no_commas": "Do not use any commas.",
+    "max_words": "Answer in at most {} words.",
+    "start_with": "Start your answer with the word '{}'.",
+    "end_with": "End your answer with the word '{}'.",
+    "bullets": "Use exactly {} bullet points, each on its own line starting with '- '.",
+    "quotes": "Wrap your entire answer in double quotes.",
+    "json": "Answer in valid JSON.",
+}
+PATTERNS = {kind: re.compile(re.escape(t).replace(re.escape("{}"), r"([\w']+)")) for kind, t in TEMPLATES.items()}
+CONFLICTS = [
+    {"lowercase", "uppercase"}, {"json", "bullets"}, {"json", "quotes"}, {"json", "start_with"},
+    {"json", "end_with"}, {"quotes", "start_with"}, {"quotes", "end_with"}, {"bullets", "start_with"},
+    {"quotes", "bullets"}, {"json", "no_commas"},
+]  # fmt: skip
+KINDS = list(TEMPLATES)
+
+
+def _argument(kind: str, rng: random.Random):
+    if kind == "include_word":
+        return rng.choice(WORDS)
+    if kind == "max_words":
+        return rng.choice([10, 15, 20, 30, 40])
+    if kind == "start_with":
+        return rng.choice(START_WORDS)
+    if kind == "end_with":
+        return rng.choice(END_WORDS)
+    if kind == "bullets":
+        return rng.choice([2, 3, 4])
+    return None
+
+
+def make_constraint(kind: str, arg=None) -> Constraint:
+    """A constraint of ``kind`` with ``arg``, phrased by its template."""
+    text = TEMPLATES[kind].format(arg) if "{}" in TEMPLATES[kind] else TEMPLATES[kind]
+    return Constraint(kind, arg, text)
+
+
+def generate_prompts(n: int, seed: int, max_constraints: int = 3) -> list[dict]:
+    """``n`` distinct prompts, each a task plus 1..``max_constraints`` compatible constraints; seeded."""
+    rng = random.Random(seed)
+    rows, seen = [], set()
+    limit = len(TOPICS) * len(TASKS) * 200
+    for _ in range(limit):
+        if len(rows) == n:
+            break
+        task = rng.choice(TASKS).format(t=rng.choice(TOPICS))
+        target = rng.randint(1, max_constraints)
+        kinds: list[str] = []
+        for kind in rng.sample(KINDS, len(KINDS)):
+            if len(kinds) < target and not any({kind, k} in CONFLICTS for k in kinds):
+                kinds.append(kind)
+        constraints = [make_constraint(k, _argument(k, rng)) for k in kinds]
+        prompt = " ".join([task, *(c.text for c in constraints)])
+        if prompt not in seen:
+            seen.add(prompt)
+            rows.append({"prompt_id": f"ifeval-{len(rows):06d}", "prompt": prompt})
+    if len(rows) < n:
+        raise ValueError(f"ifeval_lite: only {len(rows)} distinct prompts can be made, asked for {n}")
+    return rows
+
+
+def constraints_of(prompt: str) -> list[Constraint]:
+    """The constraints stated in ``prompt``, read back from their templates."""
+    found = []
+    for kind, pattern in PATTERNS.items():
+        m = pattern.search(prompt)
+        if m:
+            arg = m.group(1) if m.groups() else None
+            found.append(make_constraint(kind, int(arg) if arg is not None and arg.isdigit() else arg))
+    return found
+
+
+def check(constraint: Constraint, response: str) -> bool:
+    """Whether ``response`` satisfies ``constraint``."""
+    return bool(CHECKS[constraint.kind](response, constraint.arg))
+
+
+TRUNCATION_PENALTY = 0.2
+
+
+def reward(prompt: str, response: str, finish_reason: str | None = None) -> float:
+    """Fraction of the prompt's constraints satisfied; 0 if empty; minus 0.2 if cut off at the limit."""
+    constraints = constraints_of(prompt)
+    if not constraints:
+        raise ValueError(f"ifeval_lite: no constraint found in prompt {prompt[:80]!r}")
+    if not response.strip():
+        return 0.0
+    score = sum(check(c, response) for c in constraints) / len(constraints)
+    return max(0.0, score - TRUNCATION_PENALTY) if finish_reason == "length" else score
+
+
+def pass_rates(prompts: list[str], responses: list[str]) -> dict[str, tuple[int, int]]:
+    """Per constraint kind: ``(passed, total)`` over the given answers."""
+    out: dict[str, list[int]] = {k: [0, 0] for k in KINDS}
+    for p, r in zip(prompts, responses):
+        for c in constraints_of(p):
+            out[c.kind][0] += check(c, r)
+            out[c.kind][1] += 1
+    return {k: (v[0], v[1]) for k, v in out.items() if v[1]}
