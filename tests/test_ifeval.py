@@ -142,7 +142,7 @@ def test_bradley_terry_reward_model_learns_rule_labelled_pairs(tmp_path, tiny_po
     tok.save_pretrained(base)
     rows = sort_digits.generate_prompts(160, seed=4, min_len=3, max_len=6)
     pairs = [{"prompt_id": r["prompt_id"], "prompt": r["prompt"], "chosen": sort_digits.solution(r["prompt"]),
-              "rejected": " ".join(reversed(sort_digits.solution(r["prompt"]).split())) + " 0"} for r in rows]  # fmt: skip
+              "rejected": "9 9 9 9 9 9"} for r in rows]  # fmt: skip
     result = train_reward_model(pairs, str(base), tiny_policy, tmp_path / "rm", epochs=4, lr=1e-3, batch_size=16)
     losses = result["epoch_loss"]
     assert losses[-1] < losses[0] * 0.7, losses
