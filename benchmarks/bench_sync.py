@@ -18,7 +18,7 @@ import torch
 from benchmarks.common import best_of, parse_args, write_result
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
 from spo.cluster import actor_env
-from spo.config import LearnerConfig
+from spo.config import LearnerConfig, SyncConfig
 from spo.learner.group import LearnerGroup
 from spo.rollout.pool import GeneratorPool
 from spo.sync.object_store import ObjectStoreTransport
@@ -29,8 +29,8 @@ def push_seconds(model_path: str, repeats: int) -> tuple[float, int]:
     learner = LearnerGroup(1, model_path, cfg, 0.5, 1, seed=0)
     gens = GeneratorPool(1, "hf", {"model_path": model_path}, "tiny", num_cpus=0.5, threads=1)
     try:
-        nbytes = sum(t.numel() * t.element_size() for _, t in ray.get(learner.export_weights()))
-        transport = ObjectStoreTransport()
+        nbytes = sum(t.nbytes for _, t in ray.get(learner.export_weights()))
+        transport = ObjectStoreTransport(SyncConfig())
         transport.push(learner, gens, 1)  # warm-up
         times = []
         for v in range(repeats):

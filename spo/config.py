@@ -178,9 +178,11 @@ class LearnerConfig:
 
 @dataclass
 class SyncConfig:
-    """How new weights reach the generators."""
+    """How new weights reach the generators: ``object_store`` (CPU), ``nccl`` (GPU: bucketed broadcast
+    from learner rank 0 to every engine, ``bucket_mb`` per bucket), or ``gloo`` (the same on CPU)."""
 
     transport: str = "object_store"
+    bucket_mb: float = 256.0
 
 
 @dataclass
@@ -322,6 +324,7 @@ def validate(cfg: Config) -> None:
         f"must be 'iteration_start' or 'initial', got {lr.reference!r}",
     )
     _require(cfg.sync.transport in TRANSPORTS, "sync.transport", f"unknown transport {cfg.sync.transport!r}")
+    _require(cfg.sync.bucket_mb > 0, "sync.bucket_mb", f"must be > 0, got {cfg.sync.bucket_mb}")
     _validate_selection(cfg)
     from spo.tracking import check_backends
 

@@ -197,7 +197,7 @@ class SelfPlayRunner:
         self.learner = LearnerGroup(
             cfg.learner.num_ranks, self.model_path, learner_cfg, cl.learner_cpus, cl.learner_threads, cfg.seed
         )
-        self.transport = TRANSPORTS.get(cfg.sync.transport)()
+        self.transport = TRANSPORTS.get(cfg.sync.transport)(cfg.sync)
         self.pairwise_judge = None
         if cfg.eval.pairwise_judge is not None:
             self.pairwise_judge = (

@@ -9,7 +9,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from spo.buffer.pair_metrics import attach_logprobs
-from spo.config import LearnerConfig
+from spo.config import LearnerConfig, SyncConfig
 from spo.learner.group import LearnerGroup
 from spo.rollout.base import SamplingParams
 from spo.rollout.pool import GeneratorPool
@@ -54,7 +54,7 @@ def test_learner_loss_decreases_and_push_changes_generator(tiny_policy, tmp_path
         sampling = SamplingParams(n=2, temperature=1.0, max_new_tokens=10, seed=3)
         prompts = [{"prompt_id": "a", "prompt": "sort: 5 2 8 1"}, {"prompt_id": "b", "prompt": "sort: 7 3"}]
         before = ray.get(gens.submit(prompts, 0, sampling))
-        ObjectStoreTransport().push(learner, gens, version=1)
+        ObjectStoreTransport(SyncConfig()).push(learner, gens, version=1)
         assert gens.policy_versions() == [1]
         after = ray.get(gens.submit(prompts, 1, sampling))
         assert set(after.column("policy_version").to_pylist()) == {1}

@@ -47,6 +47,20 @@ class LearnerGroup:
         ray.wait(refs[:1])
         return refs[0]
 
+    def rendezvous(self) -> tuple[str, int]:
+        """Host and free port on rank 0's node, for the weight-push group."""
+        return ray.get(self.workers[0].address.remote())
+
+    def join_weight_group(self, host: str, port: int, world_size: int, backend: str) -> ray.ObjectRef:
+        return self.workers[0].join_weight_group.remote(host, port, world_size, backend)
+
+    def weight_metas(self) -> list:
+        return ray.get(self.workers[0].weight_metas.remote())
+
+    def send_weights(self, plan: list) -> list[ray.ObjectRef]:
+        """References to every rank's part in a bucketed push (rank 0 sends; all gather under ZeRO-3)."""
+        return [w.send_weights.remote(plan) for w in self.workers]
+
     def save_state(self, path: str) -> None:
         """Save every rank's training state into ``path``, atomically (ranks write to a temporary sibling).
 

@@ -14,6 +14,7 @@ import random
 import socket
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import torch
 
@@ -24,13 +25,17 @@ from spo.learner.losses import REFERENCE_FREE, LossInputs, LossParams, compute_l
 from spo.rollout.hf_engine import load_tokenizer
 
 
-def deepspeed_config(cfg: dict) -> dict:
-    """The DeepSpeed config for a learner config dict (fp32 on CPU, bf16 on GPU)."""
+def deepspeed_config(cfg: dict, world_size: int) -> dict:
+    """The DeepSpeed config for a learner config dict (fp32 on CPU, bf16 on GPU).
+
+    ZeRO shards state across ranks; a single rank has nothing to shard, and stages 1-3 would
+    only add flatten/copy work (measured in benchmarks/results), so one rank runs stage 0.
+    """
     return {
         "train_micro_batch_size_per_gpu": cfg["micro_batch_size"],
         "gradient_accumulation_steps": cfg["grad_accum"],
         "gradient_clipping": cfg["max_grad_norm"],
-        "zero_optimization": {"stage": cfg["zero_stage"]},
+        "zero_optimization": {"stage": cfg["zero_stage"] if world_size > 1 else 0},
         "zero_allow_untested_optimizer": True,
         "bf16": {"enabled": torch.cuda.is_available()},
         "steps_per_print": 2**31 - 1,
@@ -77,7 +82,7 @@ class LearnerWorker:
         warmup = cfg["warmup_steps"]
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / (warmup + 1)))
         self.engine, *_ = deepspeed.initialize(
-            model=model, optimizer=optimizer, lr_scheduler=scheduler, config=deepspeed_config(cfg)
+            model=model, optimizer=optimizer, lr_scheduler=scheduler, config=deepspeed_config(cfg, self.world_size)
         )
         self.reference = None
         if cfg["reference"] == "initial" and cfg["loss"] not in REFERENCE_FREE:
@@ -216,18 +221,50 @@ class LearnerWorker:
         return pa.table({"pair_index": pa.array(idx, pa.int64()), **{k: v[:keep] for k, v in cols.items()}})
 
     def _gathered(self):
-        if self.cfg["zero_stage"] == 3:
+        if self.cfg["zero_stage"] == 3 and self.world_size > 1:  # see deepspeed_config
             import deepspeed
 
             return deepspeed.zero.GatheredParameters(list(self.engine.module.parameters()), modifier_rank=None)
         return contextlib.nullcontext()
 
-    def export_weights(self) -> list[tuple[str, torch.Tensor]] | None:
-        """Full parameters on rank 0 (gathered from ZeRO-3 shards if needed); ``None`` elsewhere."""
+    def export_weights(self) -> list[tuple[str, np.ndarray]] | None:
+        """Full fp32 parameters on rank 0 (gathered from ZeRO-3 shards if needed); ``None`` elsewhere.
+
+        NumPy arrays, not tensors: Ray stores them out of band, so readers on the node map them
+        without a copy (tensors would be pickled, which took 20x a memcpy in benchmarks/bench_sync).
+        """
         with self._gathered():
             if self.rank != 0:
                 return None
-            return [(n, p.detach().to("cpu", torch.float32).clone()) for n, p in self.engine.module.named_parameters()]
+            return [
+                (n, p.detach().to("cpu", torch.float32).numpy().copy())
+                for n, p in self.engine.module.named_parameters()
+            ]
+
+    def join_weight_group(self, host: str, port: int, world_size: int, backend: str) -> None:
+        """Rank 0 becomes rank 0 of the weight-push group; other ranks only help gather (ZeRO-3)."""
+        if self.rank == 0:
+            from spo.sync.collective import WeightGroup
+
+            self.weight_group = WeightGroup(host, port, 0, world_size, backend)
+
+    def weight_metas(self) -> list:
+        """Names, full shapes and dtypes of the parameters, in push order (rank 0)."""
+        from spo.sync.buckets import TensorMeta
+
+        return [
+            TensorMeta(n, tuple(getattr(p, "ds_shape", p.shape)), str(p.dtype).removeprefix("torch."))
+            for n, p in self.engine.module.named_parameters()
+        ]
+
+    def send_weights(self, plan: list) -> None:
+        """Broadcast the parameters bucket by bucket from rank 0 (every rank takes part in a ZeRO-3 gather)."""
+        with self._gathered():
+            if self.rank != 0:
+                return
+            params = dict(self.engine.module.named_parameters())
+            for bucket in plan:
+                self.weight_group.send([params[m.name].detach() for m in bucket])
 
     def save_state(self, path: str) -> None:
         """Write model, optimizer, LR-scheduler and RNG state into ``path`` (every rank its own shard)."""

@@ -48,3 +48,22 @@ class Engine(ABC):
     @abstractmethod
     def load_weights(self, named_tensors: Iterable[tuple[str, torch.Tensor]]) -> None:
         """Replace the policy's parameters with ``named_tensors``."""
+
+    # The collective weight push (spo.sync.collective). An in-process engine receives in its own
+    # process; an engine with worker processes (vLLM) overrides these to receive in each worker.
+    def weight_group_size(self) -> int:
+        """How many members of the weight-push group this engine needs (one per receiving process)."""
+        return 1
+
+    def join_weight_group(self, host: str, port: int, first_rank: int, world_size: int, backend: str) -> None:
+        """Join the weight-push group as rank ``first_rank`` (and following, for several processes)."""
+        from spo.sync.collective import WeightGroup
+
+        self.weight_group = WeightGroup(host, port, first_rank, world_size, backend)
+
+    def in_weight_group(self) -> bool:
+        return getattr(self, "weight_group", None) is not None
+
+    def receive_weights(self, plan: list) -> None:
+        """Receive every bucket of ``plan`` from learner rank 0, then load them all."""
+        self.load_weights([item for bucket in plan for item in self.weight_group.receive(bucket)])

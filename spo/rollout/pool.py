@@ -12,6 +12,9 @@ weights, loads the current policy before it generates.
 
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
 import pyarrow as pa
 import ray
 import torch
@@ -59,11 +62,28 @@ class GeneratorWorker:
                     out["score_error"].append(None)
             return pa.Table.from_pydict(out, schema=generated_schema())
 
-    def load_weights(self, named_tensors: list[tuple[str, torch.Tensor]], version: int) -> int:
-        """Load new weights and adopt ``version``; returns the version now served."""
-        self.engine.load_weights(named_tensors)
+    def load_weights(self, named_tensors: list[tuple[str, torch.Tensor | np.ndarray]], version: int) -> int:
+        """Load new weights (tensors or read-only NumPy arrays) and adopt ``version``; returns the version served."""
+        with warnings.catch_warnings():  # arrays mapped from the object store are read-only; they are only read
+            warnings.simplefilter("ignore", UserWarning)
+            self.engine.load_weights((name, torch.as_tensor(t)) for name, t in named_tensors)
         self.policy_version = version
         return self.policy_version
+
+    def weight_group_size(self) -> int:
+        return self.engine.weight_group_size()
+
+    def join_weight_group(self, host: str, port: int, first_rank: int, world_size: int, backend: str) -> None:
+        self.engine.join_weight_group(host, port, first_rank, world_size, backend)
+
+    def in_weight_group(self) -> bool:
+        return self.engine.in_weight_group()
+
+    def receive_weights(self, plan: list, version: int) -> int:
+        """Receive a bucketed broadcast and adopt ``version``; returns the version now served."""
+        self.engine.receive_weights(plan)
+        self.policy_version = version
+        return version
 
     def get_policy_version(self) -> int:
         return self.policy_version
@@ -110,6 +130,20 @@ class GeneratorPool:
     def load_weights(self, weights_ref: ray.ObjectRef, version: int) -> list[int]:
         """Push weights (an object reference) to every worker; wait for all acknowledgements."""
         return ray.get([w.load_weights.remote(weights_ref, version) for w in self.workers])
+
+    def weight_group_sizes(self) -> list[int]:
+        return ray.get([w.weight_group_size.remote() for w in self.workers])
+
+    def join_weight_group(self, host: str, port: int, first_ranks: list[int], world: int, backend: str) -> list:
+        """References to every worker joining the weight-push group (worker i from rank ``first_ranks[i]``)."""
+        return [w.join_weight_group.remote(host, port, r, world, backend) for w, r in zip(self.workers, first_ranks)]
+
+    def in_weight_group(self) -> list[bool]:
+        return ray.get([w.in_weight_group.remote() for w in self.workers])
+
+    def receive_weights(self, plan: list, version: int) -> list:
+        """References to every worker's acknowledgement (its new version) of a bucketed push."""
+        return [w.receive_weights.remote(plan, version) for w in self.workers]
 
     def policy_versions(self) -> list[int]:
         return ray.get([w.get_policy_version.remote() for w in self.workers])

@@ -8,14 +8,25 @@ from typing import TYPE_CHECKING
 from spo.registry import Registry
 
 if TYPE_CHECKING:
+    from spo.config import SyncConfig
     from spo.learner.group import LearnerGroup
     from spo.rollout.pool import GeneratorPool
 
-TRANSPORTS = Registry("sync.transport", {"object_store": "spo.sync.object_store:ObjectStoreTransport"})
+TRANSPORTS = Registry(
+    "sync.transport",
+    {
+        "object_store": "spo.sync.object_store:ObjectStoreTransport",
+        "nccl": "spo.sync.collective:CollectiveTransport",
+        "gloo": "spo.sync.collective:CollectiveTransport",
+    },
+)
 
 
 class WeightTransport(ABC):
-    """Moves the learner's current weights into every generator."""
+    """Moves the learner's current weights into every generator; built from the ``sync`` config."""
+
+    def __init__(self, sync: SyncConfig):
+        self.sync = sync
 
     @abstractmethod
     def push(self, learner: LearnerGroup, generators: GeneratorPool, version: int) -> None:
