@@ -20,8 +20,19 @@ def test_buckets_respect_the_cap_and_dtype_and_round_trip():
     named = [("a", torch.randn(10, 10)), ("b", torch.randn(30)), ("c", torch.randn(5).bfloat16()),
              ("d", torch.randn(200)), ("e", torch.randn(3, 4))]  # fmt: skip
     names = lambda plan: [[m.name for m in b] for b in plan]  # noqa: E731
-    assert names(plan_buckets(describe(named), cap_bytes=100)) == [["a"], ["b"], ["c"], ["d"], ["e"]]  # each over or at the cap
-    assert names(plan_buckets(describe(named), cap_bytes=600)) == [["a", "b"], ["c"], ["d"], ["e"]]  # 520 B fit; d alone
+    assert names(plan_buckets(describe(named), cap_bytes=100)) == [
+        ["a"],
+        ["b"],
+        ["c"],
+        ["d"],
+        ["e"],
+    ]  # each over or at the cap
+    assert names(plan_buckets(describe(named), cap_bytes=600)) == [
+        ["a", "b"],
+        ["c"],
+        ["d"],
+        ["e"],
+    ]  # 520 B fit; d alone
     plan = plan_buckets(describe(named), cap_bytes=1000)
     assert names(plan) == [["a", "b"], ["c"], ["d", "e"]]  # the bf16 tensor breaks the run
     for bucket in plan:
