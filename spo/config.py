@@ -10,6 +10,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -103,7 +104,11 @@ class PoolConfig:
 
 @dataclass
 class GeneratorConfig:
-    """Rollout engine and sampling; ``extra_pools`` adds fixed models beside the policy."""
+    """Rollout engine and sampling; ``extra_pools`` adds fixed models beside the policy.
+
+    ``engine_kwargs`` go to the engine as they are (for vLLM: ``tensor_parallel_size``,
+    ``gpu_memory_utilization``, ``dtype``, ``max_model_len``...).
+    """
 
     engine: str = "hf"
     num_workers: int = 1
@@ -113,6 +118,7 @@ class GeneratorConfig:
     max_new_tokens: int = 24
     chunk_size: int = 32
     extra_pools: dict[str, PoolConfig] = field(default_factory=dict)
+    engine_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -190,7 +196,8 @@ class ClusterConfig:
     """Ray connection and per-role resources (CPUs are logical Ray resources).
 
     A dead generator or scorer actor is restarted up to ``max_restarts`` times, and the
-    chunks it held are run again.
+    chunks it held are run again. ``*_gpus`` are GPUs per actor (a vLLM engine needs its
+    ``tensor_parallel_size``); roles never share a GPU (whole GPUs only) unless ``colocate``.
     """
 
     address: str | None = None
@@ -203,6 +210,10 @@ class ClusterConfig:
     learner_threads: int = 1
     scorer_threads: int = 1
     max_restarts: int = 3
+    generator_gpus: float = 0.0
+    scorer_gpus: float = 0.0
+    learner_gpus: float = 0.0
+    colocate: bool = False
 
 
 @dataclass
@@ -294,6 +305,22 @@ def validate(cfg: Config) -> None:
         f"must be in [0, 1], got {cfg.reward.max_failure_fraction}",
     )
     _require(cfg.cluster.max_restarts >= 0, "cluster.max_restarts", "must be >= 0")
+    for role in ("generator", "scorer", "learner"):
+        gpus = getattr(cfg.cluster, f"{role}_gpus")
+        _require(gpus >= 0, f"cluster.{role}_gpus", f"must be >= 0, got {gpus}")
+        _require(
+            cfg.cluster.colocate or gpus == int(gpus),
+            f"cluster.{role}_gpus",
+            f"{gpus} is a fraction of a GPU, which would share it with another role; use whole GPUs or "
+            "set cluster.colocate=true",
+        )
+    tp = cfg.generator.engine_kwargs.get("tensor_parallel_size", 1)
+    if cfg.generator.engine == "vllm" and cfg.cluster.generator_gpus:
+        _require(
+            cfg.cluster.generator_gpus >= tp,
+            "cluster.generator_gpus",
+            f"each vLLM engine needs tensor_parallel_size={tp} GPUs, got {cfg.cluster.generator_gpus}",
+        )
     _require(cfg.learner.warmup_steps >= 0, "learner.warmup_steps", "must be >= 0")
     g = cfg.generator
     _require(g.n_samples >= 2, "generator.n_samples", f"must be >= 2 to build pairs, got {g.n_samples}")

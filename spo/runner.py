@@ -152,7 +152,8 @@ class SelfPlayRunner:
         cfg, cl = self.cfg, self.cfg.cluster
         self._owns_ray = connect(cl, cfg.cache_dir)
         try:
-            check_fits(cfg, ray.cluster_resources().get("CPU", 0.0))
+            resources = ray.cluster_resources()
+            check_fits(cfg, resources.get("CPU", 0.0), resources.get("GPU", 0.0))
         except ConfigError:
             self.shutdown()
             raise
@@ -163,7 +164,8 @@ class SelfPlayRunner:
             list(cfg.tracking.backends), self.run_dir, cfg.tracking.project, cfg.run_name,
             asdict(cfg),
         )  # fmt: skip
-        engine_kwargs = {"model_path": self.model_path, "trust_remote_code": cfg.model.trust_remote_code}
+        engine_kwargs = {"model_path": self.model_path, "trust_remote_code": cfg.model.trust_remote_code,
+                         **cfg.generator.engine_kwargs}  # fmt: skip
         self.generators = GeneratorPool(
             cfg.generator.num_workers,
             cfg.generator.engine,
@@ -172,30 +174,39 @@ class SelfPlayRunner:
             num_cpus=cl.generator_cpus,
             threads=cl.generator_threads,
             max_restarts=cl.max_restarts,
+            num_gpus=cl.generator_gpus,
         )
         self.scorers = ScorerPool(
             {name: self._scorer_spec(sc) for name, sc in cfg.reward.scorers.items()},
             num_cpus=cl.scorer_cpus,
             threads=cl.scorer_threads,
             max_restarts=cl.max_restarts,
+            num_gpus=cl.scorer_gpus,
         )
         self.extra_pools = [
             GeneratorPool(
                 pool.num_workers,
                 cfg.generator.engine,
-                {"model_path": self.extra_paths[name], "trust_remote_code": cfg.model.trust_remote_code},
+                {**engine_kwargs, "model_path": self.extra_paths[name]},
                 generator_name=name,
                 num_cpus=cl.generator_cpus,
                 threads=cl.generator_threads,
                 sample_offset=(k + 1) * cfg.generator.n_samples,
                 max_restarts=cl.max_restarts,
+                num_gpus=cl.generator_gpus,
             )
             for k, (name, pool) in enumerate(cfg.generator.extra_pools.items())
         ]
         self.buffer = ray.remote(ReplayBuffer).options(num_cpus=cl.buffer_cpus).remote(cfg)
         learner_cfg = asdict(cfg.learner)
         self.learner = LearnerGroup(
-            cfg.learner.num_ranks, self.model_path, learner_cfg, cl.learner_cpus, cl.learner_threads, cfg.seed
+            cfg.learner.num_ranks,
+            self.model_path,
+            learner_cfg,
+            cl.learner_cpus,
+            cl.learner_threads,
+            cfg.seed,
+            num_gpus=cl.learner_gpus,
         )
         self.transport = TRANSPORTS.get(cfg.sync.transport)(cfg.sync)
         self.pairwise_judge = None

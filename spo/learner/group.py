@@ -16,13 +16,17 @@ from spo.learner.worker import LearnerWorker
 class LearnerGroup:
     """Drives every rank through the same collective calls."""
 
-    def __init__(self, num_ranks: int, model_path: str, cfg: dict, num_cpus: float, threads: int, seed: int):
-        self.pg = placement_group([{"CPU": num_cpus}] * num_ranks, strategy="PACK")
+    def __init__(
+        self, num_ranks: int, model_path: str, cfg: dict, num_cpus: float, threads: int, seed: int, num_gpus: float = 0
+    ):
+        bundle = {"CPU": num_cpus, **({"GPU": num_gpus} if num_gpus else {})}
+        self.pg = placement_group([bundle] * num_ranks, strategy="PACK")
         ray.get(self.pg.ready())
         actor = ray.remote(LearnerWorker)
         self.workers = [
             actor.options(
                 num_cpus=num_cpus,
+                num_gpus=num_gpus,
                 scheduling_strategy=PlacementGroupSchedulingStrategy(self.pg, placement_group_bundle_index=i),
             ).remote(i, num_ranks, threads)
             for i in range(num_ranks)

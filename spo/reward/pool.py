@@ -12,6 +12,8 @@ import math
 import pyarrow as pa
 import ray
 import torch
+from ray.util.placement_group import placement_group, remove_placement_group
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from spo.reward.base import SCORERS
 from spo.reward.judge import Judge
@@ -93,16 +95,31 @@ class ScorerWorker:
 class ScorerPool:
     """All scorers' actors; :meth:`submit` runs a chunk through each scorer."""
 
-    def __init__(self, scorers: dict[str, dict], num_cpus: float, threads: int, max_restarts: int = 0):
-        """``scorers`` maps name -> ``{"backend", "num_workers", "kwargs"}``; dead actors restart, chunks re-run."""
-        actor = ray.remote(ScorerWorker).options(
-            num_cpus=num_cpus, max_restarts=max_restarts, max_task_retries=max_restarts
-        )
+    def __init__(
+        self, scorers: dict[str, dict], num_cpus: float, threads: int, max_restarts: int = 0, num_gpus: float = 0
+    ):
+        """``scorers`` maps name -> ``{"backend", "num_workers", "kwargs"}``; dead actors restart, chunks re-run.
+
+        All scorer actors share one placement group of their own (one bundle each), so they are
+        placed together or not at all.
+        """
+        bundle = {"CPU": num_cpus, **({"GPU": num_gpus} if num_gpus else {})}
+        total = sum(spec["num_workers"] for spec in scorers.values())
+        self.pg = placement_group([bundle] * total, strategy="PACK")
+        ray.get(self.pg.ready())
         self.names = list(scorers)
-        self.workers = {
-            name: [actor.remote(name, spec["backend"], spec["kwargs"], threads) for _ in range(spec["num_workers"])]
-            for name, spec in scorers.items()
-        }
+        self.workers: dict[str, list] = {}
+        index = 0
+        for name, spec in scorers.items():
+            self.workers[name] = []
+            for _ in range(spec["num_workers"]):
+                strategy = PlacementGroupSchedulingStrategy(self.pg, placement_group_bundle_index=index)
+                actor = ray.remote(ScorerWorker).options(
+                    num_cpus=num_cpus, num_gpus=num_gpus, max_restarts=max_restarts, max_task_retries=max_restarts,
+                    scheduling_strategy=strategy,
+                )  # fmt: skip
+                self.workers[name].append(actor.remote(name, spec["backend"], spec["kwargs"], threads))
+                index += 1
         self._next = 0
 
     def submit(self, samples_ref: ray.ObjectRef) -> ray.ObjectRef:
@@ -122,3 +139,4 @@ class ScorerPool:
         for group in self.workers.values():
             for w in group:
                 ray.kill(w)
+        remove_placement_group(self.pg)

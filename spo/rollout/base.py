@@ -14,7 +14,9 @@ import torch
 
 from spo.registry import Registry
 
-ENGINES = Registry("generator.engine", {"hf": "spo.rollout.hf_engine:HFEngine"})
+ENGINES = Registry(
+    "generator.engine", {"hf": "spo.rollout.hf_engine:HFEngine", "vllm": "spo.rollout.vllm_engine:VLLMEngine"}
+)
 
 
 @dataclass(frozen=True)

@@ -105,10 +105,11 @@ class GeneratorPool:
         threads: int,
         sample_offset: int = 0,
         max_restarts: int = 0,
+        num_gpus: float = 0,
     ):
         """``sample_offset`` shifts this pool's ``sample_idx`` so several pools' samples never collide."""
         actor = ray.remote(GeneratorWorker).options(
-            num_cpus=num_cpus, max_restarts=max_restarts, max_task_retries=max_restarts
+            num_cpus=num_cpus, num_gpus=num_gpus, max_restarts=max_restarts, max_task_retries=max_restarts
         )
         self.name = generator_name
         self.workers = [
