@@ -160,3 +160,30 @@ def test_a_layout_that_does_not_fit_is_refused_before_actors_start():
         check_fits(cfg, 2.0)
     check_fits(make_config("experiment=generator_delta"), 2.0)  # the preset fits the 2-core machine
     check_fits(make_config(), 2.0)
+
+
+@pytest.mark.parametrize(
+    "preset,gpus",
+    [("onpolicy_ultrafeedback_armorm", 11), ("instruct_8b", 11), ("qwen_ladder", 4), ("paper_difficulty", 12)],
+)
+def test_gpu_presets_validate_and_state_their_gpus(monkeypatch, preset, gpus):
+    from spo.cluster import check_fits, required_gpus
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    cfg = make_config(f"experiment={preset}", "task.prompts_file=pyproject.toml", "task.heldout_file=pyproject.toml")
+    validate(cfg)
+    assert cfg.generator.engine == "vllm" and cfg.sync.transport == "nccl"
+    assert sum(required_gpus(cfg).values()) == gpus
+    check_fits(cfg, available_cpus=500, available_gpus=gpus)
+    with pytest.raises(ConfigError, match=rf"^cluster: the roles need {gpus} GPUs .* has {gpus - 1}; 1 missing"):
+        check_fits(cfg, available_cpus=500, available_gpus=gpus - 1)
+
+
+def test_roles_share_a_gpu_only_when_colocated():
+    with pytest.raises(ConfigError, match=r"^cluster.scorer_gpus: 0.5 is a fraction of a GPU.*cluster.colocate=true"):
+        validate(make_config("cluster.scorer_gpus=0.5"))
+    validate(make_config("cluster.scorer_gpus=0.5", "cluster.colocate=true"))
+    with pytest.raises(ConfigError, match=r"^cluster.generator_gpus: each vLLM engine needs tensor_parallel_size=2"):
+        validate(
+            make_config("generator=vllm", "cluster.generator_gpus=1", "generator.engine_kwargs.tensor_parallel_size=2")
+        )

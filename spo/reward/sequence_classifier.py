@@ -2,7 +2,9 @@
 
 The conversation (user prompt, assistant response) is rendered with a chat
 template, the policy's by default, then scored in length-sorted batches. The
-reward is the first logit.
+reward is the first logit. On a GPU the model runs in bf16, on CPU in fp32.
+Custom-code models (ArmoRM) load only with ``trust_remote_code: true`` in the
+scorer's config.
 """
 
 from __future__ import annotations
@@ -54,9 +56,21 @@ class SequenceClassifierScorer(Scorer):
             raise ValueError(f"chat_template must be 'policy' or 'scorer', got {chat_template!r}")
         if not self.template.chat_template:
             raise ValueError(f"{path}: the {chat_template} tokenizer has no chat template")
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            path, dtype=torch.float32, trust_remote_code=trust_remote_code, use_safetensors=True
-        ).eval()
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
+        try:
+            self.model = AutoModelForSequenceClassification.from_pretrained(
+                path, dtype=dtype, trust_remote_code=trust_remote_code, use_safetensors=True
+            )
+        except ValueError as exc:
+            if "trust_remote_code" in str(exc) and not trust_remote_code:
+                raise ValueError(
+                    f"{path} ships its own modelling code; it runs only with trust_remote_code: true in this "
+                    "scorer's config (reward.scorers.<name>.trust_remote_code), which you should set only if "
+                    "you trust that code"
+                ) from exc
+            raise
+        self.model = self.model.to(self.device).eval()
         if self.model.config.pad_token_id is None:
             self.model.config.pad_token_id = self.tokenizer.pad_token_id
         self.batch_size = batch_size
@@ -68,7 +82,8 @@ class SequenceClassifierScorer(Scorer):
         rewards = [0.0] * len(texts)
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            values = reward_values(self.model, encode(self.tokenizer, [texts[i] for i in idx]))
+            enc = encode(self.tokenizer, [texts[i] for i in idx]).to(self.device)
+            values = reward_values(self.model, enc)
             for i, value in zip(idx, values.tolist()):
                 rewards[i] = value
         return rewards
