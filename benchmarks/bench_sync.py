@@ -1,8 +1,10 @@
 """Weight-sync push time against model size, as bytes/s against a ``memcpy`` of the same bytes.
 
-The object-store push is: rank 0 gathers its parameters, puts them in Ray's object store, and each
-generator copies them into its model and acknowledges. The memcpy is one ``Tensor.copy_`` of a flat
-buffer of the same size, in this process, measured in the same run.
+Two transports, side by side: the object store (rank 0 puts its parameters in Ray's object store;
+each generator maps them and copies them into its model) and the collective transport (a bucketed
+broadcast from rank 0; gloo on CPU, ``--backend nccl`` on GPUs, where the nominal link bandwidth is
+the yardstick). The memcpy is one ``Tensor.copy_`` of a flat buffer of the same size, in this
+process, measured in the same run. Every push ends with every generator's acknowledgement.
 """
 
 from __future__ import annotations
@@ -21,23 +23,29 @@ from spo.cluster import actor_env
 from spo.config import LearnerConfig, SyncConfig
 from spo.learner.group import LearnerGroup
 from spo.rollout.pool import GeneratorPool
+from spo.sync.collective import CollectiveTransport
 from spo.sync.object_store import ObjectStoreTransport
 
 
-def push_seconds(model_path: str, repeats: int) -> tuple[float, int]:
+def push_seconds(model_path: str, repeats: int, backend: str) -> tuple[dict[str, float], int]:
+    """Best push time per transport (object store, collective on ``backend``) and the bytes pushed."""
     cfg = asdict(LearnerConfig(num_ranks=1, zero_stage=2))
     learner = LearnerGroup(1, model_path, cfg, 0.5, 1, seed=0)
     gens = GeneratorPool(1, "hf", {"model_path": model_path}, "tiny", num_cpus=0.5, threads=1)
+    transports = {"object_store": ObjectStoreTransport(SyncConfig()),
+                  backend: CollectiveTransport(SyncConfig(transport=backend, bucket_mb=64))}  # fmt: skip
     try:
         nbytes = sum(t.nbytes for _, t in ray.get(learner.export_weights()))
-        transport = ObjectStoreTransport(SyncConfig())
-        transport.push(learner, gens, 1)  # warm-up
-        times = []
-        for v in range(repeats):
-            start = time.perf_counter()
-            transport.push(learner, gens, v + 2)
-            times.append(time.perf_counter() - start)
-        return min(times), nbytes
+        times: dict[str, list[float]] = {name: [] for name in transports}
+        version = 0
+        for rep in range(repeats + 1):  # the first round warms up (and forms the group)
+            for name, transport in transports.items():  # interleaved
+                version += 1
+                start = time.perf_counter()
+                transport.push(learner, gens, version)
+                if rep:
+                    times[name].append(time.perf_counter() - start)
+        return {name: min(t) for name, t in times.items()}, nbytes
     finally:
         learner.shutdown()
         gens.shutdown()
@@ -51,7 +59,7 @@ def memcpy_seconds(nbytes: int, repeats: int) -> float:
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(__doc__.splitlines()[0], backend=("gloo", "collective transport backend: gloo (CPU) or nccl"))
     torch.set_num_threads(1)
     sizes = [(64, 1), (128, 2)] if args.quick else [(128, 2), (384, 4), (768, 8)]
     repeats = 1 if args.quick else 3
@@ -63,16 +71,22 @@ def main() -> None:
     rows = []
     try:
         for hidden, layers, path in paths:
-            push, nbytes = push_seconds(path, repeats)
+            pushes, nbytes = push_seconds(path, repeats, args.backend)
             copy = memcpy_seconds(nbytes, 5)
-            rows.append({"hidden_size": hidden, "layers": layers, "bytes": nbytes, "push_s": push, "memcpy_s": copy,
-                         "push_bytes_per_s": nbytes / push, "memcpy_bytes_per_s": nbytes / copy,
-                         "push_vs_memcpy": copy / push})  # fmt: skip
-            print(f"{nbytes / 1e6:8.1f} MB: push {push * 1e3:7.1f} ms ({nbytes / push / 1e9:.2f} GB/s), "
-                  f"memcpy {copy * 1e3:6.2f} ms ({nbytes / copy / 1e9:.2f} GB/s): {copy / push:.3f}x memcpy", flush=True)  # fmt: skip
+            row = {"hidden_size": hidden, "layers": layers, "bytes": nbytes, "memcpy_s": copy,
+                   "memcpy_bytes_per_s": nbytes / copy}  # fmt: skip
+            for name, push in pushes.items():
+                row[f"{name}_s"] = push
+                row[f"{name}_bytes_per_s"] = nbytes / push
+                row[f"{name}_vs_memcpy"] = copy / push
+            rows.append(row)
+            shown = ", ".join(
+                f"{n} {p * 1e3:.1f} ms ({nbytes / p / 1e9:.2f} GB/s, {copy / p:.3f}x memcpy)" for n, p in pushes.items()
+            )
+            print(f"{nbytes / 1e6:8.1f} MB: {shown}; memcpy {copy * 1e3:.2f} ms", flush=True)
     finally:
         ray.shutdown()
-    write_result("sync", {"transport": "object_store", "sizes": rows}, args.out, args.quick)
+    write_result("sync", {"transports": ["object_store", args.backend], "sizes": rows}, args.out, args.quick)
 
 
 if __name__ == "__main__":

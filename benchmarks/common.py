@@ -32,9 +32,12 @@ def machine() -> dict:
     }
 
 
-def parse_args(description: str) -> argparse.Namespace:
-    """``--quick`` (tiny sizes, for the test suite) and ``--out`` (where the JSON goes)."""
+def parse_args(description: str, **extra: tuple[str, str]) -> argparse.Namespace:
+    """``--quick`` (tiny sizes, for the test suite), ``--out`` (where the JSON goes), and ``--<name>``
+    options given as ``name=(default, help)``."""
     parser = argparse.ArgumentParser(description=description)
+    for name, (default, help_text) in extra.items():
+        parser.add_argument(f"--{name}", default=default, help=help_text)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check that it runs, not how fast")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for <name>.json")
     return parser.parse_args()

@@ -14,7 +14,7 @@ KEYS = {
     "generation": ["tokens_per_s", "ratio_actor_vs_plain", "profile_engine"],
     "pipeline": ["overlap", "generators", "two_vs_one_actor_speedup"],
     "buffer": ["sizes", "per_sample_cost_growth"],
-    "sync": ["sizes", "transport"],
+    "sync": ["sizes", "transports"],
 }
 
 
