@@ -153,3 +153,21 @@ def test_bradley_terry_reward_model_learns_rule_labelled_pairs(tmp_path, tiny_po
     scorer = SequenceClassifierScorer(str(tmp_path / "rm"), policy_path=tiny_policy)
     good, bad = scorer.score([pairs[0]["prompt"]] * 2, [pairs[0]["chosen"], pairs[0]["rejected"]])
     assert good > bad
+
+
+def test_run_report_lists_constraint_pass_rates_first_and_last_policy(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import yaml
+
+    from spo.analysis.report import constraint_pass_rates
+
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"task": {"name": "ifeval_lite"}}))
+    prompts = ["Say hi. Do not use any commas.", "Say hi. Answer in valid JSON."]
+    for v, responses in ((0, ["hi, you", "hi"]), (1, ["hi you", "hi"]), (2, ["hi you", '{"a": 1}'])):
+        pq.write_table(pa.table({"prompt": prompts, "response": responses}), tmp_path / "eval" / f"policy_v{v}.parquet")
+    lines = constraint_pass_rates(tmp_path, {"task": {"name": "ifeval_lite"}})
+    assert "| policy v0 | policy v2 |" in lines[2]
+    assert "| json | 1 | 0.00 | 1.00 |" in lines and "| no_commas | 1 | 0.00 | 1.00 |" in lines
+    assert constraint_pass_rates(tmp_path, {"task": {"name": "sort_digits"}}) == []

@@ -168,6 +168,28 @@ def _plot_stage_times(rows: list[dict], out: Path) -> None:
     save_figure(fig, out)
 
 
+def constraint_pass_rates(run: Path, config: dict) -> list[str]:
+    """For ``ifeval_lite`` runs: per-constraint pass rates of the held-out answers, first vs last policy."""
+    if config.get("task", {}).get("name") != "ifeval_lite":
+        return []
+    from spo.tasks.ifeval_lite import pass_rates
+
+    versions = sorted(int(p.stem.removeprefix("policy_v")) for p in (run / "eval").glob("policy_v*.parquet"))
+    if not versions:
+        return []
+    rates = {}
+    for v in (versions[0], versions[-1]):
+        t = pq.read_table(run / "eval" / f"policy_v{v}.parquet", columns=["prompt", "response"])
+        rates[v] = pass_rates(t.column("prompt").to_pylist(), t.column("response").to_pylist())
+    first, last = versions[0], versions[-1]
+    lines = ["## Constraint pass rates (held-out answers)", "",
+             f"| constraint | answers | policy v{first} | policy v{last} |", "|---|---|---|---|"]  # fmt: skip
+    for kind, (passed, total) in sorted(rates[first].items(), key=lambda kv: kv[1][0] / kv[1][1]):
+        end = rates[last].get(kind, (0, 0))
+        lines.append(f"| {kind} | {total} | {passed / total:.2f} | {end[0] / max(end[1], 1):.2f} |")
+    return [*lines, ""]
+
+
 def report_run(run: str | Path) -> dict:
     """Write ``RUN/report/index.md`` and its plots; returns what was written and what is missing."""
     run = Path(run)
@@ -202,6 +224,7 @@ def report_run(run: str | Path) -> dict:
         if "win_rate" in last:
             lines += [f"Win rate vs baseline {last['win_rate']:.3f}, length-controlled {last['lc_win_rate']:.3f}.", ""]
     lines += ["```", table, "```", ""]
+    lines += constraint_pass_rates(run, config)
     lines += [f"## {title}\n\n![{title}]({name})\n" for title, name in plots]
     with atomic_file(out / "index.md", "w") as fh:
         fh.write("\n".join(lines))
