@@ -55,6 +55,13 @@ def actor_generate(pool: GeneratorPool, rows: list[dict], sampling: SamplingPara
     return time.perf_counter() - start
 
 
+def engine_generate(engine: HFEngine, prompts: list[str], sampling: SamplingParams, batch: int) -> float:
+    start = time.perf_counter()
+    for i in range(0, len(prompts), batch):
+        engine.generate(prompts[i : i + batch], sampling)
+    return time.perf_counter() - start
+
+
 def profile_engine(model_path: str, prompts: list[str], sampling: SamplingParams) -> str:
     engine = HFEngine(model_path)
     engine.generate(prompts[:8], sampling)
@@ -86,27 +93,37 @@ def main() -> None:
     try:
         pool = GeneratorPool(1, "hf", {"model_path": model_path}, "tiny", num_cpus=THREADS, threads=THREADS)
         actor_generate(pool, rows[:batch], sampling, batch)  # warm-up
-        plain_s, actor_s = [], []
-        for _ in range(repeats):  # interleaved, so drift hits both alike
+        engine = HFEngine(model_path, batch_size=batch)
+        plain_s, engine_s, actor_s = [], [], []
+        for _ in range(repeats):  # interleaved, so drift hits all alike
             plain_s.append(plain_generate(model_path, prompts, sampling, batch)[0])
+            engine_s.append(engine_generate(engine, prompts, sampling, batch))
             actor_s.append(actor_generate(pool, rows, sampling, batch))
         pool.shutdown()
     finally:
         ray.shutdown()
     _, tokens = plain_generate(model_path, prompts, sampling, batch)
     profile = profile_engine(model_path, prompts, sampling)
-    plain, actor = min(plain_s), min(actor_s)
+    plain, in_process, actor = min(plain_s), min(engine_s), min(actor_s)
     result = {
         "prompts": n_prompts,
         "samples_per_prompt": sampling.n,
         "batch": batch,
         "new_tokens": tokens,
-        "seconds": {"plain_generate": plain, "engine_actor": actor},
-        "tokens_per_s": {"plain_generate": tokens / plain, "engine_actor": tokens / actor},
+        "seconds": {"plain_generate": plain, "engine_in_process": in_process, "engine_actor": actor},
+        "tokens_per_s": {
+            "plain_generate": tokens / plain,
+            "engine_in_process": tokens / in_process,
+            "engine_actor": tokens / actor,
+        },
+        "ratio_engine_vs_plain": plain / in_process,
         "ratio_actor_vs_plain": plain / actor,
         "profile_engine": profile,
     }
-    print(f"plain generate {tokens / plain:.0f} tok/s, engine actor {tokens / actor:.0f} tok/s: {plain / actor:.3f}x")
+    print(
+        f"plain generate {tokens / plain:.0f} tok/s, engine in process {tokens / in_process:.0f} tok/s "
+        f"({plain / in_process:.3f}x), engine actor {tokens / actor:.0f} tok/s ({plain / actor:.3f}x)"
+    )
     print(profile)
     write_result("generation", result, args.out, args.quick)
 

@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = {
     "learner": ["tokens_per_s", "ratio_vs_trl", "mfu", "peak_matmul_flops", "profile_spo_rank"],
-    "generation": ["tokens_per_s", "ratio_actor_vs_plain", "profile_engine"],
+    "generation": ["tokens_per_s", "ratio_engine_vs_plain", "ratio_actor_vs_plain", "profile_engine"],
     "pipeline": ["overlap", "generators", "two_vs_one_actor_speedup"],
     "buffer": ["sizes", "per_sample_cost_growth"],
     "sync": ["sizes", "transports"],
