@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: setup demo test test-vllm vllm-env bench lint clean
+.PHONY: setup demo demo-real test test-vllm vllm-env bench lint clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,18 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/python -m spo.train experiment=tiny run_name=tiny-$$(date +%Y%m%d-%H%M%S)
+
+# SmolLM2-135M-Instruct on ifeval_lite, with the rule reward and a MiniLM RM that spo trains first on
+# rule-labelled pairs from a one-iteration run. Each preparation step runs once.
+MODELS := $(HOME)/.cache/spo/models
+demo-real: $(STAMP)
+	$(BIN)/spo models prepare smollm2
+	$(BIN)/spo models prepare minilm
+	test -f runs/smollm2-rm-data/state/complete.json || $(BIN)/python -m spo.train experiment=smollm2_ifeval \
+		reward=ifeval_rule iterations=1 prompts_per_iteration=64 seed=100 run_name=smollm2-rm-data
+	test -f $(MODELS)/minilm-rm-ifeval/config.json || $(BIN)/spo rm train runs/smollm2-rm-data/iter_0/samples.parquet \
+		--base $(MODELS)/minilm --template $(MODELS)/smollm2 --out $(MODELS)/minilm-rm-ifeval --epochs 3
+	$(BIN)/python -m spo.train experiment=smollm2_ifeval run_name=smollm2-$$(date +%Y%m%d-%H%M%S)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
