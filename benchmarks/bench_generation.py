@@ -7,10 +7,7 @@ engine shows where its time goes.
 
 from __future__ import annotations
 
-import cProfile
-import io
 import os
-import pstats
 import time
 from pathlib import Path
 
@@ -18,7 +15,7 @@ import ray
 import torch
 from transformers import AutoModelForCausalLM
 
-from benchmarks.common import parse_args, write_result
+from benchmarks.common import parse_args, profile_top, write_result
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
 from spo.cluster import actor_env
 from spo.rollout.base import SamplingParams
@@ -65,15 +62,7 @@ def engine_generate(engine: HFEngine, prompts: list[str], sampling: SamplingPara
 def profile_engine(model_path: str, prompts: list[str], sampling: SamplingParams) -> str:
     engine = HFEngine(model_path)
     engine.generate(prompts[:8], sampling)
-    prof = cProfile.Profile()
-    prof.enable()
-    engine.generate(prompts, sampling)
-    prof.disable()
-    buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).strip_dirs().sort_stats("tottime").print_stats(12)
-    lines = [x for x in buf.getvalue().splitlines() if x.strip()]
-    start = next(i for i, x in enumerate(lines) if x.lstrip().startswith("ncalls"))
-    return "\n".join(lines[start - 1 : start + 13])
+    return profile_top(lambda: engine.generate(prompts, sampling))
 
 
 def main() -> None:

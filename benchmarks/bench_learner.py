@@ -9,10 +9,7 @@ time goes.
 
 from __future__ import annotations
 
-import cProfile
-import io
 import os
-import pstats
 import random
 import tempfile
 import time
@@ -23,7 +20,7 @@ import pyarrow as pa
 import ray
 import torch
 
-from benchmarks.common import parse_args, peak_matmul_flops, write_result
+from benchmarks.common import parse_args, peak_matmul_flops, profile_top, write_result
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
 from spo.cluster import actor_env
 from spo.config import LearnerConfig
@@ -114,19 +111,11 @@ def profile_spo_rank(model_path: str, pairs: pa.Table, micro_batch: int) -> str:
     """The top of a cProfile of one in-process spo learner rank (world size 1) training on ``pairs``."""
     from spo.learner.worker import LearnerWorker
 
-    with tempfile.TemporaryDirectory():
-        worker = LearnerWorker(0, 1, THREADS)
-        worker.setup("127.0.0.1", 29533 + os.getpid() % 1000, model_path, learner_cfg(micro_batch), 0)
-        worker.train(pairs, 0)
-        prof = cProfile.Profile()
-        prof.enable()
-        worker.train(pairs, 1)
-        prof.disable()
-    buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).strip_dirs().sort_stats("tottime").print_stats(12)
-    lines = [x for x in buf.getvalue().splitlines() if x.strip()]
-    start = next(i for i, x in enumerate(lines) if x.lstrip().startswith("ncalls"))
-    return "\n".join(lines[start - 1 : start + 13])
+    worker = LearnerWorker(0, 1, THREADS)
+    host, port = worker.address()
+    worker.setup(host, port, model_path, learner_cfg(micro_batch), 0)
+    worker.train(pairs, 0)
+    return profile_top(lambda: worker.train(pairs, 1))
 
 
 def main() -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import os
 import platform
+import pstats
 import time
 from pathlib import Path
 
@@ -59,6 +62,19 @@ def peak_matmul_flops(n: int = 1024, repeats: int = 5) -> float:
     torch.mm(a, b)
     seconds = best_of(lambda: torch.mm(a, b), repeats)
     return 2 * n**3 / seconds
+
+
+def profile_top(fn, rows: int = 12) -> str:
+    """Run ``fn`` under cProfile; the top ``rows`` functions by own time, as text."""
+    prof = cProfile.Profile()
+    prof.enable()
+    fn()
+    prof.disable()
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).strip_dirs().sort_stats("tottime").print_stats(rows)
+    lines = [x for x in buf.getvalue().splitlines() if x.strip()]
+    start = next(i for i, x in enumerate(lines) if x.lstrip().startswith("ncalls"))
+    return "\n".join(lines[start : start + rows + 1])
 
 
 def write_result(name: str, result: dict, out: Path, quick: bool) -> Path:
