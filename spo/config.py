@@ -185,10 +185,12 @@ class LearnerConfig:
 @dataclass
 class SyncConfig:
     """How new weights reach the generators: ``object_store`` (CPU), ``nccl`` (GPU: bucketed broadcast
-    from learner rank 0 to every engine, ``bucket_mb`` per bucket), or ``gloo`` (the same on CPU)."""
+    from learner rank 0 to every engine, ``bucket_mb`` per bucket), ``gloo`` (the same on CPU), or
+    ``disk`` (a safetensors checkpoint in ``disk_dir``, which the learner and every generator can read)."""
 
     transport: str = "object_store"
     bucket_mb: float = 256.0
+    disk_dir: str | None = None
 
 
 @dataclass
@@ -352,6 +354,8 @@ def validate(cfg: Config) -> None:
     )
     _require(cfg.sync.transport in TRANSPORTS, "sync.transport", f"unknown transport {cfg.sync.transport!r}")
     _require(cfg.sync.bucket_mb > 0, "sync.bucket_mb", f"must be > 0, got {cfg.sync.bucket_mb}")
+    if cfg.sync.transport == "disk":
+        _require(bool(cfg.sync.disk_dir), "sync.disk_dir", "required for sync.transport=disk (shared storage)")
     _validate_selection(cfg)
     from spo.tracking import check_backends
 

@@ -88,3 +88,22 @@ def test_gloo_bucketed_push_matches_the_object_store_and_survives_a_restarted_en
     finally:
         learner.shutdown()
         gens.shutdown()
+
+
+@pytest.mark.usefixtures("ray_cluster")
+def test_disk_transport_matches_the_object_store(tiny_policy, tmp_path):
+    from spo.sync.disk import DiskTransport
+
+    learner = LearnerGroup(1, tiny_policy, learner_cfg(2, num_ranks=1), num_cpus=0.25, threads=1, seed=0)
+    gens = GeneratorPool(1, "hf", {"model_path": tiny_policy}, "tiny", num_cpus=0.5, threads=1)
+    try:
+        learner.train(ray.put(fixed_pairs()), 0)
+        DiskTransport(SyncConfig(transport="disk", disk_dir=str(tmp_path / "sync"))).push(learner, gens, 1)
+        assert gens.policy_versions() == [1]
+        expected = dict(ray.get(learner.export_weights()))
+        got = _generator_params(gens.workers[0])
+        for name in expected:
+            np.testing.assert_array_equal(got[name], expected[name])
+    finally:
+        learner.shutdown()
+        gens.shutdown()

@@ -43,7 +43,7 @@ class GeneratorWorker:
         serving an older version (a restarted one) loads it from the checkpoint first.
         """
         if policy is not None and policy["version"] != self.policy_version:
-            self.load_weights(load_safetensors_dir(policy["path"]), policy["version"])
+            self.load_checkpoint(policy["path"], policy["version"])
         with self.clock.busy():
             completions = self.engine.generate([r["prompt"] for r in rows], sampling)
             out = {name: [] for name in generated_schema().names}
@@ -69,6 +69,10 @@ class GeneratorWorker:
             self.engine.load_weights((name, torch.as_tensor(t)) for name, t in named_tensors)
         self.policy_version = version
         return self.policy_version
+
+    def load_checkpoint(self, path: str, version: int) -> int:
+        """Load the safetensors checkpoint at ``path`` as ``version``."""
+        return self.load_weights(load_safetensors_dir(path), version)
 
     def weight_group_size(self) -> int:
         return self.engine.weight_group_size()
@@ -131,6 +135,10 @@ class GeneratorPool:
     def load_weights(self, weights_ref: ray.ObjectRef, version: int) -> list[int]:
         """Push weights (an object reference) to every worker; wait for all acknowledgements."""
         return ray.get([w.load_weights.remote(weights_ref, version) for w in self.workers])
+
+    def load_checkpoint(self, path: str, version: int) -> list[int]:
+        """Every worker loads the checkpoint at ``path`` as ``version``; waits for all acknowledgements."""
+        return ray.get([w.load_checkpoint.remote(path, version) for w in self.workers])
 
     def weight_group_sizes(self) -> list[int]:
         return ray.get([w.weight_group_size.remote() for w in self.workers])

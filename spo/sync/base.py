@@ -18,6 +18,7 @@ TRANSPORTS = Registry(
         "object_store": "spo.sync.object_store:ObjectStoreTransport",
         "nccl": "spo.sync.collective:CollectiveTransport",
         "gloo": "spo.sync.collective:CollectiveTransport",
+        "disk": "spo.sync.disk:DiskTransport",
     },
 )
 

@@ -1,0 +1,22 @@
+"""Fallback transport through storage: rank 0 writes a safetensors checkpoint, every generator reads it.
+
+Slower than the object store or NCCL, but it needs nothing beyond a directory that the learner and
+every generator node can read (``sync.disk_dir``); each version replaces the previous one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from spo.sync.base import WeightTransport
+
+
+class DiskTransport(WeightTransport):
+    """Write ``<disk_dir>/policy``, then have every generator load it."""
+
+    def push(self, learner, generators, version: int) -> None:
+        path = Path(self.sync.disk_dir).expanduser() / "policy"
+        learner.save_checkpoint(str(path))
+        acked = generators.load_checkpoint(str(path), version)
+        if any(v != version for v in acked):
+            raise RuntimeError(f"weight push {version}: generators acknowledged {acked}")
