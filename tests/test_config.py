@@ -187,3 +187,21 @@ def test_roles_share_a_gpu_only_when_colocated():
         validate(
             make_config("generator=vllm", "cluster.generator_gpus=1", "generator.engine_kwargs.tensor_parallel_size=2")
         )
+
+
+def test_resume_takes_the_saved_config_with_only_the_given_overrides(tmp_path):
+    from omegaconf import OmegaConf
+
+    from spo.runner import resume_point
+    from spo.train import resume_config
+
+    saved = make_config(f"run_dir={tmp_path}", "seed=5", "iterations=2")
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(saved))
+    (tmp_path / "metrics.jsonl").write_text('{"iteration": -1, "stage": "eval"}\n')
+    cfg = resume_config(str(tmp_path), [f"resume={tmp_path}", "iterations=4", "run_name=other"])
+    assert (cfg.seed, cfg.iterations, cfg.run_dir, cfg.resume) == (5, 4, str(tmp_path), str(tmp_path))
+    assert resume_point(cfg) == -1  # same run, more iterations: it continues
+    with pytest.raises(ConfigError, match=r"holds a run with a different config \(learner.lr: 0.0001 -> 0.5\)"):
+        resume_point(resume_config(str(tmp_path), ["learner.lr=0.5"]))
+    with pytest.raises(ConfigError, match="resume: .*config.yaml does not exist"):
+        resume_config(str(tmp_path / "nope"), [])
