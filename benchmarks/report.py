@@ -1,4 +1,7 @@
-"""Collect ``benchmarks/results/*.json`` into the human-readable ``benchmarks/results/README.md``."""
+"""Collect ``benchmarks/results/*.json`` into the human-readable ``benchmarks/results/README.md``.
+
+``findings.md`` beside them (hand-written: what the profiles showed, what was fixed) is appended.
+"""
 
 from __future__ import annotations
 
@@ -127,6 +130,8 @@ def render(results: Path = RESULTS) -> str:
         lines += [*_section(name, r), ""]
         if r.get("quick"):
             lines.insert(len(lines) - 1, "(quick mode: sizes too small for the numbers to mean anything)")
+    if (results / "findings.md").exists():
+        lines += [(results / "findings.md").read_text()]
     return "\n".join(lines)
 
 
