@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: setup demo demo-real test test-vllm vllm-env bench lint clean
+.PHONY: setup demo demo-tiny test test-vllm vllm-env bench lint clean
 
 setup: $(STAMP)
 
@@ -21,13 +21,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m spo.learner.prebuild
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The tiny demo: a locally built 2-layer Llama on the toy sort task, about a minute.
+demo-tiny: $(STAMP)
 	$(BIN)/python -m spo.train experiment=tiny run_name=tiny-$$(date +%Y%m%d-%H%M%S)
 
-# SmolLM2-135M-Instruct on ifeval_lite, with the rule reward and a MiniLM RM that spo trains first on
-# rule-labelled pairs from a one-iteration run. Each preparation step runs once.
+# The default demo: SmolLM2-135M-Instruct on ifeval_lite, with the rule reward and a MiniLM RM that spo
+# trains first on rule-labelled pairs from a one-iteration run. Each preparation step runs once (about
+# 6 min); the demo itself takes about 7 min on 2 cores (benchmarks/results/smollm2_ifeval.md).
 MODELS := $(HOME)/.cache/spo/models
-demo-real: $(STAMP)
+demo: $(STAMP)
 	$(BIN)/spo models prepare smollm2
 	$(BIN)/spo models prepare minilm
 	test -f runs/smollm2-rm-data/state/complete.json || $(BIN)/python -m spo.train experiment=smollm2_ifeval \
