@@ -29,8 +29,9 @@ def _section(name: str, r: dict) -> list[str]:
         return [
             "## Learner: DPO tokens/s against TRL's DPOTrainer",
             f"Tiny Llama (hidden {r['model']['hidden_size']}, {r['model']['layers']} layers), {r['pairs']} pairs, "
-            f"micro-batch {r['micro_batch']}, fp32, reference model = initial policy. Peak fp32 matmul measured in "
-            f"the same run: {r['peak_matmul_flops'] / 1e9:.1f} GFLOP/s.",
+            f"micro-batch {r['micro_batch']}, fp32, reference model = initial policy; best of {r['repeats']} "
+            f"interleaved rounds each. Peak fp32 matmul measured in the same run: "
+            f"{r['peak_matmul_flops'] / 1e9:.1f} GFLOP/s.",
             "",
             "| learner | tokens/s | vs TRL | MFU |",
             "|---|---|---|---|",
