@@ -78,7 +78,8 @@ class LearnerWorker:
         self.loss_params = LossParams(**{f.name: cfg[f.name] for f in dataclasses.fields(LossParams)})
         self.tokenizer = load_tokenizer(model_path)
         model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32, use_safetensors=True)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+        # fused: one kernel per step instead of a loop of small ops (CPU and CUDA; seen in benchmarks/bench_learner)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"], fused=True)
         warmup = cfg["warmup_steps"]
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / (warmup + 1)))
         self.engine, *_ = deepspeed.initialize(
