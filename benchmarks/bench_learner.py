@@ -77,8 +77,12 @@ def spo_tokens_per_s(group: LearnerGroup, pairs_ref, tokens: int, iteration: int
     return tokens / (time.perf_counter() - start)
 
 
-def trl_tokens_per_s(model_path: str, pairs: pa.Table, tokens: int, micro_batch: int) -> float:
-    """TRL DPOTrainer on the same pairs (prompts given with the same chat template); steps after the first."""
+def trl_tokens_per_s(model_path: str, pairs: pa.Table, tokens: int, micro_batch: int, defaults: bool = False) -> float:
+    """TRL DPOTrainer on the same pairs (prompts given with the same chat template); steps after the first.
+
+    Like spo on CPU, fp32 without activation checkpointing; ``defaults`` keeps TRL's own defaults
+    instead (bf16 autocast and gradient checkpointing), for reference.
+    """
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, TrainerCallback
     from trl import DPOConfig, DPOTrainer
@@ -99,7 +103,8 @@ def trl_tokens_per_s(model_path: str, pairs: pa.Table, tokens: int, micro_batch:
     with tempfile.TemporaryDirectory() as out:
         args = DPOConfig(output_dir=out, max_steps=steps, per_device_train_batch_size=micro_batch, learning_rate=1e-4,
                          beta=0.1, report_to=[], use_cpu=True, save_strategy="no", logging_steps=10**6,
-                         dataloader_num_workers=0, max_grad_norm=1.0, seed=0)  # fmt: skip
+                         dataloader_num_workers=0, max_grad_norm=1.0, seed=0,
+                         **({} if defaults else {"bf16": False, "gradient_checkpointing": False}))  # fmt: skip
         model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
         trainer = DPOTrainer(model=model, args=args, train_dataset=data, processing_class=tok, callbacks=[Stamp()])
         trainer.train()
@@ -133,7 +138,7 @@ def main() -> None:
     ray.init(
         address="local", num_cpus=THREADS, include_dashboard=False, runtime_env={"env_vars": actor_env(str(cache))}
     )
-    rates: dict[str, list[float]] = {"spo_1rank": [], "spo_2ranks": [], "trl": []}
+    rates: dict[str, list[float]] = {"spo_1rank": [], "spo_2ranks": [], "trl": [], "trl_defaults": []}
     try:
         ref = ray.put(pairs)
         groups = {"spo_1rank": spo_group(model_path, ref, 1, micro_batch),
@@ -142,11 +147,12 @@ def main() -> None:
             for name, group in groups.items():
                 rates[name].append(spo_tokens_per_s(group, ref, tokens, rep + 1))
             rates["trl"].append(trl_tokens_per_s(model_path, pairs, tokens, micro_batch))
+            rates["trl_defaults"].append(trl_tokens_per_s(model_path, pairs, tokens, micro_batch, defaults=True))
         for group in groups.values():
             group.shutdown()
     finally:
         ray.shutdown()
-    spo1, spo2, trl = (max(rates[k]) for k in ("spo_1rank", "spo_2ranks", "trl"))
+    spo1, spo2, trl, trl_defaults = (max(rates[k]) for k in ("spo_1rank", "spo_2ranks", "trl", "trl_defaults"))
     profile = profile_spo_rank(model_path, pairs, micro_batch)
     result = {
         "model": {"hidden_size": spec.hidden_size, "layers": spec.num_layers, "flops_per_token": flops_per_token},
@@ -156,7 +162,7 @@ def main() -> None:
         "peak_matmul_flops": peak,
         "repeats": repeats,
         "tokens_per_s_all": rates,
-        "tokens_per_s": {"spo_1rank": spo1, "spo_2ranks": spo2, "trl": trl},
+        "tokens_per_s": {"spo_1rank": spo1, "spo_2ranks": spo2, "trl": trl, "trl_defaults": trl_defaults},
         "ratio_vs_trl": {"spo_1rank": spo1 / trl, "spo_2ranks": spo2 / trl},
         "mfu": {
             "spo_1rank": spo1 * flops_per_token / peak,
