@@ -39,7 +39,7 @@ def mark_complete(run_dir: Path, iteration: int) -> None:
 
 
 def _iteration_of(path: Path) -> int | None:
-    m = re.search(r"(?:iter_|learner_iter_)(\d+)$", path.name) or re.search(r"policy_v(\d+)\.parquet$", path.name)
+    m = re.search(r"iter_(\d+)$", path.name) or re.search(r"policy_v(\d+)\.parquet$", path.name)
     if m is None:
         return None
     number = int(m.group(1))
@@ -47,7 +47,8 @@ def _iteration_of(path: Path) -> int | None:
 
 
 def rollback(run_dir: Path, last: int) -> list[str]:
-    """Remove what iterations after ``last`` wrote, and their ``metrics.jsonl`` lines; returns what went.
+    """Remove what iterations after ``last`` wrote, their ``metrics.jsonl`` lines, and the temporaries of
+    atomic writes that an interruption left behind; returns what went.
 
     With ``last == -1`` only the initial-policy stages (iteration -1) are kept.
     """
@@ -55,6 +56,12 @@ def rollback(run_dir: Path, last: int) -> list[str]:
     removed = []
     candidates = [*run_dir.glob("iter_*"), *run_dir.glob("checkpoints/iter_*"), *run_dir.glob("eval/policy_v*.parquet")]
     candidates += list((run_dir / STATE_DIR).glob("learner_iter_*"))
+    for d in (run_dir, run_dir / "checkpoints", run_dir / STATE_DIR, run_dir / "eval"):
+        # temporaries of atomic writes that never got renamed (Hydra's own .hydra stays)
+        partial = [p for p in d.glob(".*") if p.name != ".hydra"] if d.is_dir() else []
+        for path in partial:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+            removed.append(str(path.relative_to(run_dir)))
     for path in candidates:
         it = _iteration_of(path)
         if it is not None and it > last:

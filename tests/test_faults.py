@@ -141,3 +141,23 @@ def test_driver_killed_mid_iteration_resumes_to_the_same_metrics(tmp_path, cache
     assert pq.read_table(run_dir / "iter_2" / "samples.parquet").equals(
         pq.read_table(straight / "iter_2" / "samples.parquet")
     )
+
+
+def test_rollback_removes_later_iterations_and_partial_writes(tmp_path):
+    from spo.run_state import mark_complete, rollback
+
+    for rel in ("iter_0/samples.parquet", "iter_1/samples.parquet", "checkpoints/iter_0/model.safetensors",
+                "checkpoints/.iter_1.abc/model.safetensors", "eval/policy_v0.parquet", "eval/policy_v1.parquet",
+                "eval/policy_v2.parquet", "eval/.policy_v2.parquet.xyz", "state/learner_iter_0/rng_rank0.safetensors",
+                ".hydra/config.yaml"):  # fmt: skip
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    lines = [{"iteration": i, "stage": s} for i, s in ((-1, "eval"), (0, "iteration"), (1, "rollout"), (1, "learn"))]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    mark_complete(tmp_path, 0)
+    removed = rollback(tmp_path, 0)
+    assert sorted(removed) == sorted(["checkpoints/.iter_1.abc", "eval/.policy_v2.parquet.xyz", "iter_1",
+                                      "eval/policy_v2.parquet", "metrics.jsonl: 2 lines"])  # fmt: skip
+    assert (tmp_path / "eval/policy_v1.parquet").exists() and (tmp_path / "state/learner_iter_0").exists()
+    assert (tmp_path / ".hydra/config.yaml").exists() and completed_iteration(tmp_path) == 0
+    assert [json.loads(x)["iteration"] for x in (tmp_path / "metrics.jsonl").read_text().splitlines()] == [-1, 0]
