@@ -31,7 +31,6 @@ class WeightGroup:
             self.pg = dist.ProcessGroupGloo(store, rank, world_size, timeout)
         else:
             raise ValueError(f"weight group backend must be nccl or gloo, got {backend!r}")
-        self.rank = rank
         self.device = torch.device("cuda", torch.cuda.current_device()) if backend == "nccl" else torch.device("cpu")
 
     def send(self, bucket: list[torch.Tensor]) -> None:
@@ -52,6 +51,7 @@ class CollectiveTransport(WeightTransport):
         super().__init__(sync)
         self.backend = sync.transport  # "nccl" or "gloo"
         self.cap = int(sync.bucket_mb * 2**20)
+        self.last_buckets = 0  # buckets in the latest push
 
     def _form_group(self, learner, generators) -> None:
         host, port = learner.rendezvous()
