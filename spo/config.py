@@ -160,16 +160,22 @@ class DifficultyConfig:
 
 
 @dataclass
-class LearnerConfig:
-    """The DeepSpeed learner group and its loss."""
+class LossParams:
+    """The loss hyper-parameters (see :mod:`spo.learner.losses`); the learner config carries them."""
 
-    loss: str = "dpo"
     beta: float = 0.1
     label_smoothing: float = 0.0
     gamma: float = 0.5
     desirable_weight: float = 1.0
     undesirable_weight: float = 1.0
     nll_weight: float = 0.0
+
+
+@dataclass
+class LearnerConfig(LossParams):
+    """The DeepSpeed learner group and its loss (plus the loss hyper-parameters of :class:`LossParams`)."""
+
+    loss: str = "dpo"
     lr: float = 1e-4
     weight_decay: float = 0.0
     epochs: int = 2

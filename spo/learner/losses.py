@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from spo.config import LossParams
+
 
 @dataclass
 class LossInputs:
@@ -38,16 +40,6 @@ class LossInputs:
     rejected_tokens: torch.Tensor | None = None
     policy_kl: torch.Tensor | None = None  # KTO: policy log-probs of mismatched pairs
     ref_kl: torch.Tensor | None = None  # KTO: reference log-probs of mismatched pairs
-
-
-@dataclass(frozen=True)
-class LossParams:
-    beta: float = 0.1
-    label_smoothing: float = 0.0
-    gamma: float = 0.5
-    desirable_weight: float = 1.0
-    undesirable_weight: float = 1.0
-    nll_weight: float = 0.0
 
 
 @dataclass
