@@ -29,6 +29,12 @@ class WeightTransport(ABC):
     def __init__(self, sync: SyncConfig):
         self.sync = sync
 
-    @abstractmethod
     def push(self, learner: LearnerGroup, generators: GeneratorPool, version: int) -> None:
         """Deliver the weights as ``version``; return only once every generator acknowledged it."""
+        acked = self.deliver(learner, generators, version)
+        if any(v != version for v in acked):
+            raise RuntimeError(f"weight push {version}: generators acknowledged {acked}")
+
+    @abstractmethod
+    def deliver(self, learner: LearnerGroup, generators: GeneratorPool, version: int) -> list[int]:
+        """Move the weights into every generator as ``version``; returns each one's acknowledged version."""

@@ -14,9 +14,7 @@ from spo.sync.base import WeightTransport
 class DiskTransport(WeightTransport):
     """Write ``<disk_dir>/policy``, then have every generator load it."""
 
-    def push(self, learner, generators, version: int) -> None:
+    def deliver(self, learner, generators, version: int) -> list[int]:
         path = Path(self.sync.disk_dir).expanduser() / "policy"
         learner.save_checkpoint(str(path))
-        acked = generators.load_checkpoint(str(path), version)
-        if any(v != version for v in acked):
-            raise RuntimeError(f"weight push {version}: generators acknowledged {acked}")
+        return generators.load_checkpoint(str(path), version)

@@ -12,8 +12,5 @@ from spo.sync.base import WeightTransport
 class ObjectStoreTransport(WeightTransport):
     """One ``ray.put``-backed object, read by every generator."""
 
-    def push(self, learner, generators, version: int) -> None:
-        weights = learner.export_weights()
-        acked = generators.load_weights(weights, version)
-        if any(v != version for v in acked):
-            raise RuntimeError(f"weight push {version}: generators acknowledged {acked}")
+    def deliver(self, learner, generators, version: int) -> list[int]:
+        return generators.load_weights(learner.export_weights(), version)
