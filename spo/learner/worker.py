@@ -222,7 +222,7 @@ class LearnerWorker:
         return pa.table({"pair_index": pa.array(idx, pa.int64()), **{k: v[:keep] for k, v in cols.items()}})
 
     def _gathered(self):
-        if self.cfg["zero_stage"] == 3 and self.world_size > 1:  # see deepspeed_config
+        if self.engine.zero_optimization_stage() == 3:  # the stage DeepSpeed runs (see deepspeed_config)
             import deepspeed
 
             return deepspeed.zero.GatheredParameters(list(self.engine.module.parameters()), modifier_rank=None)
