@@ -25,6 +25,11 @@ def completed_iteration(run_dir: Path) -> int:
     return int(json.loads(marker.read_text())["iteration"])
 
 
+def checkpoint_dir(run_dir: Path, iteration: int) -> Path:
+    """The HF checkpoint of the policy after ``iteration``."""
+    return Path(run_dir) / "checkpoints" / f"iter_{iteration}"
+
+
 def learner_state_dir(run_dir: Path, iteration: int) -> Path:
     """Where the learner's full training state after ``iteration`` lives."""
     return Path(run_dir) / STATE_DIR / f"learner_iter_{iteration}"
@@ -53,20 +58,16 @@ def rollback(run_dir: Path, last: int) -> list[str]:
     With ``last == -1`` only the initial-policy stages (iteration -1) are kept.
     """
     run_dir = Path(run_dir)
+    dirs = [run_dir, run_dir / "checkpoints", run_dir / STATE_DIR, run_dir / "eval"]
+    # temporaries of atomic writes that never got renamed (Hydra's own .hydra stays)
+    partial = [p for d in dirs if d.is_dir() for p in d.glob(".*") if p.name != ".hydra"]
+    outputs = [*run_dir.glob("iter_*"), *run_dir.glob("checkpoints/iter_*"), *run_dir.glob("eval/policy_v*.parquet"),
+               *(run_dir / STATE_DIR).glob("learner_iter_*")]  # fmt: skip
+    later = [p for p in outputs if (it := _iteration_of(p)) is not None and it > last]
     removed = []
-    candidates = [*run_dir.glob("iter_*"), *run_dir.glob("checkpoints/iter_*"), *run_dir.glob("eval/policy_v*.parquet")]
-    candidates += list((run_dir / STATE_DIR).glob("learner_iter_*"))
-    for d in (run_dir, run_dir / "checkpoints", run_dir / STATE_DIR, run_dir / "eval"):
-        # temporaries of atomic writes that never got renamed (Hydra's own .hydra stays)
-        partial = [p for p in d.glob(".*") if p.name != ".hydra"] if d.is_dir() else []
-        for path in partial:
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-            removed.append(str(path.relative_to(run_dir)))
-    for path in candidates:
-        it = _iteration_of(path)
-        if it is not None and it > last:
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-            removed.append(str(path.relative_to(run_dir)))
+    for path in partial + later:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+        removed.append(str(path.relative_to(run_dir)))
     metrics = run_dir / "metrics.jsonl"
     if metrics.exists():
         lines = [line for line in metrics.read_text().splitlines() if line.strip()]

@@ -38,7 +38,14 @@ from spo.reward.pool import ScorerPool
 from spo.rollout.base import SamplingParams
 from spo.rollout.hf_engine import load_tokenizer
 from spo.rollout.pool import GeneratorPool
-from spo.run_state import completed_iteration, iteration_rows, learner_state_dir, mark_complete, rollback
+from spo.run_state import (
+    checkpoint_dir,
+    completed_iteration,
+    iteration_rows,
+    learner_state_dir,
+    mark_complete,
+    rollback,
+)
 from spo.schemas import generated_schema
 from spo.sync.base import TRANSPORTS
 from spo.tracking import build_trackers
@@ -350,7 +357,7 @@ class SelfPlayRunner:
         The generators are told that checkpoint holds their current policy (a restarted one loads it).
         """
         start = time.perf_counter()
-        path = self.run_dir / "checkpoints" / f"iter_{iteration}"
+        path = checkpoint_dir(self.run_dir, iteration)
         self.learner.save_checkpoint(str(path))
         self.generators.set_policy(iteration + 1, str(path))
         self.learner.save_state(str(learner_state_dir(self.run_dir, iteration)))
@@ -442,7 +449,7 @@ class SelfPlayRunner:
             path = self.run_dir / "difficulty.parquet" if d.source == "frozen" else Path(d.file).expanduser()
             ray.get(self.buffer.load_difficulty.remote(str(path)))
         synced = self.sync(last + 1)
-        self.generators.set_policy(last + 1, str(self.run_dir / "checkpoints" / f"iter_{last}"))
+        self.generators.set_policy(last + 1, str(checkpoint_dir(self.run_dir, last)))
         self.metrics.write(last + 1, "resume", {"resumed_after": last, "removed": removed, **synced,
                                                 "resume_s": time.perf_counter() - start})  # fmt: skip
         return iteration_rows(self.run_dir)
