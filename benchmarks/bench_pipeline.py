@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 import ray
-import torch
 from hydra import compose, initialize_config_dir
 
 from benchmarks.common import parse_args, write_result
+from spo.assets.tiny import build_tiny_reward_model
 from spo.config import register, to_config
 from spo.rollout.base import SamplingParams
 from spo.runner import SelfPlayRunner, resolve_model_path
@@ -27,19 +27,10 @@ register()
 
 
 def tiny_rm(cache: Path, policy: str) -> str:
-    """A one-label tiny Llama reward model on the policy's tokenizer, so scoring costs something."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
-
+    """A one-label tiny Llama reward model on the policy's tokenizer (built once), so scoring costs something."""
     out = cache / "bench-rm"
-    if (out / "config.json").exists():
-        return str(out)
-    tok = AutoTokenizer.from_pretrained(policy)
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=128, intermediate_size=512, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=2, head_dim=64, num_labels=1,
-                         pad_token_id=tok.pad_token_id)  # fmt: skip
-    torch.manual_seed(0)
-    LlamaForSequenceClassification(config).save_pretrained(out)
-    tok.save_pretrained(out)
+    if not (out / "config.json").exists():
+        build_tiny_reward_model(policy, out, hidden_size=128, num_layers=2, intermediate_size=512)
     return str(out)
 
 

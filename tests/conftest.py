@@ -9,9 +9,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 import pytest  # noqa: E402
-import torch  # noqa: E402
 
-from spo.assets.tiny import TinySpec, ensure_tiny_policy  # noqa: E402
+from spo.assets.tiny import TinySpec, build_tiny_reward_model, ensure_tiny_policy  # noqa: E402
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
@@ -30,25 +29,7 @@ def tiny_policy(cache_dir) -> str:
 @pytest.fixture(scope="session")
 def tiny_classifier(tiny_policy, tmp_path_factory) -> str:
     """A randomly initialised one-label Llama reward model sharing the tiny tokenizer."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
-
-    tok = AutoTokenizer.from_pretrained(tiny_policy)
-    config = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=1,
-        num_attention_heads=1,
-        num_key_value_heads=1,
-        head_dim=64,
-        num_labels=1,
-        pad_token_id=tok.pad_token_id,
-    )
-    torch.manual_seed(0)
-    out = tmp_path_factory.mktemp("tiny-rm")
-    LlamaForSequenceClassification(config).save_pretrained(out)
-    tok.save_pretrained(out)
-    return str(out)
+    return str(build_tiny_reward_model(tiny_policy, tmp_path_factory.mktemp("tiny-rm")))
 
 
 @pytest.fixture(scope="session")

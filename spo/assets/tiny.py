@@ -155,3 +155,21 @@ def ensure_tiny_policy(cache_dir: str | Path, spec: TinySpec = TinySpec()) -> Pa
             json.dumps({"spec": asdict(spec), "sft_loss_first": losses[0], "sft_loss_last": losses[-1]}, indent=2)
         )
     return out
+
+
+def build_tiny_reward_model(
+    policy_path: str | Path, out: str | Path, hidden_size: int = 64, num_layers: int = 1, intermediate_size: int = 128
+) -> Path:
+    """A randomly initialised (seed 0) one-label Llama reward model on the policy's tokenizer, saved at ``out``."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
+
+    tok = AutoTokenizer.from_pretrained(policy_path)
+    heads = hidden_size // 64  # head_dim 64, as the policy
+    config = LlamaConfig(vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=intermediate_size,
+                         num_hidden_layers=num_layers, num_attention_heads=heads, num_key_value_heads=heads,
+                         head_dim=64, num_labels=1, pad_token_id=tok.pad_token_id)  # fmt: skip
+    torch.manual_seed(0)
+    with atomic_dir(Path(out)) as tmp:
+        LlamaForSequenceClassification(config).save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+    return Path(out)
