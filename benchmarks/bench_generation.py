@@ -7,17 +7,14 @@ engine shows where its time goes.
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import ray
 import torch
 from transformers import AutoModelForCausalLM
 
-from benchmarks.common import parse_args, profile_top, write_result
+from benchmarks.common import cache_dir, parse_args, profile_top, start_ray, write_result
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
-from spo.cluster import actor_env
 from spo.rollout.base import SamplingParams
 from spo.rollout.hf_engine import HFEngine, chat_prompt, load_tokenizer
 from spo.rollout.pool import GeneratorPool
@@ -69,16 +66,14 @@ def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
     torch.set_num_threads(THREADS)
     n_prompts, repeats = (16, 1) if args.quick else (256, 3)
-    cache = Path(os.environ.get("SPO_CACHE", "~/.cache/spo")).expanduser()
+    cache = cache_dir()
     model_path = str(ensure_tiny_policy(cache, TinySpec()))
     rows = sort_digits.generate_prompts(n_prompts, seed=3, min_len=4, max_len=8)
     prompts = [r["prompt"] for r in rows]
     sampling = SamplingParams(n=4, temperature=1.0, top_p=1.0, max_new_tokens=24, seed=11)
     batch = 32  # the engine's batch size; the actor gets chunks of the same size
 
-    ray.init(
-        address="local", num_cpus=THREADS, include_dashboard=False, runtime_env={"env_vars": actor_env(str(cache))}
-    )
+    start_ray(THREADS)
     try:
         pool = GeneratorPool(1, "hf", {"model_path": model_path}, "tiny", num_cpus=THREADS, threads=THREADS)
         actor_generate(pool, rows[:batch], sampling, batch)  # warm-up

@@ -9,20 +9,17 @@ its best round. A cProfile of one in-process spo learner rank shows where its ti
 
 from __future__ import annotations
 
-import os
 import random
 import tempfile
 import time
 from dataclasses import asdict
-from pathlib import Path
 
 import pyarrow as pa
 import ray
 import torch
 
-from benchmarks.common import parse_args, peak_matmul_flops, profile_top, write_result
+from benchmarks.common import cache_dir, parse_args, peak_matmul_flops, profile_top, start_ray, write_result
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
-from spo.cluster import actor_env
 from spo.config import LearnerConfig
 from spo.learner.group import LearnerGroup
 from spo.learner.logprobs import tokenize
@@ -128,16 +125,14 @@ def main() -> None:
     torch.set_num_threads(THREADS)
     n_pairs, micro_batch, repeats = (16, 4, 1) if args.quick else (256, 8, 3)
     spec = TinySpec(hidden_size=128 if args.quick else 256, num_layers=2 if args.quick else 4, sft_steps=10)
-    cache = Path(os.environ.get("SPO_CACHE", "~/.cache/spo")).expanduser()
+    cache = cache_dir()
     model_path = str(ensure_tiny_policy(cache, spec))
     pairs = make_pairs(n_pairs)
     tokens = count_tokens(load_tokenizer(model_path), pairs)
     peak = peak_matmul_flops(512 if args.quick else 1024)
     flops_per_token = 8 * matmul_params(model_path)
 
-    ray.init(
-        address="local", num_cpus=THREADS, include_dashboard=False, runtime_env={"env_vars": actor_env(str(cache))}
-    )
+    start_ray(THREADS)
     rates: dict[str, list[float]] = {"spo_1rank": [], "spo_2ranks": [], "trl": [], "trl_defaults": []}
     try:
         ref = ray.put(pairs)

@@ -8,7 +8,6 @@ Scaling: one whole iteration with 1 against 2 generator actors on this machine's
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import ray
 from hydra import compose, initialize_config_dir
 
-from benchmarks.common import parse_args, write_result
+from benchmarks.common import cache_dir, parse_args, write_result
 from spo.assets.tiny import build_tiny_reward_model
 from spo.config import register, to_config
 from spo.rollout.base import SamplingParams
@@ -99,7 +98,7 @@ def iteration_time(cache: Path, work: Path, prompts: int, workers: int) -> dict:
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
     prompts = 32 if args.quick else 256
-    cache = Path(os.environ.get("SPO_CACHE", "~/.cache/spo")).expanduser()
+    cache = cache_dir()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         scaling = {w: iteration_time(cache, work, prompts, w) for w in (1, 2)}

@@ -9,17 +9,14 @@ process, measured in the same run. Every push ends with every generator's acknow
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict
-from pathlib import Path
 
 import ray
 import torch
 
-from benchmarks.common import best_of, parse_args, write_result
+from benchmarks.common import best_of, cache_dir, parse_args, start_ray, write_result
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
-from spo.cluster import actor_env
 from spo.config import LearnerConfig, SyncConfig
 from spo.learner.group import LearnerGroup
 from spo.rollout.pool import GeneratorPool
@@ -63,11 +60,11 @@ def main() -> None:
     torch.set_num_threads(1)
     sizes = [(64, 1), (128, 2)] if args.quick else [(128, 2), (384, 4), (768, 8)]
     repeats = 1 if args.quick else 3
-    cache = Path(os.environ.get("SPO_CACHE", "~/.cache/spo")).expanduser()
+    cache = cache_dir()
     paths = [
         (h, n, str(ensure_tiny_policy(cache, TinySpec(hidden_size=h, num_layers=n, sft_steps=1)))) for h, n in sizes
     ]
-    ray.init(address="local", num_cpus=2, include_dashboard=False, runtime_env={"env_vars": actor_env(str(cache))})
+    start_ray(2)
     rows = []
     try:
         for hidden, layers, path in paths:

@@ -46,6 +46,21 @@ def parse_args(description: str, **extra: tuple[str, str]) -> argparse.Namespace
     return parser.parse_args()
 
 
+def cache_dir() -> Path:
+    """spo's model cache; ``SPO_CACHE`` moves it (the test suite points it at a temporary one)."""
+    return Path(os.environ.get("SPO_CACHE", "~/.cache/spo")).expanduser()
+
+
+def start_ray(num_cpus: int) -> None:
+    """A fresh local Ray cluster with spo's actor environment."""
+    import ray
+
+    from spo.cluster import actor_env
+
+    env = actor_env(str(cache_dir()))
+    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, runtime_env={"env_vars": env})
+
+
 def best_of(fn, repeats: int) -> float:
     """The fastest of ``repeats`` timed calls of ``fn`` (seconds)."""
     times = []
