@@ -12,7 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
-from spo.io import atomic_file, write_json
+from spo.io import atomic_file, read_jsonl, write_json
 
 STATE_DIR = "state"
 
@@ -70,21 +70,19 @@ def rollback(run_dir: Path, last: int) -> list[str]:
         removed.append(str(path.relative_to(run_dir)))
     metrics = run_dir / "metrics.jsonl"
     if metrics.exists():
-        lines = [line for line in metrics.read_text().splitlines() if line.strip()]
-        keep = [line for line in lines if json.loads(line)["iteration"] <= last]
-        if len(keep) != len(lines):
+        records = read_jsonl(metrics)
+        keep = [r for r in records if r["iteration"] <= last]
+        if len(keep) != len(records):
             with atomic_file(metrics, "w") as fh:
-                fh.write("".join(line + "\n" for line in keep))
-            removed.append(f"metrics.jsonl: {len(lines) - len(keep)} lines")
+                fh.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in keep))
+            removed.append(f"metrics.jsonl: {len(records) - len(keep)} lines")
     return removed
 
 
 def iteration_rows(run_dir: Path) -> list[dict]:
     """The summary rows already in ``metrics.jsonl``: the initial eval and each complete iteration."""
-    path = Path(run_dir) / "metrics.jsonl"
-    rows = []
-    for line in path.read_text().splitlines():
-        rec = json.loads(line)
-        if rec["stage"] == "iteration" or (rec["iteration"] == -1 and rec["stage"] == "eval"):
-            rows.append({k: v for k, v in rec.items() if k != "stage"})
-    return rows
+    return [
+        {k: v for k, v in rec.items() if k != "stage"}
+        for rec in read_jsonl(Path(run_dir) / "metrics.jsonl")
+        if rec["stage"] == "iteration" or (rec["iteration"] == -1 and rec["stage"] == "eval")
+    ]

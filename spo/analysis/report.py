@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import yaml
 from matplotlib.ticker import MaxNLocator
 
 from spo.analysis.plots import new_figure, save_figure
-from spo.io import atomic_file
+from spo.io import atomic_file, read_jsonl
 from spo.metrics import format_table
 
 STAGE_TIMES = ("rollout_s", "select_s", "select_pairs_s", "train_s", "sync_s", "checkpoint_s", "eval_s")
@@ -21,7 +20,7 @@ def read_metrics(run: Path) -> tuple[list[dict], list[dict], dict]:
     """(per-iteration summary rows, eval rows, config) of a run directory."""
     if not (run / "metrics.jsonl").exists():
         raise ValueError(f"{run}: no metrics.jsonl; not a run directory")
-    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    lines = read_jsonl(run / "metrics.jsonl")
     config = yaml.safe_load((run / "config.yaml").read_text()) if (run / "config.yaml").exists() else {}
     rows = [x for x in lines if x["stage"] == "iteration"]
     evals = [x for x in lines if x["stage"] == "eval"]
