@@ -65,7 +65,7 @@ def rollback(run_dir: Path, last: int) -> list[str]:
                *(run_dir / STATE_DIR).glob("learner_iter_*")]  # fmt: skip
     later = [p for p in outputs if (it := _iteration_of(p)) is not None and it > last]
     removed = []
-    for path in partial + later:
+    for path in later + partial:  # what each iteration wrote first, then leftover temporaries
         shutil.rmtree(path) if path.is_dir() else path.unlink()
         removed.append(str(path.relative_to(run_dir)))
     metrics = run_dir / "metrics.jsonl"
