@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import ray
 from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
+from spo.io import atomic_dir
 from spo.learner.worker import LearnerWorker
 
 
@@ -70,13 +67,8 @@ class LearnerGroup:
 
         On several nodes ``path`` must be on storage that every rank and the driver share.
         """
-        target = Path(path)
-        tmp = target.with_name(f".{target.name}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        ray.get([w.save_state.remote(str(tmp)) for w in self.workers])
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
+        with atomic_dir(path) as tmp:
+            ray.get([w.save_state.remote(str(tmp)) for w in self.workers])
 
     def load_state(self, path: str) -> None:
         """Restore every rank's training state from ``path``."""
