@@ -1,18 +1,38 @@
-"""Shared fixtures: offline HF, the tiny policy and reward model, one local Ray cluster."""
+"""Shared fixtures (offline HF, the tiny policy and reward model, one local Ray cluster) and actor helpers."""
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 import pytest  # noqa: E402
+import ray  # noqa: E402
 
 from spo.assets.tiny import TinySpec, build_tiny_reward_model, ensure_tiny_policy  # noqa: E402
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+
+
+def actor_pid(actor) -> int:
+    """The process id of a live actor."""
+    return ray.get(actor.__ray_call__.remote(lambda self: os.getpid()))
+
+
+def wait_restarted(actor, old_pid: int, timeout: float = 120.0) -> None:
+    """ray.kill is asynchronous: poll until a new process answers, so no call lands on the dying one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if actor_pid(actor) != old_pid:
+                return
+        except ray.exceptions.RayActorError:
+            pass  # dead and not yet back
+        time.sleep(0.2)
+    raise AssertionError(f"actor was not restarted within {timeout:.0f} s")
 
 
 @pytest.fixture(scope="session")

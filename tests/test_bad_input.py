@@ -6,15 +6,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import CONF_DIR
-from hydra import compose, initialize_config_dir
+from test_e2e import tiny_config
 from transformers import AutoTokenizer
 
-from spo.config import ConfigError, TaskConfig, register, to_config
+from spo.config import ConfigError, TaskConfig
 from spo.data.prompts import PromptFileError, screen_prompts
 from spo.runner import SelfPlayRunner
-
-register()
 
 GOOD = b'{"prompt_id": "a", "prompt": "Sort: 3 1 2"}\n{"prompt_id": "b", "prompt": "Sort: 9 8"}\n'
 HELDOUT = b'{"prompt_id": "h", "prompt": "Sort: 5 4"}\n'
@@ -87,33 +84,25 @@ CASES = [
 ]  # fmt: skip
 
 
-def _config(run_dir: Path, cache_dir, overrides: list[str]):
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        dcfg = compose(
-            "config", overrides=["experiment=tiny", f"run_dir={run_dir}", f"cache_dir={cache_dir}", *overrides]
-        )
-    return to_config(dcfg)
-
-
 @pytest.mark.parametrize("name,make,message", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_is_refused_naming_the_culprit(tmp_path, cache_dir, tiny_policy, name, make, message):
     run_dir = tmp_path / "run"
     with pytest.raises((ConfigError, PromptFileError), match=message):
-        SelfPlayRunner(_config(run_dir, cache_dir, make(tmp_path)))
+        SelfPlayRunner(tiny_config(run_dir, cache_dir, *make(tmp_path)))
     assert not run_dir.exists()
 
 
 def test_tokenizer_without_chat_template_is_refused(tmp_path, cache_dir, tiny_policy):
     run_dir = tmp_path / "run"
     with pytest.raises(ConfigError, match="model.path: .*tokenizer has no chat template"):
-        SelfPlayRunner(_config(run_dir, cache_dir, _no_chat_template(tiny_policy)(tmp_path)))
+        SelfPlayRunner(tiny_config(run_dir, cache_dir, *_no_chat_template(tiny_policy)(tmp_path)))
     assert not run_dir.exists()
 
 
 @pytest.mark.usefixtures("ray_cluster")
 def test_layout_that_does_not_fit_the_cluster_is_refused(tmp_path, cache_dir, tiny_policy):
     run_dir = tmp_path / "run"
-    runner = SelfPlayRunner(_config(run_dir, cache_dir, ["generator.num_workers=3", "cluster.generator_cpus=1"]))
+    runner = SelfPlayRunner(tiny_config(run_dir, cache_dir, "generator.num_workers=3", "cluster.generator_cpus=1"))
     with pytest.raises(
         ConfigError, match=r"cluster: the roles need 3.75 CPUs \(generators 3, .*\) but the Ray cluster has 2"
     ):

@@ -12,8 +12,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import ray
+from conftest import actor_pid, wait_restarted
 from test_e2e import tiny_config
 
+from spo.io import read_jsonl
 from spo.run_state import completed_iteration
 from spo.runner import RewardFailureError, SelfPlayRunner
 from spo.schemas import SAMPLE_KEY
@@ -31,10 +33,6 @@ def _first_samples(buffer) -> int:
     return n
 
 
-def _pid(actor) -> int:
-    return ray.get(actor.__ray_call__.remote(lambda self: os.getpid()))
-
-
 @pytest.mark.usefixtures("ray_cluster")
 def test_generator_killed_mid_rollout_restarts_on_the_current_policy_and_loses_nothing(tmp_path, cache_dir):
     run_dir = tmp_path / "run"
@@ -46,7 +44,7 @@ def test_generator_killed_mid_rollout_restarts_on_the_current_policy_and_loses_n
         runner.initial_stages()
         runner.iterate(0)
         worker = runner.generators.workers[0]
-        pid = _pid(worker)
+        pid = actor_pid(worker)
         seen_at_kill = []
 
         def kill_once_streaming():
@@ -58,7 +56,7 @@ def test_generator_killed_mid_rollout_restarts_on_the_current_policy_and_loses_n
         row = runner.iterate(1)
         killer.join()
         assert seen_at_kill[0] < 96 * 4  # the kill landed mid-rollout
-        assert _pid(worker) != pid  # the actor was restarted
+        wait_restarted(worker, pid)  # the actor was restarted
         samples = pq.read_table(run_dir / "iter_1" / "samples.parquet")
         keys = _keys(samples)
         assert len(keys) == len(set(keys)) == 96 * 4  # none lost, none duplicated
@@ -83,7 +81,7 @@ def test_scorer_failures_are_quarantined_and_stop_the_run_past_the_limit(tmp_pat
     assert len(set(_keys(bad)) | set(_keys(clean))) == bad.num_rows + clean.num_rows == 64 * 4
     assert clean.column("score_error").null_count == clean.num_rows
     assert pc.all(pc.is_finite(clean.column("reward/rule"))).as_py()
-    lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    lines = read_jsonl(run_dir / "metrics.jsonl")
     select = next(x for x in lines if x["stage"] == "select")
     assert select["quarantined"] == bad.num_rows > 0
     assert rows[-1]["pairs_trained"] > 0
@@ -106,7 +104,7 @@ def _train(run_dir, cache_dir, *extra) -> subprocess.Popen:
 
 
 def _iterations(run_dir) -> dict[int, dict]:
-    lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    lines = read_jsonl(run_dir / "metrics.jsonl")
     return {x["iteration"]: x for x in lines if x["stage"] == "iteration"}
 
 
@@ -160,4 +158,4 @@ def test_rollback_removes_later_iterations_and_partial_writes(tmp_path):
                                       "eval/policy_v2.parquet", "metrics.jsonl: 2 lines"])  # fmt: skip
     assert (tmp_path / "eval/policy_v1.parquet").exists() and (tmp_path / "state/learner_iter_0").exists()
     assert (tmp_path / ".hydra/config.yaml").exists() and completed_iteration(tmp_path) == 0
-    assert [json.loads(x)["iteration"] for x in (tmp_path / "metrics.jsonl").read_text().splitlines()] == [-1, 0]
+    assert [x["iteration"] for x in read_jsonl(tmp_path / "metrics.jsonl")] == [-1, 0]

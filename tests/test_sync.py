@@ -1,12 +1,10 @@
 """Weight sync: bucket planning, and the collective (bucketed broadcast) transport on gloo against the object store."""
 
-import os
-import time
-
 import numpy as np
 import pytest
 import ray
 import torch
+from conftest import actor_pid, wait_restarted
 from test_learner import fixed_pairs, learner_cfg
 
 from spo.config import SyncConfig
@@ -52,23 +50,6 @@ def _generator_params(worker) -> dict[str, np.ndarray]:
         lambda self: {n: p.detach().numpy().copy() for n, p in self.engine.model.named_parameters()}))  # fmt: skip
 
 
-def _pid(actor) -> int:
-    return ray.get(actor.__ray_call__.remote(lambda self: os.getpid()))
-
-
-def _wait_restarted(actor, old_pid: int, timeout: float = 120.0) -> None:
-    """ray.kill is asynchronous: poll until a new process answers, so no call lands on the dying one."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if _pid(actor) != old_pid:
-                return
-        except ray.exceptions.RayActorError:
-            pass  # dead and not yet back
-        time.sleep(0.2)
-    raise AssertionError(f"actor was not restarted within {timeout:.0f} s")
-
-
 @pytest.mark.usefixtures("ray_cluster")
 def test_gloo_bucketed_push_matches_the_object_store_and_survives_a_restarted_engine(tiny_policy):
     learner = LearnerGroup(2, tiny_policy, learner_cfg(3), num_cpus=0.25, threads=1, seed=0)
@@ -87,9 +68,9 @@ def test_gloo_bucketed_push_matches_the_object_store_and_survives_a_restarted_en
                 np.testing.assert_array_equal(got[name], value)
 
         learner.train(ray.put(fixed_pairs()), 1)
-        pid = _pid(gens.workers[1])
+        pid = actor_pid(gens.workers[1])
         ray.kill(gens.workers[1], no_restart=False)  # it comes back without the group
-        _wait_restarted(gens.workers[1], pid)
+        wait_restarted(gens.workers[1], pid)
         assert gens.in_weight_group() == [True, False]
         transport.push(learner, gens, 2)  # the group is formed again
         assert gens.policy_versions() == [2, 2]
