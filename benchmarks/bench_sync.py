@@ -10,29 +10,28 @@ process, measured in the same run. Every push ends with every generator's acknow
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 
 import ray
 import torch
 
 from benchmarks.common import best_of, cache_dir, parse_args, start_ray, write_result
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
-from spo.config import LearnerConfig, SyncConfig
+from spo.learner.config import LearnerConfig
 from spo.learner.group import LearnerGroup
 from spo.rollout.pool import GeneratorPool
 from spo.sync.collective import CollectiveTransport
-from spo.sync.object_store import ObjectStoreTransport
+from spo.sync.config import SyncConfig
+from spo.sync.object_store import ObjectStoreTransport, export
 
 
 def push_seconds(model_path: str, repeats: int, backend: str) -> tuple[dict[str, float], int]:
     """Best push time per transport (object store, collective on ``backend``) and the bytes pushed."""
-    cfg = asdict(LearnerConfig(num_ranks=1, zero_stage=2))
-    learner = LearnerGroup(1, model_path, cfg, 0.5, 1, seed=0)
+    learner = LearnerGroup(LearnerConfig(num_ranks=1, zero_stage=2), model_path, 0.5, 1, seed=0)
     gens = GeneratorPool(1, "hf", {"model_path": model_path}, "tiny", num_cpus=0.5, threads=1)
     transports = {"object_store": ObjectStoreTransport(SyncConfig()),
                   backend: CollectiveTransport(SyncConfig(transport=backend, bucket_mb=64))}  # fmt: skip
     try:
-        nbytes = sum(t.nbytes for _, t in ray.get(learner.export_weights()))
+        nbytes = sum(t.nbytes for _, t in ray.get(learner.call(export)[0]))
         times: dict[str, list[float]] = {name: [] for name in transports}
         version = 0
         for rep in range(repeats + 1):  # the first round warms up (and forms the group)

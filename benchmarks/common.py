@@ -55,7 +55,7 @@ def start_ray(num_cpus: int) -> None:
     """A fresh local Ray cluster with spo's actor environment."""
     import ray
 
-    from spo.cluster import actor_env
+    from spo.cluster.connect import actor_env
 
     env = actor_env(str(cache_dir()))
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, runtime_env={"env_vars": env})

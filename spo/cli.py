@@ -1,12 +1,16 @@
-"""The ``spo`` command: offline selection and training, exports, and analyses of finished runs."""
+"""The ``spo`` command: offline selection and training, exports, and analyses of finished runs.
+
+Self-play itself runs with ``python -m spo.train`` (or ``spo-selfplay``), with Hydra overrides.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 
-from spo.analysis.runs import expand_runs, load_run
+from spo.analysis.runs import RENAMED_KEYS, expand_runs, load_run
 
 
 def _analyze_transfer(args) -> str | dict:
@@ -26,7 +30,10 @@ def _analyze_bins(args) -> str | dict:
 def _analyze_group(args) -> str | dict:
     from spo.analysis.sweeps import group_analysis
 
-    result = group_analysis([load_run(p) for p in expand_runs(args.runs)], args.by, plot=args.plot)
+    for old in set(args.by) & set(RENAMED_KEYS):
+        print(f"spo: --by {old} is deprecated; use --by {RENAMED_KEYS[old]}", file=sys.stderr)
+    keys = [RENAMED_KEYS.get(k, k) for k in args.by]
+    result = group_analysis([load_run(p) for p in expand_runs(args.runs)], keys, plot=args.plot)
     return result["rows"] if args.json else result["table"]
 
 
@@ -41,14 +48,18 @@ def _select(args) -> str | dict:
     from spo.offline.select import select_offline
 
     result = select_offline(args.input, args.output, args.metric, args.fraction, args.weight, args.implicit,
-                            args.beta, args.model, args.judge_dim, args.seed)  # fmt: skip
+                            args.beta, args.model, args.judge_dim, args.seed, args.skipped)  # fmt: skip
     if args.json:
         return result
-    return f"kept {result['kept']} of {result['total']} pairs by {result['metric']} -> {result['output']}"
+    skipped = f"; {result['skipped']} rows gave no pair and were skipped" if result["skipped"] else ""
+    where = f" (listed in {args.skipped})" if result["skipped"] and args.skipped else ""
+    return (
+        f"kept {result['kept']} of {result['total']} pairs by {result['metric']} -> {result['output']}{skipped}{where}"
+    )
 
 
 def _train(args) -> str | dict:
-    from spo.config import LearnerConfig
+    from spo.learner.config import LearnerConfig
     from spo.offline.train import train_offline
 
     learner = LearnerConfig(loss=args.loss, beta=args.beta, lr=args.lr, epochs=args.epochs,
@@ -107,8 +118,29 @@ def _rm_train(args) -> str | dict:
             f"({result['heldout_pairs']} pairs); saved {result['output']}")  # fmt: skip
 
 
+# Old command names, accepted for one release with a deprecation message.
+RENAMED_COMMANDS = {"train": "train-offline"}
+
+
+def _runs_parser(analyze, name: str, help: str, fn, plot: str | None = None) -> argparse.ArgumentParser:
+    """An analysis over run directories: ``runs...``, ``--json`` and, for charts, ``--plot``."""
+    p = analyze.add_parser(name, help=help)
+    p.add_argument("runs", nargs="+", help="run directories or multirun folders")
+    if plot is not None:
+        p.add_argument("--plot", default=plot, help="bar chart PNG path ('' for none)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=fn)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="spo", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="spo",
+        description=__doc__,
+        epilog="self-play: python -m spo.train experiment=tiny (Hydra overrides; see the README)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"spo {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sel = sub.add_parser("select", help="keep the top fraction of a preference dataset's pairs by a metric")
@@ -123,10 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("--model", help="compute mean-token log-probs with this HF model directory")
     sel.add_argument("--judge-dim", help="the judge_delta/<dim> column for --metric judge_delta")
     sel.add_argument("--seed", type=int, default=0)
+    sel.add_argument("--skipped", help="write the rows that gave no pair (row number, reason) to this JSONL file; "
+                     "without it they are logged")  # fmt: skip
     sel.add_argument("--json", action="store_true", help="print the count kept and the metric summary as JSON")
     sel.set_defaults(fn=_select)
 
-    tr = sub.add_parser("train", help="train the DeepSpeed learner on an existing preference dataset")
+    tr = sub.add_parser("train-offline", help="train the DeepSpeed learner on an existing preference dataset")
     tr.add_argument("data", help="Parquet or JSONL preference pairs (as for select)")
     tr.add_argument("--model", required=True, help="HF model directory of the policy")
     tr.add_argument("--out", required=True, help="checkpoint directory to write")
@@ -190,31 +224,34 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="print the figures as JSON")
     t.set_defaults(fn=_analyze_transfer)
 
-    b = analyze.add_parser("bins", help="final held-out reward per training-difficulty bin across runs")
-    b.add_argument("runs", nargs="+", help="run directories or multirun folders")
-    b.add_argument("--plot", default="bins.png", help="bar chart PNG path ('' for none)")
-    b.add_argument("--json", action="store_true")
-    b.set_defaults(fn=_analyze_bins)
-
-    g = analyze.add_parser("group", help="final held-out reward across runs, grouped by config keys")
-    g.add_argument("runs", nargs="+", help="run directories or multirun folders")
-    g.add_argument(
-        "--by", action="append", required=True, help="a dotted config key, e.g. selection.pairs (repeatable)"
-    )
-    g.add_argument("--plot", default="group.png", help="bar chart PNG path ('' for none)")
-    g.add_argument("--json", action="store_true")
-    g.set_defaults(fn=_analyze_group)
-
-    s = analyze.add_parser("sweep", help="aggregate a fraction-pruned x model-size sweep")
-    s.add_argument("runs", nargs="+", help="run directories or multirun folders")
+    _runs_parser(analyze, "bins", "final held-out reward per training-difficulty bin across runs", _analyze_bins,
+                 plot="bins.png")  # fmt: skip
+    g = _runs_parser(analyze, "group", "final held-out reward across runs, grouped by config keys", _analyze_group,
+                     plot="group.png")  # fmt: skip
+    g.add_argument("--by", action="append", required=True,
+                   help="a dotted config key, e.g. selection.pair_metric (repeatable)")  # fmt: skip
+    s = _runs_parser(analyze, "sweep", "aggregate a fraction-pruned x model-size sweep", _analyze_sweep)
     s.add_argument("--out", default="sweep", help="folder for the PNG plots ('' for none)")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=_analyze_sweep)
     return parser
 
 
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("spo")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in RENAMED_COMMANDS:
+        new = RENAMED_COMMANDS[argv[0]]
+        print(f"spo: 'spo {argv[0]}' is deprecated and will be removed; use 'spo {new}'", file=sys.stderr)
+        argv[0] = new
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="spo: %(message)s")
     try:
         result = args.fn(args)
     except (ValueError, KeyError) as exc:

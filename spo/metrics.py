@@ -78,3 +78,13 @@ def saved_compute(prompts_total: int, n_samples: int, row: dict) -> dict:
         "saved_generate_s_est": saved * n_samples * row["generate_s"] / samples if samples else 0.0,
         "saved_train_s_est": saved * row["train_s"] / generated if generated else 0.0,
     }
+
+
+def iteration_line(row: dict) -> str:
+    """One log line summarising an iteration's row."""
+    nan = float("nan")
+    return (
+        f"iteration {row['iteration']}: held-out {row['heldout_reward']:.4f}, difficulty "
+        f"{row['difficulty_mean'] or nan:.3f}, pairs {row.get('pairs_trained')}, loss {row.get('loss', nan):.4f}, "
+        f"acc {row.get('reward_accuracy', nan):.3f}, {row['iteration_s']:.1f}s"
+    )

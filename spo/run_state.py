@@ -12,9 +12,52 @@ import re
 import shutil
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
+from spo.config import Config, to_config
+from spo.errors import ConfigError
 from spo.io import atomic_file, read_jsonl, write_json
+from spo.run_lock import LOCK_NAME
 
 STATE_DIR = "state"
+
+# Keys that may differ when a run directory is started again: the run continues regardless.
+RESUMABLE_CHANGES = ("run_dir", "resume", "iterations")
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        out.update(_flatten(v, key + ".") if isinstance(v, dict) else {key: v})
+    return out
+
+
+def _flat(cfg: Config) -> dict:
+    return _flatten(OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True))
+
+
+def resume_point(cfg: Config) -> int | None:
+    """``None`` for a fresh run directory; else the last complete iteration of the run it holds.
+
+    The saved config (typed and upgraded as a new one would be) must match ``cfg`` apart from
+    :data:`RESUMABLE_CHANGES`.
+    """
+    run_dir = Path(cfg.run_dir)
+    if not (run_dir / "metrics.jsonl").exists():
+        return None
+    saved_path = run_dir / "config.yaml"
+    if not saved_path.exists():
+        raise ConfigError(f"run_dir: {run_dir} holds metrics.jsonl but no config.yaml; choose another run_name=...")
+    saved, now = _flat(to_config(OmegaConf.load(saved_path))), _flat(cfg)
+    changed = sorted(k for k in saved.keys() | now.keys() if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES)
+    if changed:
+        shown = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in changed[:5])
+        raise ConfigError(
+            f"run_dir: {run_dir} holds a run with a different config ({shown}); choose another run_name=..., "
+            f"or continue it with resume={run_dir}"
+        )
+    return completed_iteration(run_dir)
 
 
 def completed_iteration(run_dir: Path) -> int:
@@ -59,8 +102,8 @@ def rollback(run_dir: Path, last: int) -> list[str]:
     """
     run_dir = Path(run_dir)
     dirs = [run_dir, run_dir / "checkpoints", run_dir / STATE_DIR, run_dir / "eval"]
-    # temporaries of atomic writes that never got renamed (Hydra's own .hydra stays)
-    partial = [p for d in dirs if d.is_dir() for p in d.glob(".*") if p.name != ".hydra"]
+    # temporaries of atomic writes that never got renamed (Hydra's own .hydra and the driver's lock stay)
+    partial = [p for d in dirs if d.is_dir() for p in d.glob(".*") if p.name not in (".hydra", LOCK_NAME)]
     outputs = [*run_dir.glob("iter_*"), *run_dir.glob("checkpoints/iter_*"), *run_dir.glob("eval/policy_v*.parquet"),
                *(run_dir / STATE_DIR).glob("learner_iter_*")]  # fmt: skip
     later = [p for p in outputs if (it := _iteration_of(p)) is not None and it > last]

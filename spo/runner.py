@@ -14,104 +14,32 @@ from __future__ import annotations
 import logging
 import random
 import time
-from dataclasses import asdict
 from pathlib import Path
 
-import pyarrow as pa
 import ray
 from omegaconf import OmegaConf
 
-from spo.assets.tiny import TinySpec, ensure_tiny_policy
-from spo.buffer.pair_metrics import NEEDS_LOGPROBS
-from spo.buffer.replay_buffer import ReplayBuffer
-from spo.cluster import check_fits, connect
-from spo.config import Config, ConfigError, validate
-from spo.data.prompts import load_prompts, screen_prompts
+from spo.assets.paths import resolve_model_path, resolve_pool_path
+from spo.buffer.quarantine import RewardFailureError, check_failures
+from spo.chat import load_tokenizer
+from spo.cluster.connect import connect
+from spo.cluster.resources import check_fits
+from spo.config import Config, validate
+from spo.data.prompts import load_screened_prompts
+from spo.data.schedule import PromptSchedule, chunks
+from spo.errors import ConfigError
 from spo.eval.heldout import collect_heldout
-from spo.eval.pairwise import PairwiseJudge
-from spo.eval.reference import load_reference_answers
+from spo.eval.reference import load_reference_answers, reference_samples
 from spo.io import atomic_file, write_parquet
-from spo.learner.group import LearnerGroup
-from spo.metrics import MetricsLog, format_table, saved_compute
+from spo.metrics import MetricsLog, format_table, iteration_line, saved_compute
 from spo.progress import gather_with_progress
-from spo.reward.pool import ScorerPool
+from spo.roles import start_roles
 from spo.rollout.base import SamplingParams
-from spo.rollout.hf_engine import load_tokenizer
-from spo.rollout.pool import GeneratorPool
-from spo.run_state import (
-    checkpoint_dir,
-    completed_iteration,
-    iteration_rows,
-    learner_state_dir,
-    mark_complete,
-    rollback,
-)
-from spo.schemas import generated_schema
-from spo.sync.base import TRANSPORTS
-from spo.tracking import build_trackers
+from spo.run_lock import RunLock
+from spo.run_state import checkpoint_dir, iteration_rows, learner_state_dir, mark_complete, resume_point, rollback
 
 log = logging.getLogger(__name__)
-
-
-def resolve_model_path(cfg: Config) -> str:
-    """The policy checkpoint directory: ``model.path`` or the locally built tiny model."""
-    if cfg.model.path is not None:
-        return str(Path(cfg.model.path).expanduser())
-    if cfg.model.name != "tiny":
-        raise ConfigError(f"model.path: required for model {cfg.model.name!r}")
-    spec = TinySpec(
-        hidden_size=cfg.model.tiny_hidden_size,
-        num_layers=cfg.model.tiny_num_layers,
-        sft_steps=cfg.model.tiny_sft_steps,
-    )
-    return str(ensure_tiny_policy(Path(cfg.cache_dir).expanduser(), spec))
-
-
-def resolve_pool_path(cfg: Config, pool) -> str:
-    """An extra pool's checkpoint: its ``path`` or a locally built tiny model of its size."""
-    if pool.path is not None:
-        return str(Path(pool.path).expanduser())
-    spec = TinySpec(hidden_size=pool.tiny_hidden_size, num_layers=pool.tiny_num_layers, sft_steps=pool.tiny_sft_steps)
-    return str(ensure_tiny_policy(Path(cfg.cache_dir).expanduser(), spec))
-
-
-# Keys that may differ when a run directory is started again: the run continues regardless.
-RESUMABLE_CHANGES = ("run_dir", "resume", "iterations")
-
-
-class RewardFailureError(RuntimeError):
-    """Too many samples of an iteration could not be scored."""
-
-
-def _flatten(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        out.update(_flatten(v, key + ".") if isinstance(v, dict) else {key: v})
-    return out
-
-
-def resume_point(cfg: Config) -> int | None:
-    """``None`` for a fresh run directory; else the last complete iteration of the run it holds.
-
-    The saved config must match ``cfg`` apart from :data:`RESUMABLE_CHANGES`.
-    """
-    run_dir = Path(cfg.run_dir)
-    if not (run_dir / "metrics.jsonl").exists():
-        return None
-    saved_path = run_dir / "config.yaml"
-    if not saved_path.exists():
-        raise ConfigError(f"run_dir: {run_dir} holds metrics.jsonl but no config.yaml; choose another run_name=...")
-    saved = _flatten(OmegaConf.to_container(OmegaConf.load(saved_path), resolve=True))
-    now = _flatten(OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True))
-    changed = sorted(k for k in saved.keys() | now.keys() if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES)
-    if changed:
-        shown = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in changed[:5])
-        raise ConfigError(
-            f"run_dir: {run_dir} holds a run with a different config ({shown}); choose another run_name=..., "
-            f"or continue it with resume={run_dir}"
-        )
-    return completed_iteration(run_dir)
+__all__ = ["RewardFailureError", "SelfPlayRunner"]
 
 
 def _seed(*parts: int) -> int:
@@ -125,39 +53,28 @@ class SelfPlayRunner:
         validate(cfg)
         self.cfg = cfg
         self.run_dir = Path(cfg.run_dir)
-        self.train_prompts, self.heldout_prompts = load_prompts(cfg.task)
-        if not self.heldout_prompts:
-            raise ConfigError("task.heldout_file: a held-out prompt set is required for evaluation")
         self.resume_from = resume_point(cfg)
+        self.model_path = resolve_model_path(cfg.model, cfg.cache_dir)
+        try:
+            self.tokenizer = load_tokenizer(self.model_path, cfg.model.trust_remote_code)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"model.path: {exc}") from exc
+        self.train_prompts, self.heldout_prompts, self.input_summary = load_screened_prompts(cfg.task, self.tokenizer)
         self.reference_answers = (
             load_reference_answers(cfg.eval.baseline, self.heldout_prompts) if cfg.eval.baseline != "initial" else None
         )
-        self.model_path = resolve_model_path(cfg)
-        try:
-            tokenizer = load_tokenizer(self.model_path, cfg.model.trust_remote_code)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"model.path: {exc}") from exc
-        source = cfg.task.prompts_file or f"task {cfg.task.name}"
-        self.train_prompts, dropped = screen_prompts(self.train_prompts, tokenizer, cfg.task, source)
-        self.heldout_prompts, dropped_heldout = screen_prompts(
-            self.heldout_prompts, tokenizer, cfg.task, cfg.task.heldout_file or f"task {cfg.task.name} (held out)"
-        )
-        self.input_summary = {
-            "prompts_train": len(self.train_prompts),
-            "prompts_heldout": len(self.heldout_prompts),
-            **{f"prompts_{k}": v + dropped_heldout[k] for k, v in dropped.items()},
+        self.extra_paths = {
+            name: resolve_pool_path(pool, cfg.cache_dir) for name, pool in cfg.generator.extra_pools.items()
         }
-        self.extra_paths = {name: resolve_pool_path(cfg, pool) for name, pool in cfg.generator.extra_pools.items()}
         self.metrics = MetricsLog(self.run_dir)
         self.scorer_names = list(cfg.reward.scorers)
-        self._order = list(range(len(self.train_prompts)))
-        random.Random(cfg.seed).shuffle(self._order)
+        self.schedule = PromptSchedule(self.train_prompts, cfg.prompts_per_iteration, cfg.seed)
 
     # ----------------------------------------------------------------- set-up
     def start(self) -> None:
-        """Connect to Ray and start every role."""
-        cfg, cl = self.cfg, self.cfg.cluster
-        self._owns_ray = connect(cl, cfg.cache_dir)
+        """Connect to Ray, check the layout fits, and start every role."""
+        cfg = self.cfg
+        self._owns_ray = connect(cfg.cluster, cfg.cache_dir)
         try:
             resources = ray.cluster_resources()
             check_fits(cfg, resources.get("CPU", 0.0), resources.get("GPU", 0.0))
@@ -167,118 +84,33 @@ class SelfPlayRunner:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with atomic_file(self.run_dir / "config.yaml", "w") as fh:
             fh.write(OmegaConf.to_yaml(cfg, resolve=True))
-        self.metrics.trackers = build_trackers(
-            list(cfg.tracking.backends), self.run_dir, cfg.tracking.project, cfg.run_name,
-            asdict(cfg),
-        )  # fmt: skip
-        engine_kwargs = {"model_path": self.model_path, "trust_remote_code": cfg.model.trust_remote_code,
-                         **cfg.generator.engine_kwargs}  # fmt: skip
-        self.generators = GeneratorPool(
-            cfg.generator.num_workers,
-            cfg.generator.engine,
-            engine_kwargs,
-            generator_name=cfg.model.name,
-            num_cpus=cl.generator_cpus,
-            threads=cl.generator_threads,
-            max_restarts=cl.max_restarts,
-            num_gpus=cl.generator_gpus,
-        )
-        self.scorers = ScorerPool(
-            {name: self._scorer_spec(sc) for name, sc in cfg.reward.scorers.items()},
-            num_cpus=cl.scorer_cpus,
-            threads=cl.scorer_threads,
-            max_restarts=cl.max_restarts,
-            num_gpus=cl.scorer_gpus,
-        )
-        self.extra_pools = [
-            GeneratorPool(
-                pool.num_workers,
-                cfg.generator.engine,
-                {**engine_kwargs, "model_path": self.extra_paths[name]},
-                generator_name=name,
-                num_cpus=cl.generator_cpus,
-                threads=cl.generator_threads,
-                sample_offset=(k + 1) * cfg.generator.n_samples,
-                max_restarts=cl.max_restarts,
-                num_gpus=cl.generator_gpus,
-            )
-            for k, (name, pool) in enumerate(cfg.generator.extra_pools.items())
-        ]
-        self.buffer = ray.remote(ReplayBuffer).options(num_cpus=cl.buffer_cpus).remote(cfg)
-        learner_cfg = asdict(cfg.learner)
-        self.learner = LearnerGroup(
-            cfg.learner.num_ranks,
-            self.model_path,
-            learner_cfg,
-            cl.learner_cpus,
-            cl.learner_threads,
-            cfg.seed,
-            num_gpus=cl.learner_gpus,
-        )
-        self.transport = TRANSPORTS.get(cfg.sync.transport)(cfg.sync)
-        self.pairwise_judge = None
-        if cfg.eval.pairwise_judge is not None:
-            self.pairwise_judge = (
-                ray.remote(PairwiseJudge)
-                .options(num_cpus=cl.scorer_cpus)
-                .remote(str(Path(cfg.eval.pairwise_judge).expanduser()), cfg.generator.engine)
-            )
-
-    def _scorer_spec(self, sc) -> dict:
-        """Constructor arguments of one scorer backend."""
-        if sc.backend == "rule":
-            kwargs = {"fn": sc.fn}
-        elif sc.backend == "rule_judge":
-            kwargs = {"fn": sc.fn, "dimensions": list(sc.dimensions)}
-        elif sc.backend == "judge":
-            kwargs = {"path": str(Path(sc.path).expanduser()), "dimensions": list(sc.dimensions),
-                      "engine": self.cfg.generator.engine, "max_new_tokens": sc.max_new_tokens,
-                      "trust_remote_code": sc.trust_remote_code}  # fmt: skip
-        else:
-            kwargs = {
-                "path": str(Path(sc.path).expanduser()),
-                "policy_path": self.model_path,
-                "batch_size": sc.batch_size,
-                "trust_remote_code": sc.trust_remote_code,
-                "chat_template": sc.chat_template,
-            }
-        return {"backend": sc.backend, "num_workers": sc.num_workers, "kwargs": kwargs}
+        self.roles = start_roles(cfg, self.model_path, self.extra_paths)
+        self.metrics.trackers = self.roles.trackers
+        r = self.roles
+        self.generators, self.extra_pools, self.scorers, self.buffer = r.generators, r.extra_pools, r.scorers, r.buffer
+        self.learner, self.transport, self.pairwise_judge = r.learner, r.transport, r.pairwise_judge
 
     def shutdown(self) -> None:
         """Stop every role, and the local Ray cluster if this runner started it."""
         self.metrics.close()
-        if getattr(self, "pairwise_judge", None) is not None:
-            ray.kill(self.pairwise_judge)
-        for pool in getattr(self, "extra_pools", []):
-            pool.shutdown()
-        for role in ("generators", "scorers", "learner"):
-            if hasattr(self, role):
-                getattr(self, role).shutdown()
+        if getattr(self, "roles", None) is not None:
+            self.roles.shutdown()
         if getattr(self, "_owns_ray", False):
             ray.shutdown()
 
     # ----------------------------------------------------------------- stages
-    def _iteration_prompts(self, iteration: int) -> list[dict]:
-        n = self.cfg.prompts_per_iteration
-        idx = [self._order[(iteration * n + i) % len(self._order)] for i in range(n)]
-        return [self.train_prompts[i] for i in idx]
-
-    def _chunks(self, rows: list[dict]) -> list[list[dict]]:
-        size = self.cfg.generator.chunk_size
-        return [rows[i : i + size] for i in range(0, len(rows), size)]
-
     def _stream(self, rows: list[dict], iteration: int, n_samples: int, seed: int, pools: list) -> dict:
         """Generate -> score -> buffer, chunk by chunk, for every pool; the driver holds only references."""
         g = self.cfg.generator
         start = time.perf_counter()
         acks = []
-        chunks = self._chunks(rows)
-        for k, chunk in enumerate(chunks):
+        pieces = chunks(rows, g.chunk_size)
+        for k, chunk in enumerate(pieces):
             sampling = SamplingParams(n_samples, g.temperature, g.top_p, g.max_new_tokens, _seed(seed, iteration, k))
             for pool in pools:
                 samples = pool.submit(chunk, iteration, sampling)
                 acks.append(self.buffer.add.remote(self.scorers.submit(samples)))
-        per_ack = -(-len(rows) // max(len(chunks), 1)) * n_samples
+        per_ack = -(-len(rows) // max(len(pieces), 1)) * n_samples
         label = f"rollout {iteration}" if iteration >= 0 else "difficulty pass"
         kept = sum(gather_with_progress(acks, label, "samples generated, scored and buffered", per_ack))
         return {
@@ -296,15 +128,13 @@ class SelfPlayRunner:
             return {"prompts": ray.get(self.buffer.load_difficulty.remote(str(Path(d.file).expanduser())))}
         if d.source != "frozen":
             return None
-        n = self.cfg.prompts_per_iteration
-        used = sorted({self._order[i % len(self._order)] for i in range(n * self.cfg.iterations)})
-        rows = [self.train_prompts[i] for i in used]
+        rows = self.schedule.used(self.cfg.iterations)
         stats = self._stream(rows, -1, d.n_samples or self.cfg.generator.n_samples, self.cfg.seed, [self.generators])
         return {**stats, **ray.get(self.buffer.freeze_difficulty.remote())}
 
     def rollout(self, iteration: int) -> dict:
         """Select (when difficulty is known up front), then generate, score and buffer."""
-        rows = self._iteration_prompts(iteration)
+        rows = self.schedule.iteration(iteration)
         if self.cfg.difficulty.source != "current":
             kept = set(ray.get(self.buffer.preselect.remote(iteration, [r["prompt_id"] for r in rows])))
             rows = [r for r in rows if r["prompt_id"] in kept]
@@ -314,28 +144,17 @@ class SelfPlayRunner:
     def select(self, iteration: int) -> dict:
         """Compute difficulty, select prompts and build pairs in the buffer."""
         start = time.perf_counter()
-        summary = ray.get(self.buffer.finalize.remote(iteration))
+        summary = ray.get(self.buffer.select_prompts.remote(iteration))
         return {**summary, "select_s": time.perf_counter() - start}
-
-    def check_failures(self, iteration: int, summary: dict) -> None:
-        """Stop the run once the quarantined share of an iteration's samples is too large."""
-        limit = self.cfg.reward.max_failure_fraction
-        if summary["quarantined_fraction"] > limit:
-            raise RewardFailureError(
-                f"iteration {iteration}: {summary['quarantined']} of {summary['samples'] + summary['quarantined']} "
-                f"samples could not be scored ({summary['quarantined_fraction']:.1%} > reward.max_failure_fraction="
-                f"{limit}); first error: {summary['first_score_error']}; see "
-                f"{self.run_dir / f'iter_{iteration}' / 'quarantine.parquet'}"
-            )
 
     def select_pairs(self, iteration: int) -> dict:
         """Score candidate pairs (on the learner group, if the metric needs log-probs) and keep the best."""
         sel = self.cfg.selection
         start = time.perf_counter()
         pieces = []
-        if sel.pairs in NEEDS_LOGPROBS:
+        if sel.needs_logprobs:
             pieces = self.learner.pair_logprobs(self.buffer.candidates.remote(iteration), sel.implicit == "dpo")
-        summary = ray.get(self.buffer.select_pairs.remote(iteration, *pieces))
+        summary = ray.get(self.buffer.choose_pairs.remote(iteration, *pieces))
         return {**summary, "select_pairs_s": time.perf_counter() - start}
 
     def learn(self, iteration: int) -> dict:
@@ -367,17 +186,8 @@ class SelfPlayRunner:
         """Score the reference answers once (``eval.baseline`` file) into ``eval/reference.parquet``."""
         if self.reference_answers is None:
             return None
-        from transformers import AutoTokenizer
-
-        tok = AutoTokenizer.from_pretrained(self.model_path)
-        rows = [
-            dict(prompt_id=p["prompt_id"], prompt=p["prompt"], response=self.reference_answers[p["prompt_id"]],
-                 sample_idx=0, generator="reference", policy_version=-1, iteration=-1,
-                 n_tokens=len(tok(self.reference_answers[p["prompt_id"]], add_special_tokens=False).input_ids),
-                 logprob_sum=None, finish_reason="stop", score_error=None)
-            for p in self.heldout_prompts
-        ]  # fmt: skip
-        scored = ray.get(self.scorers.submit(ray.put(pa.Table.from_pylist(rows, schema=generated_schema()))))
+        rows = reference_samples(self.heldout_prompts, self.reference_answers, self.tokenizer)
+        scored = ray.get(self.scorers.submit(ray.put(rows)))
         write_parquet(scored, self.run_dir / "eval" / "reference.parquet")
         return {"reference_answers": scored.num_rows}
 
@@ -386,7 +196,7 @@ class SelfPlayRunner:
         e, g = self.cfg.eval, self.cfg.generator
         start = time.perf_counter()
         scored = []
-        for k, chunk in enumerate(self._chunks(self.heldout_prompts)):
+        for k, chunk in enumerate(chunks(self.heldout_prompts, g.chunk_size)):
             sampling = SamplingParams(e.n_samples, e.temperature, e.top_p, g.max_new_tokens, _seed(e.seed, k))
             scored.append(self.scorers.submit(self.generators.submit(chunk, -1, sampling)))
         eval_dir = self.run_dir / "eval"
@@ -407,7 +217,15 @@ class SelfPlayRunner:
 
     # ------------------------------------------------------------------- loop
     def run(self) -> list[dict]:
-        """Run (or continue) every iteration; returns one summary row per iteration."""
+        """Run (or continue) every iteration; returns one summary row per iteration.
+
+        The run directory is locked for the life of this driver: a second driver is refused, naming this one.
+        """
+        with RunLock(self.run_dir):
+            self.resume_from = resume_point(self.cfg)  # again, now that no other driver can move it
+            return self._run()
+
+    def _run(self) -> list[dict]:
         self.start()
         try:
             if self.resume_from is not None and self.resume_from >= 0:
@@ -471,20 +289,12 @@ class SelfPlayRunner:
             self.metrics.write(iteration, stage, values)
             row.update(values)
             if stage == "select":
-                self.check_failures(iteration, values)
+                quarantine = self.run_dir / f"iter_{iteration}" / "quarantine.parquet"
+                check_failures(iteration, values, self.cfg.reward.max_failure_fraction, quarantine)
         row["iteration_s"] = time.perf_counter() - start
         if self.cfg.difficulty.source != "current":
             row.update(saved_compute(self.cfg.prompts_per_iteration, self.cfg.generator.n_samples, row))
         self.metrics.write(iteration, "iteration", row)
         mark_complete(self.run_dir, iteration)
-        log.info(
-            "iteration %d: held-out %.4f, difficulty %.3f, pairs %s, loss %.4f, acc %.3f, %.1fs",
-            iteration,
-            row["heldout_reward"],
-            row["difficulty_mean"] or float("nan"),
-            row.get("pairs_trained"),
-            row.get("loss", float("nan")),
-            row.get("reward_accuracy", float("nan")),
-            row["iteration_s"],
-        )
+        log.info("%s", iteration_line(row))
         return row

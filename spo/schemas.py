@@ -81,6 +81,11 @@ def pairs_schema() -> pa.Schema:
     )
 
 
+# The candidate pairs' log-prob columns the learner computes for metrics that need them (pair_index keyed).
+LOGPROB_COLUMNS = ("chosen_logps", "rejected_logps", "chosen_tokens", "rejected_tokens")
+REFERENCE_COLUMNS = ("ref_chosen_logps", "ref_rejected_logps")
+
+
 def check_schema(table: pa.Table, expected: pa.Schema, what: str) -> None:
     """Raise ``ValueError`` naming the first missing or mistyped column."""
     for f in expected:

@@ -1,4 +1,4 @@
-"""``python -m spo.train``: the Hydra entry point and Ray job driver."""
+"""``python -m spo.train`` (or ``spo-selfplay``): the self-play Hydra entry point and Ray job driver."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from spo.config import Config, ConfigError, register, to_config
+from spo.config import Config, register, to_config
+from spo.errors import ConfigError
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
@@ -33,6 +34,7 @@ def resume_config(run_dir: str, overrides: list[str]) -> Config:
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
 def main(dcfg: DictConfig) -> None:
     """Validate the config, then run the self-play loop."""
+    from spo.run_lock import RunLockedError
     from spo.runner import SelfPlayRunner
 
     try:
@@ -44,7 +46,17 @@ def main(dcfg: DictConfig) -> None:
     except ConfigError as exc:
         log.error("invalid configuration: %s", exc)
         sys.exit(2)
-    runner.run()
+    try:
+        runner.run()
+    except RunLockedError as exc:
+        log.error("%s", exc)
+        sys.exit(2)
+
+
+def deprecated_main() -> None:
+    """The ``spo-train`` script: the old name of ``spo-selfplay``."""
+    print("spo-train is deprecated and will be removed; use spo-selfplay (or python -m spo.train)", file=sys.stderr)
+    main()
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ def ray_cluster():
     """One local Ray cluster for the whole session (2 CPUs, as in CI)."""
     import ray
 
-    from spo.cluster import actor_env
+    from spo.cluster.connect import actor_env
 
     ray.init(address="local", num_cpus=2, include_dashboard=False, runtime_env={"env_vars": actor_env("~/.cache/spo")})
     yield

@@ -58,6 +58,20 @@ class RunSummary:
         return m.get("name") or str(m.get("path"))
 
 
+# Deprecated config keys and their new names: runs written before a rename read as if written after it.
+RENAMED_KEYS = {"selection.pairs": "selection.pair_metric"}
+
+
+def upgrade_config(config: dict) -> None:
+    """Move the values of deprecated keys (:data:`RENAMED_KEYS`) of a saved run config to their new names."""
+    for old, new in RENAMED_KEYS.items():
+        (section, old_key), (_, new_key) = old.split("."), new.split(".")
+        values = config.get(section) or {}
+        if values.get(old_key) is not None:
+            values[new_key] = values[old_key]
+        values.pop(old_key, None)
+
+
 def expand_runs(paths: list[str]) -> list[Path]:
     """Run directories named directly, or found one level below (Hydra multirun folders)."""
     out = []
@@ -92,6 +106,7 @@ def load_run(path: Path) -> RunSummary:
     if not cfg_path.exists():
         raise ValueError(f"{path}: no config.yaml")
     config = yaml.safe_load(cfg_path.read_text())
+    upgrade_config(config)
     evals = [
         json.loads(line)
         for line in (path / "metrics.jsonl").read_text().splitlines()

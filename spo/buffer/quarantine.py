@@ -25,3 +25,18 @@ def split_nonfinite(samples: pa.Table, scorers: list[str]) -> tuple[pa.Table, pa
         reason = pc.fill_null(bad.column("score_error"), f"non-finite reward from one of {scorers}")
         bad = bad.set_column(bad.schema.get_field_index("score_error"), "score_error", reason)
     return samples.filter(ok), bad
+
+
+class RewardFailureError(RuntimeError):
+    """Too many samples of an iteration could not be scored."""
+
+
+def check_failures(iteration: int, summary: dict, limit: float, quarantine_path) -> None:
+    """Stop the run once the quarantined share of an iteration's samples (``summary`` of the select stage)
+    exceeds ``limit`` (``reward.max_failure_fraction``)."""
+    if summary["quarantined_fraction"] > limit:
+        raise RewardFailureError(
+            f"iteration {iteration}: {summary['quarantined']} of {summary['samples'] + summary['quarantined']} "
+            f"samples could not be scored ({summary['quarantined_fraction']:.1%} > reward.max_failure_fraction="
+            f"{limit}); first error: {summary['first_score_error']}; see {quarantine_path}"
+        )

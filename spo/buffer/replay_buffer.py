@@ -13,13 +13,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spo.buffer.difficulty import prompt_stats, read_difficulty
-from spo.buffer.pair_metrics import add_margins, attach_logprobs, select_pairs
+from spo.buffer.pair_metrics.base import add_margins, attach_logprobs, mark_top_pairs
 from spo.buffer.pairs import build_pairs
 from spo.buffer.quarantine import split_nonfinite
 from spo.buffer.selection import SelectionContext, select_prompts
 from spo.config import Config
 from spo.io import write_parquet
-from spo.reward.base import JUDGE_BACKENDS
 from spo.schemas import SAMPLE_KEY, check_schema, difficulty_col, prompts_schema, samples_schema
 
 
@@ -32,7 +31,7 @@ class ReplayBuffer:
 
     def __init__(self, cfg: Config):
         self.scorers = list(cfg.reward.scorers)
-        self.reward_scorers = [n for n, sc in cfg.reward.scorers.items() if sc.backend not in JUDGE_BACKENDS]
+        self.reward_scorers = [n for n in cfg.reward.scorers if n not in cfg.reward.judges()]
         self.primary = cfg.reward.primary
         self.selector = cfg.difficulty.scorer or cfg.reward.primary
         self.policy = cfg.model.name  # the trained pool; difficulty is measured on its samples
@@ -128,10 +127,10 @@ class ReplayBuffer:
         return decided.filter(decided.column("selected")).column("prompt_id").to_pylist()
 
     # ---------------------------------------------------------- iteration
-    def finalize(self, iteration: int) -> dict:
+    def select_prompts(self, iteration: int) -> dict:
         """Compute difficulty, select prompts (unless preselected) and build candidate pairs.
 
-        Writes ``samples.parquet`` and ``prompts.parquet``; :meth:`select_pairs` writes the pairs.
+        Writes ``samples.parquet`` and ``prompts.parquet``; :meth:`choose_pairs` writes the pairs.
         """
         out_dir = self.run_dir / f"iter_{iteration}"
         samples = self._take_collection(out_dir)
@@ -179,18 +178,18 @@ class ReplayBuffer:
         """The candidate pairs built for ``iteration``."""
         return self._candidates[iteration]
 
-    def select_pairs(self, iteration: int, *logprob_pieces: pa.Table) -> dict:
+    def choose_pairs(self, iteration: int, *logprob_pieces: pa.Table) -> dict:
         """Add pair metrics (from the learner's log-probs, if given), select, write ``pairs.parquet``."""
         sel = self.selection
         pairs = self._candidates.pop(iteration)
         if logprob_pieces:
             pairs = attach_logprobs(pairs, list(logprob_pieces))
             pairs = add_margins(pairs, self.beta, sel.implicit, sel.ap_weight)
-        pairs = select_pairs(pairs, sel.pairs, sel.pair_fraction, sel.judge_dim, self.seed * 7 + iteration)
+        pairs = mark_top_pairs(pairs, sel.pair_metric, sel.pair_fraction, sel.judge_dim, self.seed * 7 + iteration)
         write_parquet(pairs, self.run_dir / f"iter_{iteration}" / "pairs.parquet")
         chosen = pairs.filter(pairs.column("selected"))
         self._pairs = {iteration: chosen}
-        summary = {"pairs": chosen.num_rows, "pair_metric": sel.pairs}
+        summary = {"pairs": chosen.num_rows, "pair_metric": sel.pair_metric}
         for col in ("margin_explicit", "margin_implicit", "alignment_potential"):
             if col in pairs.column_names and chosen.num_rows:
                 summary[f"{col}_selected_mean"] = pc.mean(chosen.column(col)).as_py()

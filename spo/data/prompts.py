@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from spo.config import ConfigError, TaskConfig
+from spo.chat import chat_prompt
+from spo.data.config import TaskConfig
+from spo.errors import ConfigError
 from spo.io import read_jsonl
-from spo.tasks import ifeval_lite, sort_digits
+from spo.plugins import TASKS
 
 
 class PromptFileError(ConfigError):
@@ -53,8 +55,6 @@ def screen_prompts(rows: list[dict], tokenizer, task: TaskConfig, source: str) -
     Length is counted in tokens of the prompt as the policy sees it, chat template included.
     Returns the kept rows and ``{"dropped_empty", "dropped_too_long"}``.
     """
-    from spo.rollout.hf_engine import chat_prompt
-
     kept, counts = [], {"dropped_empty": 0, "dropped_too_long": 0}
     for row in rows:
         problem = None
@@ -82,15 +82,26 @@ def load_prompts(task: TaskConfig) -> tuple[list[dict], list[dict]]:
         train = load_prompt_file(task.prompts_file)
         heldout = load_prompt_file(task.heldout_file) if task.heldout_file else []
     else:
-        n = task.n_train + task.n_heldout
-        if task.name == "sort_digits":
-            rows = sort_digits.generate_prompts(n, task.seed, task.min_len, task.max_len)
-        elif task.name == "ifeval_lite":
-            rows = ifeval_lite.generate_prompts(n, task.seed, task.max_constraints)
-        else:
-            raise ConfigError(f"task.name: unknown task {task.name!r} and no task.prompts_file given")
+        rows = TASKS.get(task.name)(task)
         train, heldout = rows[: task.n_train], rows[task.n_train :]
     overlap = {r["prompt"] for r in train} & {r["prompt"] for r in heldout}
     if overlap:
         raise ConfigError(f"task.heldout_file: {len(overlap)} held-out prompts also appear in the training set")
     return train, heldout
+
+
+def load_screened_prompts(task: TaskConfig, tokenizer) -> tuple[list[dict], list[dict], dict]:
+    """The run's train and held-out prompts, screened (see :func:`screen_prompts`), and their counts."""
+    train, heldout = load_prompts(task)
+    if not heldout:
+        raise ConfigError("task.heldout_file: a held-out prompt set is required for evaluation")
+    train, dropped = screen_prompts(train, tokenizer, task, task.prompts_file or f"task {task.name}")
+    heldout, dropped_heldout = screen_prompts(
+        heldout, tokenizer, task, task.heldout_file or f"task {task.name} (held out)"
+    )
+    summary = {
+        "prompts_train": len(train),
+        "prompts_heldout": len(heldout),
+        **{f"prompts_{k}": v + dropped_heldout[k] for k, v in dropped.items()},
+    }
+    return train, heldout, summary

@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 
 from spo.eval.heldout import match_baseline
 from spo.eval.winrate import win_rate_report
-from spo.rollout.base import ENGINES, SamplingParams
+from spo.plugins import ENGINES
+from spo.rollout.base import SamplingParams
 
 PROMPT = (
     "Which response answers the prompt better? Reply with the single letter A or B.\n\n"

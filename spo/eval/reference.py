@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spo.config import ConfigError
+import pyarrow as pa
+
+from spo.errors import ConfigError
+from spo.rollout.base import Completion
+from spo.rollout.samples import samples_table
 
 
 def load_reference_answers(path: str, heldout: list[dict]) -> dict[str, str]:
@@ -26,3 +30,13 @@ def load_reference_answers(path: str, heldout: list[dict]) -> dict[str, str]:
             f"eval.baseline: {path} lacks answers for {len(missing)} held-out prompts, e.g. {missing[:5]}"
         )
     return answers
+
+
+def reference_samples(heldout: list[dict], answers: dict[str, str], tokenizer) -> pa.Table:
+    """The reference answers as a samples table (generator ``reference``, version -1), ready to score."""
+
+    def completion(answer: str) -> Completion:
+        return Completion(answer, len(tokenizer(answer, add_special_tokens=False).input_ids), None, "stop")
+
+    completions = [[completion(answers[p["prompt_id"]])] for p in heldout]
+    return samples_table(heldout, completions, "reference", policy_version=-1, iteration=-1)

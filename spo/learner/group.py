@@ -7,6 +7,7 @@ from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from spo.io import atomic_dir
+from spo.learner.config import LearnerConfig
 from spo.learner.worker import LearnerWorker
 
 
@@ -14,8 +15,9 @@ class LearnerGroup:
     """Drives every rank through the same collective calls."""
 
     def __init__(
-        self, num_ranks: int, model_path: str, cfg: dict, num_cpus: float, threads: int, seed: int, num_gpus: float = 0
+        self, cfg: LearnerConfig, model_path: str, num_cpus: float, threads: int, seed: int, num_gpus: float = 0
     ):
+        num_ranks = cfg.num_ranks
         bundle = {"CPU": num_cpus, **({"GPU": num_gpus} if num_gpus else {})}
         self.pg = placement_group([bundle] * num_ranks, strategy="PACK")
         ray.get(self.pg.ready())
@@ -41,26 +43,17 @@ class LearnerGroup:
         ray.wait(refs, num_returns=len(refs))
         return refs
 
-    def export_weights(self) -> ray.ObjectRef:
-        """A reference to rank 0's full named parameters (all ranks take part in the gather)."""
-        refs = [w.export_weights.remote() for w in self.workers]
-        ray.get(refs[1:])
-        ray.wait(refs[:1])
-        return refs[0]
+    def call(self, fn, *args) -> list[ray.ObjectRef]:
+        """References to ``fn(worker, *args)`` on every rank (a weight transport's learner-side step)."""
+        return [w.call.remote(fn, *args) for w in self.workers]
 
     def rendezvous(self) -> tuple[str, int]:
-        """Host and free port on rank 0's node, for the weight-push group."""
+        """Host and free port on rank 0's node, for a transport's own process group."""
         return ray.get(self.workers[0].address.remote())
 
-    def join_weight_group(self, host: str, port: int, world_size: int, backend: str) -> ray.ObjectRef:
-        return self.workers[0].join_weight_group.remote(host, port, world_size, backend)
-
-    def weight_metas(self) -> list:
-        return ray.get(self.workers[0].weight_metas.remote())
-
-    def send_weights(self, plan: list) -> list[ray.ObjectRef]:
-        """References to every rank's part in a bucketed push (rank 0 sends; all gather under ZeRO-3)."""
-        return [w.send_weights.remote(plan) for w in self.workers]
+    def parameter_specs(self) -> list[tuple[str, tuple[int, ...], str]]:
+        """``(name, full shape, dtype)`` of every parameter, in order."""
+        return ray.get(self.workers[0].parameter_specs.remote())
 
     def save_state(self, path: str) -> None:
         """Save every rank's training state into ``path``, atomically (ranks write to a temporary sibling).

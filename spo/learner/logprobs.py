@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from spo.rollout.hf_engine import chat_prompt
+from spo.chat import chat_prompt
 
 
 @dataclass

@@ -8,34 +8,34 @@ per iteration, before the first update.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import random
 import socket
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import torch
 
-from spo.buffer.pair_metrics import LOGPROB_COLUMNS
+from spo.chat import load_tokenizer
 from spo.io import atomic_dir
+from spo.learner.config import LearnerConfig
 from spo.learner.logprobs import pair_logprobs, response_logprobs
-from spo.learner.losses import REFERENCE_FREE, LossInputs, LossParams, compute_loss
-from spo.rollout.hf_engine import load_tokenizer
+from spo.learner.losses.base import LossInputs, compute_loss
+from spo.plugins import LOSSES
+from spo.schemas import LOGPROB_COLUMNS
 
 
-def deepspeed_config(cfg: dict, world_size: int) -> dict:
-    """The DeepSpeed config for a learner config dict (fp32 on CPU, bf16 on GPU).
+def deepspeed_config(cfg: LearnerConfig, world_size: int) -> dict:
+    """The DeepSpeed config for a learner config (fp32 on CPU, bf16 on GPU).
 
     ZeRO shards state across ranks; a single rank has nothing to shard, and stages 1-3 would
     only add flatten/copy work (measured in benchmarks/results), so one rank runs stage 0.
     """
     return {
-        "train_micro_batch_size_per_gpu": cfg["micro_batch_size"],
-        "gradient_accumulation_steps": cfg["grad_accum"],
-        "gradient_clipping": cfg["max_grad_norm"],
-        "zero_optimization": {"stage": cfg["zero_stage"] if world_size > 1 else 0},
+        "train_micro_batch_size_per_gpu": cfg.micro_batch_size,
+        "gradient_accumulation_steps": cfg.grad_accum,
+        "gradient_clipping": cfg.max_grad_norm,
+        "zero_optimization": {"stage": cfg.zero_stage if world_size > 1 else 0},
         "zero_allow_untested_optimizer": True,
         "bf16": {"enabled": torch.cuda.is_available()},
         "steps_per_print": 2**31 - 1,
@@ -59,7 +59,7 @@ class LearnerWorker:
             port = s.getsockname()[1]
         return ray.util.get_node_ip_address(), port
 
-    def setup(self, master_addr: str, master_port: int, model_path: str, cfg: dict, seed: int) -> None:
+    def setup(self, master_addr: str, master_port: int, model_path: str, cfg: LearnerConfig, seed: int) -> None:
         """Join the process group and build the DeepSpeed engine."""
         os.environ.update(
             RANK=str(self.rank),
@@ -75,18 +75,19 @@ class LearnerWorker:
         torch.manual_seed(seed)
         self.cfg = cfg
         self.seed = seed
-        self.loss_params = LossParams(**{f.name: cfg[f.name] for f in dataclasses.fields(LossParams)})
+        self.reference_free = LOSSES.flag(cfg.loss, "reference_free")
+        self.mismatched = LOSSES.flag(cfg.loss, "needs_mismatched_pairs")
         self.tokenizer = load_tokenizer(model_path)
         model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32, use_safetensors=True)
         # fused: one kernel per step instead of a loop of small ops (CPU and CUDA; seen in benchmarks/bench_learner)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"], fused=True)
-        warmup = cfg["warmup_steps"]
+        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+        warmup = cfg.warmup_steps
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / (warmup + 1)))
         self.engine, *_ = deepspeed.initialize(
             model=model, optimizer=optimizer, lr_scheduler=scheduler, config=deepspeed_config(cfg, self.world_size)
         )
         self.reference = None
-        if cfg["reference"] == "initial" and cfg["loss"] not in REFERENCE_FREE:
+        if cfg.reference == "initial" and not self.reference_free:
             self.reference = AutoModelForCausalLM.from_pretrained(
                 model_path, dtype=torch.float32, use_safetensors=True
             ).eval()
@@ -99,19 +100,18 @@ class LearnerWorker:
         return rows[self.rank * per_rank : (self.rank + 1) * per_rank]
 
     def _micro_batches(self, rows: list[dict]):
-        size = self.cfg["micro_batch_size"]
+        size = self.cfg.micro_batch_size
         for start in range(0, len(rows), size):
             yield rows[start : start + size]
 
     @torch.no_grad()
     def _attach_reference(self, rows: list[dict]) -> None:
         """Reference log-probs for every row (and its KTO mismatch), once, before any update."""
-        if self.cfg["loss"] in REFERENCE_FREE:
+        if self.reference_free:
             return
         model = self.reference if self.reference is not None else self.engine
         self.engine.eval()
-        kto = self.cfg["loss"] == "kto"
-        if kto:
+        if self.mismatched:
             for i, row in enumerate(rows):
                 row["kl_response"] = rows[(i + 1) % len(rows)]["chosen"]  # a mismatched response, fixed up front
         for batch in self._micro_batches(rows):
@@ -120,7 +120,7 @@ class LearnerWorker:
             c, r, _, _ = pair_logprobs(model, self.tokenizer, prompts, chosen, rejected)
             for b, ci, ri in zip(batch, c, r):
                 b["ref_chosen"], b["ref_rejected"] = ci, ri
-            if kto:
+            if self.mismatched:
                 kl = response_logprobs(model, self.tokenizer, prompts, [b["kl_response"] for b in batch])[0]
                 for b, ki in zip(batch, kl):
                     b["ref_kl"] = ki
@@ -131,10 +131,10 @@ class LearnerWorker:
             self.engine, self.tokenizer, prompts, [b["chosen"] for b in batch], [b["rejected"] for b in batch]
         )
         x = LossInputs(pc, pr, chosen_tokens=nc, rejected_tokens=nr)
-        if self.cfg["loss"] not in REFERENCE_FREE:
+        if not self.reference_free:
             x.ref_chosen = torch.stack([b["ref_chosen"] for b in batch])
             x.ref_rejected = torch.stack([b["ref_rejected"] for b in batch])
-        if self.cfg["loss"] == "kto":
+        if self.mismatched:
             with torch.no_grad():
                 x.policy_kl = response_logprobs(
                     self.engine, self.tokenizer, prompts, [b["kl_response"] for b in batch]
@@ -153,11 +153,11 @@ class LearnerWorker:
         sums = torch.zeros(6, dtype=torch.float64)  # loss, acc, chosen, rejected, grad_norm, n
         first_loss = None
         steps = 0
-        total = self.cfg["epochs"] * -(-len(rows) // self.cfg["micro_batch_size"]) // self.cfg["grad_accum"]
-        for _epoch in range(self.cfg["epochs"]):
+        total = self.cfg.epochs * -(-len(rows) // self.cfg.micro_batch_size) // self.cfg.grad_accum
+        for _epoch in range(self.cfg.epochs):
             rng.shuffle(rows)
             for batch in self._micro_batches(rows):
-                out = compute_loss(self.cfg["loss"], self._loss_inputs(batch), self.loss_params)
+                out = compute_loss(self.cfg.loss, self._loss_inputs(batch), self.cfg)
                 loss = out.losses.mean()
                 self.engine.backward(loss)
                 boundary = self.engine.is_gradient_accumulation_boundary()
@@ -221,51 +221,29 @@ class LearnerWorker:
         keep = len(idx)
         return pa.table({"pair_index": pa.array(idx, pa.int64()), **{k: v[:keep] for k, v in cols.items()}})
 
-    def _gathered(self):
+    # ----------------------------------------------- generic hooks (weight transports, spo.sync)
+    def call(self, fn, *args):
+        """Run ``fn(self, *args)`` in this rank: how a weight transport's learner-side step runs here."""
+        return fn(self, *args)
+
+    @contextlib.contextmanager
+    def full_parameters(self):
+        """The full named parameters on rank 0 (gathered from ZeRO-3 shards; every rank must enter), ``None``
+        on the other ranks."""
+        gather = contextlib.nullcontext()
         if self.engine.zero_optimization_stage() == 3:  # the stage DeepSpeed runs (see deepspeed_config)
             import deepspeed
 
-            return deepspeed.zero.GatheredParameters(list(self.engine.module.parameters()), modifier_rank=None)
-        return contextlib.nullcontext()
+            gather = deepspeed.zero.GatheredParameters(list(self.engine.module.parameters()), modifier_rank=None)
+        with gather:
+            yield dict(self.engine.module.named_parameters()) if self.rank == 0 else None
 
-    def export_weights(self) -> list[tuple[str, np.ndarray]] | None:
-        """Full fp32 parameters on rank 0 (gathered from ZeRO-3 shards if needed); ``None`` elsewhere.
-
-        NumPy arrays, not tensors: Ray stores them out of band, so readers on the node map them
-        without a copy (tensors would be pickled, which took 20x a memcpy in benchmarks/bench_sync).
-        """
-        with self._gathered():
-            if self.rank != 0:
-                return None
-            return [
-                (n, p.detach().to("cpu", torch.float32).numpy().copy())
-                for n, p in self.engine.module.named_parameters()
-            ]
-
-    def join_weight_group(self, host: str, port: int, world_size: int, backend: str) -> None:
-        """Rank 0 becomes rank 0 of the weight-push group; other ranks only help gather (ZeRO-3)."""
-        if self.rank == 0:
-            from spo.sync.collective import WeightGroup
-
-            self.weight_group = WeightGroup(host, port, 0, world_size, backend)
-
-    def weight_metas(self) -> list:
-        """Names, full shapes and dtypes of the parameters, in push order (rank 0)."""
-        from spo.sync.buckets import TensorMeta
-
+    def parameter_specs(self) -> list[tuple[str, tuple[int, ...], str]]:
+        """``(name, full shape, dtype)`` of every parameter, in order (shapes of ZeRO-3 shards are the full ones)."""
         return [
-            TensorMeta(n, tuple(getattr(p, "ds_shape", p.shape)), str(p.dtype).removeprefix("torch."))
+            (n, tuple(getattr(p, "ds_shape", p.shape)), str(p.dtype).removeprefix("torch."))
             for n, p in self.engine.module.named_parameters()
         ]
-
-    def send_weights(self, plan: list) -> None:
-        """Broadcast the parameters bucket by bucket from rank 0 (every rank takes part in a ZeRO-3 gather)."""
-        with self._gathered():
-            if self.rank != 0:
-                return
-            params = dict(self.engine.module.named_parameters())
-            for bucket in plan:
-                self.weight_group.send([params[m.name].detach() for m in bucket])
 
     def save_state(self, path: str) -> None:
         """Write model, optimizer, LR-scheduler and RNG state into ``path`` (every rank its own shard)."""
@@ -285,8 +263,8 @@ class LearnerWorker:
 
     def save_checkpoint(self, path: str) -> None:
         """Write an HF checkpoint (safetensors + tokenizer) from rank 0."""
-        with self._gathered():
-            if self.rank != 0:
+        with self.full_parameters() as params:
+            if params is None:
                 return
             with atomic_dir(Path(path)) as tmp:
                 self.engine.module.save_pretrained(tmp)

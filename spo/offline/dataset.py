@@ -11,14 +11,17 @@ name the file and the row.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from spo.errors import ConfigError
 from spo.io import atomic_file, read_jsonl, write_parquet
 
 LOGPROB_INPUTS = ("chosen_logps_mean", "rejected_logps_mean", "chosen_logps", "rejected_logps",
@@ -27,6 +30,17 @@ LOGPROB_INPUTS = ("chosen_logps_mean", "rejected_logps_mean", "chosen_logps", "r
 
 class DatasetError(ValueError):
     """A preference dataset that cannot be used; the message names the file and row."""
+
+
+@contextlib.contextmanager
+def as_flags(flags: dict[str, str]):
+    """Re-raise a role config's own validation error as a DatasetError naming this command's flag instead of
+    the config key (``flags`` maps key -> flag), so the offline commands and self-play share one rule."""
+    try:
+        yield
+    except ConfigError as exc:
+        key, _, msg = str(exc).partition(": ")
+        raise DatasetError(f"{flags.get(key, key)}: {msg}") from exc
 
 
 def read_table(path: str | Path) -> pa.Table:
@@ -88,23 +102,52 @@ def _score(value, where: str) -> float:
     return float(value)
 
 
-def load_pairs(path: str | Path) -> pa.Table:
-    """Normalise a dataset to ``prompt_id, prompt, chosen, rejected, chosen_reward, rejected_reward,
-    margin_explicit`` plus any log-prob columns it carries."""
-    table = read_table(path)
-    cols = set(table.column_names)
+@dataclass
+class LoadedPairs:
+    """A dataset's pairs, the source row (1-based) of each, and the rows that gave no pair, with the reason."""
+
+    pairs: pa.Table
+    rows: list[int]
+    skipped: list[dict]
+
+
+def _best_worst(row: dict, where: str) -> tuple[int, int, list[float]] | str:
+    """Indices of the best and worst response and the scores, or why the row gives no pair."""
+    responses, scores = row["all_generated_responses"] or [], row["all_rm_scores"] or []
+    if len(scores) != len(responses):
+        raise DatasetError(f"{where}: {len(responses)} responses but {len(scores)} scores")
+    scores = [_score(s, where) for s in scores]
+    if len(responses) < 2:
+        return f"needs at least 2 responses, has {len(responses)}"
+    if max(scores) == min(scores):
+        return f"all {len(scores)} scores are equal ({scores[0]}); no preference"
+    return scores.index(max(scores)), scores.index(min(scores)), scores
+
+
+def _layout(path, cols: set[str]) -> str:
     if {"prompt", "chosen", "rejected", "chosen_score", "rejected_score"} <= cols:
-        layout = "pairs"
-    elif {"prompt", "all_generated_responses", "all_rm_scores"} <= cols:
-        layout = "all"
-    else:
-        raise DatasetError(
-            f"{path}: missing required columns; need prompt, chosen, rejected, chosen_score, rejected_score, "
-            f"or prompt, all_generated_responses, all_rm_scores; found {sorted(cols)}"
-        )
+        return "pairs"
+    if {"prompt", "all_generated_responses", "all_rm_scores"} <= cols:
+        return "all"
+    raise DatasetError(
+        f"{path}: missing required columns; need prompt, chosen, rejected, chosen_score, rejected_score, "
+        f"or prompt, all_generated_responses, all_rm_scores; found {sorted(cols)}"
+    )
+
+
+def read_pairs(path: str | Path) -> LoadedPairs:
+    """Normalise a dataset to ``prompt_id, prompt, chosen, rejected, chosen_reward, rejected_reward,
+    margin_explicit`` plus any log-prob columns it carries.
+
+    A row of all responses that cannot give a pair (fewer than two responses, or all scores tied) is
+    skipped and reported; a malformed row is an error naming it; no usable row at all is an error.
+    """
+    table = read_table(path)
+    layout = _layout(path, set(table.column_names))
     if table.num_rows == 0:
         raise DatasetError(f"{path}: the dataset is empty")
     out = {k: [] for k in ("prompt_id", "prompt", "chosen", "rejected", "chosen_reward", "rejected_reward")}
+    rows, skipped = [], []
     for i, row in enumerate(table.to_pylist(), start=1):
         where = f"{path}: row {i}"
         prompt = _text(row["prompt"], where)
@@ -112,28 +155,34 @@ def load_pairs(path: str | Path) -> pa.Table:
             chosen, rejected = _text(row["chosen"], where), _text(row["rejected"], where)
             rc, rr = _score(row["chosen_score"], where), _score(row["rejected_score"], where)
         else:
-            responses, scores = row["all_generated_responses"] or [], row["all_rm_scores"] or []
-            if len(responses) < 2:
-                raise DatasetError(f"{where}: needs at least 2 responses, has {len(responses)}")
-            if len(scores) != len(responses):
-                raise DatasetError(f"{where}: {len(responses)} responses but {len(scores)} scores")
-            scores = [_score(s, where) for s in scores]
-            if max(scores) == min(scores):
-                raise DatasetError(f"{where}: all {len(scores)} scores are equal ({scores[0]}); no preference")
-            best, worst = scores.index(max(scores)), scores.index(min(scores))
+            found = _best_worst(row, where)
+            if isinstance(found, str):
+                skipped.append({"row": i, "reason": found})
+                continue
+            best, worst, scores = found
+            responses = row["all_generated_responses"]
             chosen, rejected = _text(responses[best], where), _text(responses[worst], where)
             rc, rr = scores[best], scores[worst]
+        rows.append(i)
         out["prompt_id"].append(str(row["prompt_id"]) if row.get("prompt_id") is not None else _prompt_id(prompt))
         out["prompt"].append(prompt)
         out["chosen"].append(chosen)
         out["rejected"].append(rejected)
         out["chosen_reward"].append(rc)
         out["rejected_reward"].append(rr)
+    if not rows:
+        raise DatasetError(f"{path}: no row gives a pair ({len(skipped)} skipped; row 1: {skipped[0]['reason']})")
     pairs = pa.table(out)
     pairs = pairs.append_column(
         "margin_explicit", pa.array([c - r for c, r in zip(out["chosen_reward"], out["rejected_reward"])])
     )
+    kept = pa.array([i - 1 for i in rows])
     for name in LOGPROB_INPUTS:
-        if name in cols:
-            pairs = pairs.append_column(name, table.column(name).cast(pa.float64()))
-    return pairs
+        if name in table.column_names:
+            pairs = pairs.append_column(name, table.column(name).take(kept).cast(pa.float64()))
+    return LoadedPairs(pairs, rows, skipped)
+
+
+def load_pairs(path: str | Path) -> pa.Table:
+    """The pairs of :func:`read_pairs` alone."""
+    return read_pairs(path).pairs

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pyarrow as pa
 
-from spo.buffer.pair_metrics import NEEDS_LOGPROBS, PAIR_METRICS, alignment_potential, select_pairs
-from spo.offline.dataset import DatasetError, load_pairs, write_table
+from spo.buffer.config import SelectionConfig
+from spo.buffer.pair_metrics.base import compute_alignment_potential, mark_top_pairs
+from spo.offline.dataset import DatasetError, as_flags, read_pairs, write_table
 
 DPO_COLUMNS = ("chosen_logps", "rejected_logps", "ref_chosen_logps", "ref_rejected_logps")
 MEAN_COLUMNS = ("chosen_logps_mean", "rejected_logps_mean")
+SKIPPED_SCHEMA = pa.schema([("row", pa.int64()), ("reason", pa.string())])
+log = logging.getLogger(__name__)
+# the selection config's keys as the command's flags name them
+FLAGS = {"selection.pair_metric": "--metric", "selection.pair_fraction": "--fraction",
+         "selection.judge_dim": "--judge-dim"}  # fmt: skip
 
 
 def _col(t: pa.Table, name: str) -> np.ndarray:
@@ -21,8 +29,8 @@ def model_logps_mean(pairs: pa.Table, model_path: str, batch_size: int = 8) -> t
     import torch
     from transformers import AutoModelForCausalLM
 
+    from spo.chat import load_tokenizer
     from spo.learner.logprobs import pair_logprobs
-    from spo.rollout.hf_engine import load_tokenizer
 
     tok = load_tokenizer(model_path)
     tok.padding_side = "right"
@@ -58,6 +66,15 @@ def implicit_margins(pairs: pa.Table, implicit: str, beta: float, model: str | N
     raise DatasetError(f"the implicit margin needs {need}")
 
 
+def report_skipped(skipped: list[dict], inp: str, path: str | None) -> None:
+    """Every row that gave no pair: into ``path`` (JSONL, atomically) or the log."""
+    if path is not None:
+        write_table(pa.Table.from_pylist(skipped, schema=SKIPPED_SCHEMA), path)
+        return
+    for s in skipped:
+        log.warning("%s: row %d skipped: %s", inp, s["row"], s["reason"])
+
+
 def select_offline(
     inp: str,
     out: str,
@@ -69,24 +86,30 @@ def select_offline(
     model: str | None = None,
     judge_dim: str | None = None,
     seed: int = 0,
+    skipped_out: str | None = None,
 ) -> dict:
-    """Score the pairs in ``inp``, keep the top ``fraction`` by ``metric`` and write them to ``out``."""
-    if metric not in PAIR_METRICS:
-        raise DatasetError(f"--metric: unknown metric {metric!r}; known: {PAIR_METRICS}")
-    if not 0 < fraction <= 1:
-        raise DatasetError(f"--fraction: must be in (0, 1], got {fraction}")
-    pairs = load_pairs(inp)
+    """Score the pairs in ``inp``, keep the top ``fraction`` by ``metric`` and write them to ``out``.
+
+    Rows that cannot give a pair (all scores tied, fewer than two responses) are skipped: written to
+    ``skipped_out`` (JSONL of ``row``, ``reason``) if given, else logged one by one, and counted.
+    """
+    sel = SelectionConfig(pair_metric=metric, pair_fraction=fraction, ap_weight=weight, judge_dim=judge_dim)
+    with as_flags(FLAGS):
+        sel.validate("selection")
+    loaded = read_pairs(inp)
+    pairs = loaded.pairs
+    report_skipped(loaded.skipped, inp, skipped_out)
     form = None
-    if metric in NEEDS_LOGPROBS or model is not None or set(MEAN_COLUMNS) <= set(pairs.column_names):
+    if sel.needs_logprobs or model is not None or set(MEAN_COLUMNS) <= set(pairs.column_names):
         margin, form = implicit_margins(pairs, implicit, beta, model)
         pairs = pairs.append_column("margin_implicit", pa.array(margin, pa.float64()))
-        ap = alignment_potential(_col(pairs, "margin_explicit"), margin, weight)
+        ap = compute_alignment_potential(_col(pairs, "margin_explicit"), margin, weight)
         pairs = pairs.append_column("alignment_potential", pa.array(ap, pa.float64()))
-    scored = select_pairs(pairs, metric, fraction, judge_dim, seed)
+    scored = mark_top_pairs(pairs, metric, fraction, judge_dim, seed)
     kept = scored.filter(scored.column("selected")).drop_columns(["selected"])
     write_table(kept, out)
     summary = {"input": inp, "output": out, "total": pairs.num_rows, "kept": kept.num_rows, "metric": metric,
-               "implicit_form": form}  # fmt: skip
+               "implicit_form": form, "skipped": len(loaded.skipped), "skipped_file": skipped_out}  # fmt: skip
     for name in ("margin_explicit", "margin_implicit", "alignment_potential"):
         if name in kept.column_names:
             values = _col(kept, name)

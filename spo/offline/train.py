@@ -1,35 +1,38 @@
-"""``spo train``: the DeepSpeed learner group on an existing preference dataset."""
+"""``spo train-offline``: the DeepSpeed learner group on an existing preference dataset."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import ray
 
-from spo.config import LearnerConfig
+from spo.learner.config import LearnerConfig
 from spo.learner.group import LearnerGroup
-from spo.learner.losses import LOSSES
-from spo.offline.dataset import DatasetError, load_pairs, read_table
+from spo.offline.dataset import DatasetError, as_flags, read_pairs, read_table
+
+# the learner config's keys as the command's flags name them
+FLAGS = {"learner.loss": "--loss", "learner.beta": "--beta", "learner.lr": "--lr", "learner.epochs": "--epochs",
+         "learner.zero_stage": "--zero-stage", "learner.num_ranks": "--ranks"}  # fmt: skip
 
 
 def train_offline(data: str, model: str, out: str, learner: LearnerConfig, seed: int = 0, cpus: float = 0.5) -> dict:
     """Train ``learner.epochs`` passes over the pairs in ``data`` and save an HF checkpoint to ``out``."""
     if not Path(model).is_dir():
         raise DatasetError(f"--model: no such directory: {model}")
-    if learner.beta <= 0:
-        raise DatasetError(f"--beta: must be > 0, got {learner.beta}")
-    if learner.loss not in LOSSES:
-        raise DatasetError(f"--loss: unknown loss {learner.loss!r}; known: {sorted(LOSSES)}")
+    with as_flags(FLAGS):
+        learner.validate("learner")
     raw = read_table(data)
-    pairs = load_pairs(data)
+    loaded = read_pairs(data)
+    pairs = loaded.pairs
     if "selected" in raw.column_names:
-        pairs = pairs.filter(pc.fill_null(raw.column("selected"), False))
+        selected = pc.fill_null(raw.column("selected"), False).take(pa.array([i - 1 for i in loaded.rows]))
+        pairs = pairs.filter(selected)
     started = not ray.is_initialized()
     if started:
         ray.init(include_dashboard=False)
-    group = LearnerGroup(learner.num_ranks, model, asdict(learner), cpus, 1, seed)
+    group = LearnerGroup(learner, model, cpus, 1, seed)
     try:
         metrics = group.train(ray.put(pairs), 0)
         group.save_checkpoint(out)
@@ -37,4 +40,4 @@ def train_offline(data: str, model: str, out: str, learner: LearnerConfig, seed:
         group.shutdown()
         if started:
             ray.shutdown()
-    return {"pairs": pairs.num_rows, "checkpoint": out, **metrics}
+    return {"pairs": pairs.num_rows, "skipped": len(loaded.skipped), "checkpoint": out, **metrics}

@@ -5,33 +5,23 @@ the dimensions, and parses its reply robustly (``dim: 4``, ``dim = 4``, ``**Dim*
 or a JSON object). Dimensions that do not parse are asked for once more, with sampling;
 whatever still does not parse is recorded as missing (None), never as zero.
 
-``rule_judge`` calls a Python function ``fn(prompt, response) -> {dim: score}``.
+``rule_judge`` (:mod:`spo.reward.rule_judge`) calls a Python function instead.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from abc import ABC, abstractmethod
 
-from spo.registry import import_object
-from spo.rollout.base import ENGINES, SamplingParams
+from spo.plugins import ENGINES
+from spo.reward.base import Judge
+from spo.rollout.base import SamplingParams
 
 RUBRIC = (
     "You are a strict grader. Rate the RESPONSE to the PROMPT on each dimension from 1 (poor) to 5 "
     "(excellent). Reply with one line per dimension, exactly as 'name: score'.\n"
     "Dimensions: {dims}\n\nPROMPT:\n{prompt}\n\nRESPONSE:\n{response}"
 )
-
-
-class Judge(ABC):
-    """Scores each sample on named dimensions."""
-
-    dimensions: list[str]
-
-    @abstractmethod
-    def judge(self, prompts: list[str], responses: list[str]) -> dict[str, list[int | None]]:
-        """One list per dimension, aligned with the samples; None where no score was obtained."""
 
 
 def parse_scores(reply: str, dimensions: list[str]) -> dict[str, int | None]:
@@ -59,6 +49,16 @@ def parse_scores(reply: str, dimensions: list[str]) -> dict[str, int | None]:
 class GenerativeJudge(Judge):
     """A causal LM behind an engine, prompted with :data:`RUBRIC`."""
 
+    @classmethod
+    def check_config(cls, sc, key):
+        super().check_config(sc, key)
+        cls.require_path(sc, key, "judge (a generative model)")
+
+    @classmethod
+    def kwargs(cls, sc, ctx):
+        return {"path": cls.local(sc.path), "dimensions": list(sc.dimensions), "engine": ctx.engine,
+                "max_new_tokens": sc.max_new_tokens, "trust_remote_code": sc.trust_remote_code}  # fmt: skip
+
     def __init__(self, path: str, dimensions: list[str], engine: str = "hf", max_new_tokens: int = 64,
                  trust_remote_code: bool = False, **_: object):  # fmt: skip
         if not dimensions:
@@ -83,15 +83,3 @@ class GenerativeJudge(Judge):
                 again = parse_scores(reply, self.dimensions)
                 parsed[i] = {d: parsed[i][d] if parsed[i][d] is not None else again[d] for d in self.dimensions}
         return {d: [p[d] for p in parsed] for d in self.dimensions}
-
-
-class RuleJudge(Judge):
-    """``fn(prompt, response) -> {dim: int}`` named as ``"module:function"``."""
-
-    def __init__(self, fn: str, dimensions: list[str], **_: object):
-        self.fn = import_object(fn)
-        self.dimensions = list(dimensions)
-
-    def judge(self, prompts: list[str], responses: list[str]) -> dict[str, list[int | None]]:
-        rows = [self.fn(p, r) for p, r in zip(prompts, responses)]
-        return {d: [row.get(d) for row in rows] for d in self.dimensions}

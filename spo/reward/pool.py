@@ -15,8 +15,8 @@ import torch
 from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-from spo.reward.base import SCORERS
-from spo.reward.judge import Judge
+from spo.plugins import SCORERS
+from spo.reward.base import ScorerContext
 from spo.schemas import reward_col
 from spo.timing import BusyClock
 
@@ -61,7 +61,7 @@ class ScorerWorker:
 
     @property
     def is_judge(self) -> bool:
-        return isinstance(self.scorer, Judge)
+        return self.scorer.is_judge
 
     def _columns(self, prompts: list[str], responses: list[str], finish: list[str]) -> dict[str, list]:
         """``{"reward": [...]}``, plus ``judge/<dim>`` lists for a judge."""
@@ -103,7 +103,7 @@ class ScorerPool:
         All scorer actors share one placement group of their own (one bundle each), so they are
         placed together or not at all.
         """
-        bundle = {"CPU": num_cpus, **({"GPU": num_gpus} if num_gpus else {})}
+        bundle = {"CPU": num_cpus, **({"GPU": num_gpus} if num_gpus else {})}  # one per actor
         total = sum(spec["num_workers"] for spec in scorers.values())
         self.pg = placement_group([bundle] * total, strategy="PACK")
         ray.get(self.pg.ready())
@@ -121,6 +121,16 @@ class ScorerPool:
                 self.workers[name].append(actor.remote(name, spec["backend"], spec["kwargs"], threads))
                 index += 1
         self._next = 0
+
+    @classmethod
+    def from_config(cls, reward, cluster, ctx: ScorerContext) -> ScorerPool:
+        """The pool for a validated ``reward`` config, each backend building its own arguments."""
+        specs = {
+            name: {"backend": sc.backend, "num_workers": sc.num_workers,
+                   "kwargs": SCORERS.get(sc.backend).kwargs(sc, ctx)}
+            for name, sc in reward.scorers.items()
+        }  # fmt: skip
+        return cls(specs, cluster.scorer_cpus, cluster.scorer_threads, cluster.max_restarts, cluster.scorer_gpus)
 
     def submit(self, samples_ref: ray.ObjectRef) -> ray.ObjectRef:
         """Score one chunk with every scorer; returns a reference to the scored table."""

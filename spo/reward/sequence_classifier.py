@@ -36,6 +36,15 @@ def reward_values(model, enc) -> torch.Tensor:
 class SequenceClassifierScorer(Scorer):
     """Scores with an HF sequence-classification reward model."""
 
+    @classmethod
+    def check_config(cls, sc, key):
+        cls.require_path(sc, key, "sequence_classifier scorer")
+
+    @classmethod
+    def kwargs(cls, sc, ctx):
+        return {"path": cls.local(sc.path), "policy_path": ctx.policy_path, "batch_size": sc.batch_size,
+                "trust_remote_code": sc.trust_remote_code, "chat_template": sc.chat_template}  # fmt: skip
+
     def __init__(
         self,
         path: str,

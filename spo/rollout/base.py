@@ -1,22 +1,15 @@
-"""The engine interface and its registry.
+"""The engine interface (``generator.engine``; entries in :data:`spo.plugins.ENGINES`).
 
-An engine turns prompts into samples with the current policy and accepts new
-weights. Backends register under the config name ``generator.engine``.
+An engine turns prompts into samples with the current policy and accepts new weights.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
-
-from spo.registry import Registry
-
-ENGINES = Registry(
-    "generator.engine", {"hf": "spo.rollout.hf_engine:HFEngine", "vllm": "spo.rollout.vllm_engine:VLLMEngine"}
-)
 
 
 @dataclass(frozen=True)
@@ -51,21 +44,13 @@ class Engine(ABC):
     def load_weights(self, named_tensors: Iterable[tuple[str, torch.Tensor]]) -> None:
         """Replace the policy's parameters with ``named_tensors``."""
 
-    # The collective weight push (spo.sync.collective). An in-process engine receives in its own
-    # process; an engine with worker processes (vLLM) overrides these to receive in each worker.
-    def weight_group_size(self) -> int:
-        """How many members of the weight-push group this engine needs (one per receiving process)."""
+    # The generic hook for weight transports (spo.sync): run ``fn(sink, local_rank, *args)`` in every
+    # process that holds this engine's weights. Here that is this process, and the sink is the engine.
+    # An engine with worker processes (vLLM) runs it in each worker. Engines know nothing of transports.
+    def receivers(self) -> int:
+        """How many processes hold this engine's weights."""
         return 1
 
-    def join_weight_group(self, host: str, port: int, first_rank: int, world_size: int, backend: str) -> None:
-        """Join the weight-push group as rank ``first_rank`` (and following, for several processes)."""
-        from spo.sync.collective import WeightGroup
-
-        self.weight_group = WeightGroup(host, port, first_rank, world_size, backend)
-
-    def in_weight_group(self) -> bool:
-        return getattr(self, "weight_group", None) is not None
-
-    def receive_weights(self, plan: list) -> None:
-        """Receive every bucket of ``plan`` from learner rank 0, then load them all."""
-        self.load_weights([item for bucket in plan for item in self.weight_group.receive(bucket)])
+    def call_receivers(self, fn: Callable, *args) -> list:
+        """``fn(sink, local_rank, *args)`` in each receiving process; returns the results in rank order."""
+        return [fn(self, 0, *args)]

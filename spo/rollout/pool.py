@@ -15,13 +15,13 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pyarrow as pa
 import ray
 import torch
 
 from spo.io import load_safetensors_dir
-from spo.rollout.base import ENGINES, SamplingParams
-from spo.schemas import generated_schema
+from spo.plugins import ENGINES
+from spo.rollout.base import SamplingParams
+from spo.rollout.samples import samples_table
 from spo.timing import BusyClock
 
 
@@ -46,21 +46,8 @@ class GeneratorWorker:
             self.load_checkpoint(policy["path"], policy["version"])
         with self.clock.busy():
             completions = self.engine.generate([r["prompt"] for r in rows], sampling)
-            out = {name: [] for name in generated_schema().names}
-            for row, comps in zip(rows, completions):
-                for idx, c in enumerate(comps):
-                    out["prompt_id"].append(row["prompt_id"])
-                    out["prompt"].append(row["prompt"])
-                    out["response"].append(c.text)
-                    out["sample_idx"].append(self.sample_offset + idx)
-                    out["generator"].append(self.generator_name)
-                    out["policy_version"].append(self.policy_version)
-                    out["iteration"].append(iteration)
-                    out["n_tokens"].append(c.n_tokens)
-                    out["logprob_sum"].append(c.logprob_sum)
-                    out["finish_reason"].append(c.finish_reason)
-                    out["score_error"].append(None)
-            return pa.Table.from_pydict(out, schema=generated_schema())
+            return samples_table(rows, completions, self.generator_name, self.policy_version, iteration,
+                                 self.sample_offset)  # fmt: skip
 
     def load_weights(self, named_tensors: list[tuple[str, torch.Tensor | np.ndarray]], version: int) -> int:
         """Load new weights (tensors or read-only NumPy arrays) and adopt ``version``; returns the version served."""
@@ -74,18 +61,16 @@ class GeneratorWorker:
         """Load the safetensors checkpoint at ``path`` as ``version``."""
         return self.load_weights(load_safetensors_dir(path), version)
 
-    def weight_group_size(self) -> int:
-        return self.engine.weight_group_size()
+    def receivers(self) -> int:
+        return self.engine.receivers()
 
-    def join_weight_group(self, host: str, port: int, first_rank: int, world_size: int, backend: str) -> None:
-        self.engine.join_weight_group(host, port, first_rank, world_size, backend)
+    def call_receivers(self, fn, *args) -> list:
+        """A weight transport's generator-side step: ``fn(sink, local_rank, *args)`` in each receiving process."""
+        return self.engine.call_receivers(fn, *args)
 
-    def in_weight_group(self) -> bool:
-        return self.engine.in_weight_group()
-
-    def receive_weights(self, plan: list, version: int) -> int:
-        """Receive a bucketed broadcast and adopt ``version``; returns the version now served."""
-        self.engine.receive_weights(plan)
+    def receive_weights(self, fn, version: int, *args) -> int:
+        """Like :meth:`call_receivers` for a step that loads new weights, then adopt ``version``; returns it."""
+        self.engine.call_receivers(fn, *args)
         self.policy_version = version
         return version
 
@@ -122,6 +107,15 @@ class GeneratorPool:
         self._next = 0
         self._policy: dict | None = None
 
+    @classmethod
+    def from_config(cls, generator, cluster, name: str, engine_kwargs: dict, sample_offset: int = 0,
+                    num_workers: int | None = None) -> GeneratorPool:  # fmt: skip
+        """A pool for a validated ``generator`` config, placed by the ``cluster`` config's generator resources."""
+        return cls(num_workers or generator.num_workers, generator.engine, {**engine_kwargs, **generator.engine_kwargs},
+                   generator_name=name, num_cpus=cluster.generator_cpus, threads=cluster.generator_threads,
+                   sample_offset=sample_offset, max_restarts=cluster.max_restarts,
+                   num_gpus=cluster.generator_gpus)  # fmt: skip
+
     def set_policy(self, version: int, path: str) -> None:
         """From now on, chunks must be sampled from ``version``, whose checkpoint is ``path``."""
         self._policy = {"version": version, "path": path}
@@ -140,19 +134,17 @@ class GeneratorPool:
         """Every worker loads the checkpoint at ``path`` as ``version``; waits for all acknowledgements."""
         return ray.get([w.load_checkpoint.remote(path, version) for w in self.workers])
 
-    def weight_group_sizes(self) -> list[int]:
-        return ray.get([w.weight_group_size.remote() for w in self.workers])
+    def receivers(self) -> list[int]:
+        """How many receiving processes each worker's engine has."""
+        return ray.get([w.receivers.remote() for w in self.workers])
 
-    def join_weight_group(self, host: str, port: int, first_ranks: list[int], world: int, backend: str) -> list:
-        """References to every worker joining the weight-push group (worker i from rank ``first_ranks[i]``)."""
-        return [w.join_weight_group.remote(host, port, r, world, backend) for w, r in zip(self.workers, first_ranks)]
+    def call_receivers(self, fn, args_per_worker: list[tuple]) -> list[ray.ObjectRef]:
+        """References to ``fn`` run in every worker's receivers, worker i with ``args_per_worker[i]``."""
+        return [w.call_receivers.remote(fn, *args) for w, args in zip(self.workers, args_per_worker)]
 
-    def in_weight_group(self) -> list[bool]:
-        return ray.get([w.in_weight_group.remote() for w in self.workers])
-
-    def receive_weights(self, plan: list, version: int) -> list:
-        """References to every worker's acknowledgement (its new version) of a bucketed push."""
-        return [w.receive_weights.remote(plan, version) for w in self.workers]
+    def receive_weights(self, fn, version: int, *args) -> list[ray.ObjectRef]:
+        """References to every worker's acknowledgement (its new version) of weights loaded by ``fn``."""
+        return [w.receive_weights.remote(fn, version, *args) for w in self.workers]
 
     def policy_versions(self) -> list[int]:
         return ray.get([w.get_policy_version.remote() for w in self.workers])

@@ -13,8 +13,9 @@ vLLM APIs relied on (pinned in the ``[vllm]`` extra):
 - ``LLM.reset_prefix_cache()`` after every weight update, so no cached KV from old weights is reused.
 
 Weights arrive either as named tensors (object-store transport; passed to the workers by RPC) or
-by the collective transport, where each tensor-parallel worker joins spo's weight-push group itself
-and receives the buckets straight into its device (:mod:`spo.rollout.vllm_worker`). vLLM's own
+through the generic hook :meth:`VLLMEngine.call_receivers`, which runs a transport's receiving
+function in each tensor-parallel worker (the collective transport receives buckets straight into
+each worker's device this way; :mod:`spo.rollout.vllm_worker`). vLLM's own
 ``weight_transfer`` API (0.32) would need vLLM's sender inside the DeepSpeed learner, and cannot run
 on CPU; spo's group uses torch.distributed alone on both sides and runs on gloo in CI.
 """
@@ -26,8 +27,8 @@ from collections.abc import Iterable
 import safetensors.torch
 import torch
 
+from spo.chat import chat_prompt
 from spo.rollout.base import Completion, Engine, SamplingParams
-from spo.rollout.hf_engine import chat_prompt
 
 EXTENSION = "spo.rollout.vllm_worker.SpoWorkerExtension"
 
@@ -77,16 +78,11 @@ class VLLMEngine(Engine):
         self.llm.collective_rpc("spo_load_weights", args=(payload,))
         self.llm.reset_prefix_cache()
 
-    def weight_group_size(self) -> int:
+    def receivers(self) -> int:
         return self.tp
 
-    def join_weight_group(self, host: str, port: int, first_rank: int, world_size: int, backend: str) -> None:
-        self.llm.collective_rpc("spo_join_weight_group", args=(host, port, first_rank, world_size, backend))
-
-    def in_weight_group(self) -> bool:
-        return all(self.llm.collective_rpc("spo_in_weight_group"))
-
-    def receive_weights(self, plan: list) -> None:
-        plain = [[[m.name, list(m.shape), m.dtype] for m in bucket] for bucket in plan]  # RPC-encodable
-        self.llm.collective_rpc("spo_receive_weights", args=(plain,))
-        self.llm.reset_prefix_cache()
+    def call_receivers(self, fn, *args) -> list:
+        """Run ``fn(sink, tp_rank, *args)`` in every tensor-parallel worker (arguments must be msgpack-encodable)."""
+        out = self.llm.collective_rpc("spo_call", args=(f"{fn.__module__}:{fn.__qualname__}", list(args)))
+        self.llm.reset_prefix_cache()  # the call may have changed the weights: reuse no KV cached from old ones
+        return out

@@ -1,12 +1,22 @@
-"""The worker extension mixed into every vLLM worker: weight loading and spo's weight-push group.
+"""The worker extension mixed into every vLLM worker: weight loading, and the generic transport hook.
 
 vLLM calls these through ``LLM.collective_rpc``; ``self`` is the vLLM worker, which has
 ``reload_weights(weights_iterator=...)`` (in-place reload of checkpoint-format tensors, redoing the
 post-load processing, e.g. the CPU backend's weight repacking) and ``self.rank`` (its
-tensor-parallel rank).
+tensor-parallel rank). Nothing here knows a transport: ``spo_call`` runs the function it is named.
 """
 
 from __future__ import annotations
+
+
+class WeightSink:
+    """What a transport's receiving function gets in a vLLM worker: ``load_weights`` plus its own state."""
+
+    def __init__(self, worker):
+        self.worker = worker
+
+    def load_weights(self, named_tensors) -> None:
+        self.worker.reload_weights(weights_iterator=list(named_tensors))
 
 
 class SpoWorkerExtension:
@@ -18,21 +28,10 @@ class SpoWorkerExtension:
 
         self.reload_weights(weights_iterator=list(safetensors.torch.load(payload).items()))
 
-    def spo_join_weight_group(self, host: str, port: int, first_rank: int, world_size: int, backend: str) -> None:
-        """Join spo's weight-push group as rank ``first_rank + tensor-parallel rank``."""
-        from spo.sync.collective import WeightGroup
+    def spo_call(self, spec: str, args: list):
+        """Run ``"module:function"`` as ``fn(sink, tp_rank, *args)``; the sink lives as long as the worker."""
+        from spo.registry import import_object
 
-        self.spo_weight_group = WeightGroup(host, port, first_rank + self.rank, world_size, backend)
-
-    def spo_in_weight_group(self) -> bool:
-        return getattr(self, "spo_weight_group", None) is not None
-
-    def spo_receive_weights(self, plan: list) -> None:
-        """Receive every bucket (``[[name, shape, dtype], ...]``) from learner rank 0, then reload them all."""
-        from spo.sync.buckets import TensorMeta
-
-        named = []
-        for bucket in plan:
-            metas = [TensorMeta(name, tuple(shape), dtype) for name, shape, dtype in bucket]
-            named += self.spo_weight_group.receive(metas)
-        self.reload_weights(weights_iterator=named)
+        if getattr(self, "spo_sink", None) is None:
+            self.spo_sink = WeightSink(self)
+        return import_object(spec)(self.spo_sink, self.rank, *args)

@@ -1,40 +1,41 @@
-"""The weight-transport interface and its registry (``sync.transport``)."""
+"""The weight-transport interface (``sync.transport``; entries in :data:`spo.plugins.TRANSPORTS`).
+
+A transport is one object with both sides. :meth:`WeightTransport.deliver` runs on the driver;
+the learner-side and generator-side steps are plain functions in the transport's own file, run
+in those processes through generic hooks that know nothing of any transport:
+
+- ``LearnerGroup.call(fn, *args)`` runs ``fn(worker, *args)`` on every learner rank; a worker
+  offers ``rank``, ``full_parameters()`` (gathered, on rank 0) and ``parameter_specs()``;
+- ``GeneratorPool.call_receivers(fn, args_per_worker)`` and ``receive_weights(fn, version, *args)``
+  run ``fn(sink, local_rank, *args)`` in every process that holds a generator's weights (the
+  engine's own process, or each tensor-parallel worker of a vLLM engine); a sink offers
+  ``load_weights(named_tensors)`` and keeps whatever state the transport sets on it;
+- ``GeneratorPool.load_weights(ref, version)`` and ``load_checkpoint(path, version)`` load named
+  tensors or a safetensors checkpoint through the engine's own ``load_weights``.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
-
-from spo.registry import Registry
-
-if TYPE_CHECKING:
-    from spo.config import SyncConfig
-    from spo.learner.group import LearnerGroup
-    from spo.rollout.pool import GeneratorPool
-
-TRANSPORTS = Registry(
-    "sync.transport",
-    {
-        "object_store": "spo.sync.object_store:ObjectStoreTransport",
-        "nccl": "spo.sync.collective:CollectiveTransport",
-        "gloo": "spo.sync.collective:CollectiveTransport",
-        "disk": "spo.sync.disk:DiskTransport",
-    },
-)
 
 
 class WeightTransport(ABC):
     """Moves the learner's current weights into every generator; built from the ``sync`` config."""
 
-    def __init__(self, sync: SyncConfig):
+    def __init__(self, sync):
         self.sync = sync
 
-    def push(self, learner: LearnerGroup, generators: GeneratorPool, version: int) -> None:
+    @classmethod
+    def check_config(cls, sync, key: str) -> None:
+        """Raise a ConfigError naming ``key.<field>`` if ``sync`` cannot drive this transport (none by default)."""
+        return None
+
+    def push(self, learner, generators, version: int) -> None:
         """Deliver the weights as ``version``; return only once every generator acknowledged it."""
         acked = self.deliver(learner, generators, version)
         if any(v != version for v in acked):
             raise RuntimeError(f"weight push {version}: generators acknowledged {acked}")
 
     @abstractmethod
-    def deliver(self, learner: LearnerGroup, generators: GeneratorPool, version: int) -> list[int]:
+    def deliver(self, learner, generators, version: int) -> list[int]:
         """Move the weights into every generator as ``version``; returns each one's acknowledged version."""

@@ -67,3 +67,13 @@ def unpack(flat: torch.Tensor, bucket: list[TensorMeta]) -> list[tuple[str, torc
     if offset != flat.numel():
         raise ValueError(f"bucket holds {flat.numel()} elements, its metadata {offset}")
     return out
+
+
+def to_plain(plan: list[list[TensorMeta]]) -> list[list[list]]:
+    """A plan as plain lists (``[[name, shape, dtype], ...]`` per bucket), which any RPC can encode."""
+    return [[[m.name, list(m.shape), m.dtype] for m in bucket] for bucket in plan]
+
+
+def from_plain(plan: list[list[list]]) -> list[list[TensorMeta]]:
+    """The inverse of :func:`to_plain`."""
+    return [[TensorMeta(name, tuple(shape), dtype) for name, shape, dtype in bucket] for bucket in plan]

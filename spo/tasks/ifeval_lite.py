@@ -178,3 +178,8 @@ def pass_rates(prompts: list[str], responses: list[str]) -> dict[str, tuple[int,
             out[c.kind][0] += check(c, r)
             out[c.kind][1] += 1
     return {k: (v[0], v[1]) for k, v in out.items() if v[1]}
+
+
+def prompts(task) -> list[dict]:
+    """The task's ``n_train + n_heldout`` prompts (the ``ifeval_lite`` entry of ``spo.plugins.TASKS``)."""
+    return generate_prompts(task.n_train + task.n_heldout, task.seed, task.max_constraints)

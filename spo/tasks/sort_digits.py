@@ -81,3 +81,8 @@ def judge(prompt: str, response: str) -> dict[str, int]:
         "correctness": 1 + round(4 * reward(prompt, response)),
         "length": 5 - min(4, abs(len(target) - len(got))),
     }
+
+
+def prompts(task) -> list[dict]:
+    """The task's ``n_train + n_heldout`` prompts (the ``sort_digits`` entry of ``spo.plugins.TASKS``)."""
+    return generate_prompts(task.n_train + task.n_heldout, task.seed, task.min_len, task.max_len)

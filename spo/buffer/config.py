@@ -1,0 +1,105 @@
+"""The buffer's config (torch-free): prompt selection, pair building and metrics, and the difficulty source."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from spo.errors import ConfigError, require
+from spo.plugins import PAIR_BUILDERS, PAIR_METRICS, PROMPT_POLICIES, SIGNALS
+
+log = logging.getLogger(__name__)
+
+SAMPLINGS = ("greedy", "weighted")
+IMPLICIT_FORMS = ("length_normalized", "dpo")
+DIFFICULTY_SOURCES = ("current", "frozen", "file")
+
+
+@dataclass
+class SelectionConfig:
+    """Which prompts to keep (``prompts``, a prompt policy) and which pairs to train on.
+
+    ``pair_builder`` turns a prompt's samples into a candidate pair; ``pair_metric`` ranks the
+    candidates and keeps the top ``pair_fraction``. ``pairs`` is the old name of ``pair_metric``
+    (accepted, with a deprecation warning, for one release).
+    """
+
+    prompts: str = "all"
+    fraction: float = 0.3
+    n_bins: int = 3
+    bin: int = 0
+    match: str = "drop_hardest"
+    signal: str = "reward_gap"
+    sampling: str = "greedy"
+    pair_samples: int | None = None
+    pair_builder: str = "within"
+    strong: str | None = None
+    weak: str | None = None
+    pair_metric: str = "all"
+    pairs: str | None = None  # deprecated: pair_metric
+    pair_fraction: float = 0.4
+    ap_weight: float = 1.0
+    implicit: str = "length_normalized"
+    judge_dim: str | None = None
+
+    def upgrade(self, key: str = "selection") -> None:
+        """Move the deprecated ``pairs`` into ``pair_metric``."""
+        if self.pairs is None:
+            return
+        if self.pair_metric not in ("all", self.pairs):
+            raise ConfigError(f"{key}.pairs: deprecated name of {key}.pair_metric, and the two disagree")
+        log.warning("%s.pairs is deprecated and will be removed; use %s.pair_metric=%s", key, key, self.pairs)
+        self.pair_metric, self.pairs = self.pairs, None
+
+    def validate(self, key: str = "selection") -> None:
+        PROMPT_POLICIES.check(self.prompts, f"{key}.prompts")
+        PROMPT_POLICIES.check(self.match, f"{key}.match")
+        require(PROMPT_POLICIES.flag(self.match, "matchable"), f"{key}.match", f"{self.match!r} has no fixed count")
+        counted = self.match if self.prompts == "random" else self.prompts
+        if PROMPT_POLICIES.flag(counted, "fraction_dropped"):
+            require(0 <= self.fraction < 1, f"{key}.fraction", f"must be in [0, 1) for {counted}, got {self.fraction}")
+        elif PROMPT_POLICIES.flag(counted, "uses_fraction"):
+            require(0 < self.fraction <= 1, f"{key}.fraction", f"must be in (0, 1], got {self.fraction}")
+        require(self.n_bins >= 2, f"{key}.n_bins", f"must be >= 2, got {self.n_bins}")
+        require(0 <= self.bin < self.n_bins, f"{key}.bin", f"must be in [0, {self.n_bins}), got {self.bin}")
+        SIGNALS.check(self.signal, f"{key}.signal")
+        require(self.sampling in SAMPLINGS, f"{key}.sampling", f"must be one of {SAMPLINGS}")
+        PAIR_METRICS.check(self.pair_metric, f"{key}.pair_metric")
+        pf = self.pair_fraction
+        require(0 < pf <= 1, f"{key}.pair_fraction", f"must be in (0, 1], got {pf}")
+        PAIR_BUILDERS.check(self.pair_builder, f"{key}.pair_builder")
+        require(self.implicit in IMPLICIT_FORMS, f"{key}.implicit", f"must be one of {IMPLICIT_FORMS}")
+        if PAIR_METRICS.flag(self.pair_metric, "needs_judge_dim"):
+            require(self.judge_dim is not None, f"{key}.judge_dim", f"required for pair_metric={self.pair_metric}")
+        if self.pair_samples is not None:
+            require(self.pair_samples >= 2, f"{key}.pair_samples", f"must be >= 2, got {self.pair_samples}")
+
+    @property
+    def needs_logprobs(self) -> bool:
+        """The pair metric reads the policy's log-probs (the metric's own ``needs_logprobs`` flag)."""
+        return PAIR_METRICS.flag(self.pair_metric, "needs_logprobs")
+
+
+@dataclass
+class DifficultyConfig:
+    """Where difficulty comes from, and which scorer and samples estimate it.
+
+    ``current`` re-estimates it each iteration from that iteration's samples;
+    ``frozen`` estimates it once with the initial policy (a difficulty pass over
+    every prompt the run will use) and selects *before* generation; ``file``
+    reads it from a ``prompts.parquet``/``difficulty.parquet`` or a run directory.
+    """
+
+    source: str = "current"
+    file: str | None = None
+    scorer: str | None = None
+    n_samples: int | None = None
+
+    def validate(self, key: str = "difficulty") -> None:
+        require(self.source in DIFFICULTY_SOURCES, f"{key}.source", f"must be one of {DIFFICULTY_SOURCES}")
+        if self.source == "file":
+            require(self.file is not None, f"{key}.file", "required when difficulty.source=file")
+            require(Path(self.file).expanduser().exists(), f"{key}.file", f"no such file or directory: {self.file}")
+        if self.n_samples is not None:
+            require(self.n_samples >= 1, f"{key}.n_samples", f"must be >= 1, got {self.n_samples}")

@@ -1,0 +1,55 @@
+"""The cluster's config (ray-free): the Ray address and per-role resources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spo.errors import require
+
+ROLES = ("generator", "scorer", "learner")
+
+
+@dataclass
+class ClusterConfig:
+    """Ray connection and per-role resources (CPUs are logical Ray resources).
+
+    A dead generator or scorer actor is restarted up to ``max_restarts`` times, and the
+    chunks it held are run again. ``*_gpus`` are GPUs per actor (a vLLM engine needs its
+    ``tensor_parallel_size``); roles never share a GPU (whole GPUs only) unless ``colocate``.
+    """
+
+    address: str | None = None
+    num_cpus: int | None = None
+    generator_cpus: float = 1.0
+    scorer_cpus: float = 0.25
+    learner_cpus: float = 0.25
+    buffer_cpus: float = 0.0
+    generator_threads: int = 2
+    learner_threads: int = 1
+    scorer_threads: int = 1
+    max_restarts: int = 3
+    generator_gpus: float = 0.0
+    scorer_gpus: float = 0.0
+    learner_gpus: float = 0.0
+    colocate: bool = False
+
+    def validate(self, key: str = "cluster") -> None:
+        require(self.max_restarts >= 0, f"{key}.max_restarts", "must be >= 0")
+        for role in ROLES:
+            gpus = getattr(self, f"{role}_gpus")
+            require(gpus >= 0, f"{key}.{role}_gpus", f"must be >= 0, got {gpus}")
+            require(
+                self.colocate or gpus == int(gpus),
+                f"{key}.{role}_gpus",
+                f"{gpus} is a fraction of a GPU, which would share it with another role; use whole GPUs or "
+                "set cluster.colocate=true",
+            )
+
+    def actor_resources(self, role: str) -> dict:
+        """Ray resource options for one actor of ``role``: ``{"num_cpus", "num_gpus"}``."""
+        return {"num_cpus": getattr(self, f"{role}_cpus"), "num_gpus": getattr(self, f"{role}_gpus")}
+
+    def bundle(self, role: str) -> dict:
+        """A placement-group bundle for one actor of ``role``."""
+        gpus = getattr(self, f"{role}_gpus")
+        return {"CPU": getattr(self, f"{role}_cpus"), **({"GPU": gpus} if gpus else {})}

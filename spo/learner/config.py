@@ -1,0 +1,72 @@
+"""The learner's config (torch-free): the DeepSpeed group, its loss and the loss hyper-parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spo.errors import require
+from spo.plugins import LOSSES
+
+REFERENCES = ("iteration_start", "initial")
+
+
+@dataclass
+class LossParams:
+    """The loss hyper-parameters (see :mod:`spo.learner.losses`); the learner config carries them."""
+
+    beta: float = 0.1
+    label_smoothing: float = 0.0
+    gamma: float = 0.5
+    desirable_weight: float = 1.0
+    undesirable_weight: float = 1.0
+    nll_weight: float = 0.0
+
+
+@dataclass
+class LearnerConfig(LossParams):
+    """The DeepSpeed learner group and its loss (plus the loss hyper-parameters of :class:`LossParams`)."""
+
+    loss: str = "dpo"
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    epochs: int = 2
+    micro_batch_size: int = 8
+    grad_accum: int = 1
+    max_grad_norm: float = 1.0
+    warmup_steps: int = 0
+    zero_stage: int = 2
+    num_ranks: int = 2
+    reference: str = "iteration_start"
+
+    def validate(self, key: str = "learner") -> None:
+        """Check every value; the self-play and offline commands both call this."""
+        LOSSES.check(self.loss, f"{key}.loss")
+        require(self.beta > 0, f"{key}.beta", f"must be > 0, got {self.beta}")
+        require(self.lr > 0, f"{key}.lr", f"must be > 0, got {self.lr}")
+        ls = self.label_smoothing
+        require(0 <= ls < 0.5, f"{key}.label_smoothing", f"must be in [0, 0.5), got {ls}")
+        require(
+            ls == 0 or LOSSES.flag(self.loss, "uses_label_smoothing"),
+            f"{key}.label_smoothing",
+            f"learner.loss={self.loss} does not use label smoothing; set it to 0 (losses that do: "
+            f"{[n for n in LOSSES if LOSSES.flag(n, 'uses_label_smoothing')]})",
+        )
+        require(self.gamma >= 0, f"{key}.gamma", f"must be >= 0, got {self.gamma}")
+        require(self.nll_weight >= 0, f"{key}.nll_weight", f"must be >= 0, got {self.nll_weight}")
+        require(
+            self.desirable_weight > 0 and self.undesirable_weight > 0,
+            f"{key}.desirable_weight",
+            "KTO weights must be > 0",
+        )
+        require(self.zero_stage in (0, 1, 2, 3), f"{key}.zero_stage", f"must be 0-3, got {self.zero_stage}")
+        require(self.num_ranks >= 1, f"{key}.num_ranks", "must be >= 1")
+        require(self.micro_batch_size >= 1, f"{key}.micro_batch_size", "must be >= 1")
+        require(self.warmup_steps >= 0, f"{key}.warmup_steps", "must be >= 0")
+        require(
+            self.reference in REFERENCES, f"{key}.reference", f"must be one of {REFERENCES}, got {self.reference!r}"
+        )
+
+    @property
+    def reference_free(self) -> bool:
+        """The loss needs no reference model (the entry's own ``reference_free`` flag)."""
+        return LOSSES.flag(self.loss, "reference_free")

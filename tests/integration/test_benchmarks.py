@@ -1,0 +1,46 @@
+"""Every benchmark's --quick mode runs to the end and writes valid JSON (timings are never asserted)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = {
+    "learner": ["tokens_per_s", "ratio_vs_trl", "mfu", "peak_matmul_flops", "profile_spo_rank"],
+    "generation": ["tokens_per_s", "ratio_engine_vs_plain", "ratio_actor_vs_plain", "profile_engine"],
+    "pipeline": ["overlap", "generators", "two_vs_one_actor_speedup"],
+    "buffer": ["sizes", "per_sample_cost_growth"],
+    "sync": ["sizes", "transports"],
+}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory, cache_dir):
+    out = tmp_path_factory.mktemp("bench")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "SPO_CACHE": str(cache_dir), "PYTHONPATH": str(ROOT)}
+    for name in KEYS:
+        proc = subprocess.run([sys.executable, "-m", f"benchmarks.bench_{name}", "--quick", "--out", str(out)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return out
+
+
+@pytest.mark.parametrize("name", list(KEYS))
+def test_quick_benchmark_writes_valid_json(results, name):
+    data = json.loads((results / f"{name}.json").read_text())
+    assert data["benchmark"] == name and data["quick"] is True
+    assert data["machine"]["cores"] >= 1 and data["machine"]["torch"]
+    for key in KEYS[name]:
+        assert key in data, key
+
+
+def test_report_renders_every_benchmark(results):
+    from benchmarks.report import render
+
+    text = render(results)
+    for title in ("## Learner", "## Generation", "## Pipeline", "## Replay buffer", "## Weight sync"):
+        assert title in text

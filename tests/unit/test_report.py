@@ -1,0 +1,129 @@
+"""Reports, exports, baselines and trackers on crafted run directories."""
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from spo.cli import main
+from spo.errors import ConfigError
+from spo.eval.heldout import compare_to_baseline, difficulty_buckets
+from spo.eval.reference import load_reference_answers
+from spo.schemas import generated_schema
+from spo.tracking.config import TrackingConfig
+
+
+def eval_table(rewards: dict[tuple[str, int], float], lengths: int = 3) -> pa.Table:
+    rows = [dict(prompt_id=p, prompt=f"q-{p}", response=f"a-{p}-{i}", sample_idx=i, generator="g", policy_version=0,
+                 iteration=-1, n_tokens=lengths, logprob_sum=None, finish_reason="stop") for (p, i) in rewards]  # fmt: skip
+    t = pa.Table.from_pylist(rows, schema=generated_schema())
+    return t.append_column("reward/rule", pa.array(list(rewards.values()), pa.float64()))
+
+
+def crafted_run(root, iterations_done=(0, 2), iterations=3):
+    run = root / "run"
+    (run / "eval").mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump({"iterations": iterations, "reward": {"primary": "rule"}}))
+    base = {("a", 0): 0.2, ("b", 0): 0.5, ("c", 0): 0.9}
+    lines = [
+        {"iteration": -1, "stage": "eval", "policy_version": 0, "heldout_reward": 0.53, "heldout_tokens_mean": 3.0}
+    ]
+    for it in iterations_done:
+        d = run / f"iter_{it}"
+        d.mkdir()
+        pq.write_table(pa.table({"prompt_id": ["a", "b", "c", "d"], "difficulty/rule": [0.1, 0.4, 0.6, 0.9],
+                                 "selected": [False, True, True, True]}), d / "prompts.parquet")  # fmt: skip
+        pq.write_table(pa.table({"prompt_id": ["b", "c"], "margin_explicit": [0.5, 0.2], "margin_implicit": [0.1, -0.3],
+                                 "alignment_potential": [1.0, -1.0], "selected": [True, False]}), d / "pairs.parquet")  # fmt: skip
+        ev = {"iteration": it, "stage": "eval", "policy_version": it + 1, "heldout_reward": 0.6 + it / 100,
+              "heldout_tokens_mean": 3.0, "win_rate": 0.6, "lc_win_rate": 0.55, "win_rate_ci95/rule": [0.5, 0.7],
+              "lc_win_rate_ci95/rule": [0.45, 0.65], "heldout_reward_easy/rule": 0.9, "heldout_reward_hard/rule": 0.3}  # fmt: skip
+        lines.append(ev)
+        lines.append({**ev, "stage": "iteration", "loss": 0.6, "reward_accuracy": 0.7, "reward_margin": 0.1,
+                      "rollout_s": 2.0, "train_s": 1.0, "eval_s": 0.5, "prompts_kept": 3, "pairs_trained": 1})  # fmt: skip
+    (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    pq.write_table(eval_table(base), run / "eval" / "policy_v0.parquet")
+    pq.write_table(eval_table({k: v + 0.1 for k, v in base.items()}), run / "eval" / "policy_v3.parquet")
+    return run
+
+
+def test_report_writes_every_plot_and_lists_missing_iterations(tmp_path, capsys):
+    run = crafted_run(tmp_path)
+    assert main(["report", str(run)]) == 0
+    assert "missing iterations: [1]" in capsys.readouterr().out
+    out = run / "report"
+    for name in ("index.md", "reward.png", "difficulty.png", "pair_metrics.png", "training.png", "stage_times.png"):
+        assert (out / name).stat().st_size > 500, name
+    index = (out / "index.md").read_text()
+    assert "**Missing iterations:** [1]" in index and "![Pair metrics](pair_metrics.png)" in index
+    assert "Win rate vs baseline 0.600, length-controlled 0.550" in index
+
+
+def test_report_compares_runs(tmp_path):
+    a = crafted_run(tmp_path / "a")
+    b = crafted_run(tmp_path / "b", iterations_done=(0, 1, 2))
+    assert main(["report", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
+    text = (tmp_path / "cmp" / "index.md").read_text()
+    assert f"| {a} |" in text and f"| {b} |" in text and "| [1] |" in text
+    assert (tmp_path / "cmp" / "compare.png").stat().st_size > 500
+
+
+def test_report_refuses_a_non_run(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+
+
+def test_exports_match_the_formats(tmp_path):
+    run = crafted_run(tmp_path)
+    assert main(["export", str(run), "--format", "alpaca_eval", "--out", str(tmp_path / "ae.json")]) == 0
+    ae = json.loads((tmp_path / "ae.json").read_text())
+    assert len(ae) == 3 and set(ae[0]) == {"instruction", "output", "generator", "dataset"}
+    assert ae[0]["generator"] == "run-v3" and ae[0]["output"] == "a-a-0"
+    assert (
+        main(["export", str(run), "--format", "arena_hard", "--version", "0", "--out", str(tmp_path / "ah.jsonl")]) == 0
+    )
+    ah = [json.loads(x) for x in (tmp_path / "ah.jsonl").read_text().splitlines()]
+    assert set(ah[0]) == {"question_id", "answer_id", "model_id", "choices", "tstamp"}
+    assert ah[0]["question_id"] == "a" and ah[0]["choices"][0]["turns"][0]["content"] == "a-a-0"
+    assert main(["export", str(run), "--format", "arena_hard", "--version", "7", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_compare_to_baseline_and_buckets():
+    base = eval_table({("a", 0): 0.2, ("b", 0): 0.5, ("c", 0): 0.9, ("a", 1): 0.4})
+    cand = eval_table({("a", 0): 0.3, ("b", 0): 0.5, ("c", 0): 0.1, ("a", 1): 0.8})
+    r = compare_to_baseline(cand, base, "rule")
+    assert r["win_rate/rule"] == pytest.approx((1 + 0.5 + 0 + 1) / 4) and r["win_rate_n"] == 4
+    assert r["lc_win_rate/rule"] == pytest.approx(r["win_rate/rule"], abs=1e-6)  # equal lengths
+    ref = eval_table({("a", 0): 0.9, ("b", 0): 0.1, ("c", 0): 0.5})  # one answer per prompt: matched on prompt
+    assert compare_to_baseline(cand, ref, "rule")["win_rate/rule"] == pytest.approx((0 + 1 + 0 + 0) / 4)
+    buckets = difficulty_buckets(cand, base, "rule")  # base means: a 0.3 (hard), b 0.5, c 0.9 (easy)
+    assert buckets == {"heldout_reward_hard/rule": pytest.approx(0.55), "heldout_reward_medium/rule": 0.5,
+                       "heldout_reward_easy/rule": 0.1}  # fmt: skip
+
+
+def test_reference_answers_must_cover_the_heldout_prompts(tmp_path):
+    path = tmp_path / "ref.jsonl"
+    path.write_text(json.dumps({"prompt_id": "a", "answer": "x"}) + "\n")
+    heldout = [{"prompt_id": "a"}, {"prompt_id": "b"}, {"prompt_id": "c"}]
+    with pytest.raises(ConfigError, match=r"lacks answers for 2 held-out prompts, e.g. \['b', 'c'\]"):
+        load_reference_answers(str(path), heldout)
+    path.write_text('{"prompt_id": "a"}\n')
+    with pytest.raises(ConfigError, match="row 1: needs prompt_id and answer"):
+        load_reference_answers(str(path), heldout)
+
+
+def check_backends(backends):
+    TrackingConfig(backends=backends).validate()
+
+
+def test_tracker_backends_are_checked():
+    check_backends(["tensorboard"])
+    with pytest.raises(ConfigError, match="unknown backend 'neptune'"):
+        check_backends(["neptune"])
+    import importlib.util
+
+    if importlib.util.find_spec("wandb") is None:
+        with pytest.raises(ConfigError, match="'wandb' is enabled but the 'wandb' package is not installed"):
+            check_backends(["wandb"])
