@@ -90,9 +90,11 @@ def test_bins_and_sweep_cli_on_crafted_runs(tmp_path, capsys):
         for f, final in ((0.0, 0.6), (0.5, 0.65)):
             crafted_run(sweep, f"p{f}-s{seed}", {"prompts": "drop_hardest", "fraction": f}, 128, seed, [0.4, final])
     assert main(["analyze", "bins", str(sweep), "--json", "--plot", str(tmp_path / "bins.png")]) == 0
-    rows = {r["group"]: r for r in json.loads(capsys.readouterr().out)}
-    assert rows["bin 0/3"]["runs"] == 4 and rows["all"]["final_mean"] == pytest.approx(0.6)
-    assert rows["bin 2/3"]["final_mean"] == pytest.approx((0.7 + 0.71 + 0.82 + 0.82) / 4)
+    # two model sizes are two settings, not seeds: each bin splits by model.tiny_hidden_size
+    rows = {(r["group"], r["split_by"]["model.tiny_hidden_size"]): r for r in json.loads(capsys.readouterr().out)}
+    assert rows[("bin 0/3", 64)]["runs"] == 2 and rows[("all", 128)]["final_mean"] == pytest.approx(0.6)
+    assert rows[("bin 2/3", 64)]["final_mean"] == pytest.approx((0.7 + 0.71) / 2)
+    assert rows[("bin 2/3", 128)]["final_mean"] == pytest.approx(0.82)
     assert (tmp_path / "bins.png").stat().st_size > 1000
     out_dir = tmp_path / "plots"
     assert main(["analyze", "sweep", str(sweep), "--json", "--out", str(out_dir)]) == 0
@@ -125,3 +127,34 @@ def test_group_cli_groups_by_config_keys(tmp_path, capsys):
     assert (tmp_path / "g.png").stat().st_size > 1000
     assert main(["analyze", "group", str(root), "--by", "learner.loss"]) == 2
     assert "no config key 'learner.loss'" in capsys.readouterr().err
+
+
+def test_a_sweep_over_another_key_is_not_pooled_as_if_it_were_seeds(tmp_path, capsys):
+    """A learner.beta sweep analysed by pair metric: each beta is its own group, n is shown, ± only over seeds."""
+    root = tmp_path / "beta-multirun"
+    for beta, final in ((0.05, 0.5), (0.2, 0.8)):
+        for seed in (0, 1) if beta == 0.05 else (0,):
+            run = crafted_run(root, f"b{beta}-s{seed}", {"prompts": "all", "pair_metric": "all"}, 128, seed,
+                              [0.4, final + seed / 10])  # fmt: skip
+            cfg = yaml.safe_load((run / "config.yaml").read_text())
+            (run / "config.yaml").write_text(yaml.safe_dump({**cfg, "learner": {"beta": beta}}))
+    plot = tmp_path / "g.png"
+    assert main(["analyze", "group", str(root), "--by", "selection.pair_metric", "--json", "--plot", str(plot)]) == 0
+    rows = {r["split_by"]["learner.beta"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows[0.05]["runs"] == 2 and rows[0.05]["final_mean"] == pytest.approx(0.55)
+    assert rows[0.2]["runs"] == 1 and rows[0.2]["final_std"] is None
+    assert main(["analyze", "group", str(root), "--by", "selection.pair_metric", "--plot", ""]) == 0
+    table = capsys.readouterr().out
+    assert "| all [learner.beta=0.2] | 1 | [0] | 0.8000 (one run) |" in table and "0.8000 ±" not in table
+    assert "Also split by learner.beta" in table
+    assert main(["analyze", "sweep", str(root), "--out", ""]) == 2
+    assert "the runs also differ in ['learner.beta']" in capsys.readouterr().err
+
+
+def test_bar_charts_start_their_value_axis_at_zero(tmp_path):
+    from spo.analysis.sweeps import _bar_plot
+
+    rows = [{"group": g, "split_by": {}, "runs": 2, "final_mean": m, "final_std": 0.01, "initial_mean": 0.6}
+            for g, m in (("a", 0.61), ("b", 0.63))]  # fmt: skip
+    low, high = _bar_plot(rows, "x", "t", str(tmp_path / "b.png"))
+    assert low == 0.0 and high > 0.63
