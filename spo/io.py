@@ -18,6 +18,22 @@ if TYPE_CHECKING:
     import torch
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux shows it (os.umask sets it for all threads)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        status = Path("/proc/self/status").read_text().splitlines()
+        return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _as_umask_allows(path: str | Path, base: int) -> None:
+    """Give ``path`` the mode a plain ``open``/``mkdir`` would (``base`` less the umask); ``mkstemp`` and
+    ``mkdtemp`` make it 0600/0700, which teammates on shared storage could not read."""
+    os.chmod(path, base & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_dir(target: str | Path) -> Iterator[Path]:
     """Yield a temporary sibling directory that replaces ``target`` on success."""
@@ -25,6 +41,7 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
+        _as_umask_allows(tmp, 0o777)
         yield tmp
         if target.exists():
             shutil.rmtree(target)
@@ -41,6 +58,7 @@ def atomic_file(target: str | Path, mode: str = "wb"):
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
+        _as_umask_allows(tmp, 0o666)
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()

@@ -1,0 +1,29 @@
+"""Atomic writes: readable by whoever the process umask allows, as any other tool's files are."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from spo.io import atomic_dir, atomic_file, write_json
+
+
+@pytest.mark.parametrize(
+    "mask,file_mode,dir_mode", [(0o022, 0o644, 0o755), (0o002, 0o664, 0o775), (0o077, 0o600, 0o700)]
+)
+def test_atomic_writes_follow_the_umask(tmp_path, mask, file_mode, dir_mode):
+    old = os.umask(mask)
+    try:
+        write_json({"a": 1}, tmp_path / "x.json")
+        with atomic_file(tmp_path / "y.bin") as fh:
+            fh.write(b"y")
+        with atomic_dir(tmp_path / "d") as d:
+            (d / "inner").write_text("z")
+    finally:
+        os.umask(old)
+    for name in ("x.json", "y.bin"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == file_mode, name
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == dir_mode
+    assert (tmp_path / "d" / "inner").read_text() == "z"
