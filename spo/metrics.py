@@ -88,3 +88,10 @@ def iteration_line(row: dict) -> str:
         f"{row['difficulty_mean'] or nan:.3f}, pairs {row.get('pairs_trained')}, loss {row.get('loss', nan):.4f}, "
         f"acc {row.get('reward_accuracy', nan):.3f}, {row['iteration_s']:.1f}s"
     )
+
+
+def progress_line(iteration: int, total: int, seconds_per_iteration: float) -> str:
+    """Where a run is after ``iteration`` (0-based) of ``total``, and the time left at the pace so far."""
+    left = (total - iteration - 1) * seconds_per_iteration
+    eta = "done" if left <= 0 else f"about {left / 60:.1f} min left" if left >= 90 else f"about {left:.0f} s left"
+    return f"iteration {iteration + 1}/{total} complete; {eta} ({seconds_per_iteration:.0f} s per iteration so far)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from spo.reward.pool import ScorerPool
 from spo.rollout.pool import GeneratorPool
 from spo.sync.base import WeightTransport
 from spo.tracking.base import build_trackers
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,7 +46,9 @@ class Roles:
 
 def start_roles(cfg: Config, model_path: str, extra_paths: dict[str, str]) -> Roles:
     """Start every role on the connected Ray cluster (the layout was checked to fit)."""
-    cl, g = cfg.cluster, cfg.generator
+    cl, g, lr = cfg.cluster, cfg.generator, cfg.learner
+    log.info("starting %d %s generator(s), %d scorer(s) and the buffer", g.num_workers, g.engine,
+             sum(s.num_workers for s in cfg.reward.scorers.values()))  # fmt: skip
     engine = {"model_path": model_path, "trust_remote_code": cfg.model.trust_remote_code}
     generators = GeneratorPool.from_config(g, cl, cfg.model.name, engine)
     extra_pools = [
@@ -53,6 +58,7 @@ def start_roles(cfg: Config, model_path: str, extra_paths: dict[str, str]) -> Ro
     ]  # fmt: skip
     scorers = ScorerPool.from_config(cfg.reward, cl, ScorerContext(model_path, g.engine))
     buffer = ray.remote(ReplayBuffer).options(num_cpus=cl.buffer_cpus).remote(cfg)
+    log.info("starting the learner: %d DeepSpeed rank(s), ZeRO stage %d", lr.num_ranks, lr.zero_stage)
     learner = LearnerGroup(cfg.learner, model_path, cl.learner_cpus, cl.learner_threads, cfg.seed, cl.learner_gpus)
     judge = None
     if cfg.eval.pairwise_judge is not None:

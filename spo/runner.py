@@ -31,7 +31,7 @@ from spo.errors import ConfigError
 from spo.eval.heldout import collect_heldout
 from spo.eval.reference import load_reference_answers, reference_samples
 from spo.io import atomic_file, write_parquet
-from spo.metrics import MetricsLog, format_table, iteration_line, saved_compute
+from spo.metrics import MetricsLog, format_table, iteration_line, progress_line, saved_compute
 from spo.progress import gather_with_progress
 from spo.roles import start_roles
 from spo.rollout.base import SamplingParams
@@ -81,6 +81,7 @@ class SelfPlayRunner:
         except ConfigError:
             self.shutdown()
             raise
+        log.info("starting the roles (model loading and DeepSpeed set-up take a while on CPU)")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with atomic_file(self.run_dir / "config.yaml", "w") as fh:
             fh.write(OmegaConf.to_yaml(cfg, resolve=True))
@@ -111,7 +112,8 @@ class SelfPlayRunner:
                 samples = pool.submit(chunk, iteration, sampling)
                 acks.append(self.buffer.add.remote(self.scorers.submit(samples)))
         per_ack = -(-len(rows) // max(len(pieces), 1)) * n_samples
-        label = f"rollout {iteration}" if iteration >= 0 else "difficulty pass"
+        total = self.cfg.iterations
+        label = f"rollout {iteration} (iteration {iteration + 1}/{total})" if iteration >= 0 else "difficulty pass"
         kept = sum(gather_with_progress(acks, label, "samples generated, scored and buffered", per_ack))
         return {
             "rollout_s": time.perf_counter() - start,
@@ -226,6 +228,10 @@ class SelfPlayRunner:
             return self._run()
 
     def _run(self) -> list[dict]:
+        if self.resume_from is not None and self.resume_from >= self.cfg.iterations - 1:
+            rows = iteration_rows(self.run_dir)  # finished: no Ray, no actors, just the table again
+            log.info("%s already holds all %d iterations; nothing to run", self.run_dir, self.cfg.iterations)
+            return self._report(rows)
         self.start()
         try:
             if self.resume_from is not None and self.resume_from >= 0:
@@ -234,13 +240,21 @@ class SelfPlayRunner:
                 if self.resume_from == -1:  # stopped before its first iteration completed: start afresh
                     rollback(self.run_dir, -2)
                 rows = self.initial_stages()
-            for it in range(len(rows) - 1, self.cfg.iterations):
+            started = time.perf_counter()
+            first = len(rows) - 1
+            for it in range(first, self.cfg.iterations):
                 rows.append(self.iterate(it))
-            print(format_table(rows), flush=True)
-            print(f"run directory: {self.run_dir}", flush=True)
-            return rows
+                log.info(
+                    "%s", progress_line(it, self.cfg.iterations, (time.perf_counter() - started) / (it - first + 1))
+                )
+            return self._report(rows)
         finally:
             self.shutdown()
+
+    def _report(self, rows: list[dict]) -> list[dict]:
+        print(format_table(rows), flush=True)
+        print(f"run directory: {self.run_dir}", flush=True)
+        return rows
 
     def initial_stages(self) -> list[dict]:
         """Input counts, the difficulty pass, reference answers and the initial policy's evaluation."""

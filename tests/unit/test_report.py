@@ -127,3 +127,11 @@ def test_tracker_backends_are_checked():
     if importlib.util.find_spec("wandb") is None:
         with pytest.raises(ConfigError, match="'wandb' is enabled but the 'wandb' package is not installed"):
             check_backends(["wandb"])
+
+
+def test_progress_lines_say_where_the_run_is_and_the_time_left():
+    from spo.metrics import progress_line
+
+    assert progress_line(0, 5, 40.0) == "iteration 1/5 complete; about 2.7 min left (40 s per iteration so far)"
+    assert progress_line(3, 5, 30.0) == "iteration 4/5 complete; about 30 s left (30 s per iteration so far)"
+    assert progress_line(4, 5, 30.0).startswith("iteration 5/5 complete; done")
