@@ -36,6 +36,7 @@ from spo.progress import gather_with_progress
 from spo.roles import start_roles
 from spo.rollout.base import SamplingParams
 from spo.run_lock import RunLock
+from spo.run_log import record_invocation, run_log
 from spo.run_state import checkpoint_dir, iteration_rows, learner_state_dir, mark_complete, resume_point, rollback
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,10 @@ def _seed(*parts: int) -> int:
 class SelfPlayRunner:
     """Owns the role groups and the iteration loop."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, overrides: list[str] | None = None):
+        """``overrides``: the command line's ``key=value`` overrides, recorded in ``invocations.jsonl``."""
         validate(cfg)
+        self.overrides = overrides
         self.cfg = cfg
         self.run_dir = Path(cfg.run_dir)
         self.resume_from = resume_point(cfg)
@@ -223,8 +226,9 @@ class SelfPlayRunner:
 
         The run directory is locked for the life of this driver: a second driver is refused, naming this one.
         """
-        with RunLock(self.run_dir):
+        with RunLock(self.run_dir), run_log(self.run_dir):
             self.resume_from = resume_point(self.cfg)  # again, now that no other driver can move it
+            record_invocation(self.run_dir, self.overrides, self.resume_from)
             return self._run()
 
     def _run(self) -> list[dict]:

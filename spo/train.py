@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -16,7 +17,14 @@ from spo.errors import ConfigError
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
 register()
+OmegaConf.register_new_resolver("spo_run_dir", lambda resume, name: resume or f"runs/{name}", replace=True)
 log = logging.getLogger("spo")
+
+
+def _drop_if_empty(path: str) -> None:
+    """Remove the directory Hydra made for a run that was refused, if nothing is in it."""
+    with contextlib.suppress(OSError):
+        Path(path).rmdir()
 
 
 def resume_config(run_dir: str, overrides: list[str]) -> Config:
@@ -37,14 +45,13 @@ def main(dcfg: DictConfig) -> None:
     from spo.run_lock import RunLockedError
     from spo.runner import SelfPlayRunner
 
+    overrides = list(HydraConfig.get().overrides.task)
     try:
-        if dcfg.get("resume"):
-            cfg = resume_config(dcfg.resume, list(HydraConfig.get().overrides.task))
-        else:
-            cfg = to_config(dcfg)
-        runner = SelfPlayRunner(cfg)
+        cfg = resume_config(dcfg.resume, overrides) if dcfg.get("resume") else to_config(dcfg)
+        runner = SelfPlayRunner(cfg, overrides=overrides)
     except ConfigError as exc:
         log.error("invalid configuration: %s", exc)
+        _drop_if_empty(HydraConfig.get().runtime.output_dir)
         sys.exit(2)
     try:
         runner.run()
