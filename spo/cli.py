@@ -8,23 +8,38 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+from pathlib import Path
 
 from spo.analysis.runs import RENAMED_KEYS, expand_runs, load_run
+
+
+def analysis_path(inputs: list, name: str) -> str:
+    """Where an analysis writes unless told: ``<the inputs' common parent>/analysis/<name>``, never the cwd."""
+    parents = [str(Path(p).resolve().parent) for p in inputs]
+    return str(Path(os.path.commonpath(parents)) / "analysis" / name)
+
+
+def _with_plot(text: str, plot: str | None) -> str:
+    return f"{text}\nplot: {plot}" if plot else text
 
 
 def _analyze_transfer(args) -> str | dict:
     from spo.analysis.transfer import format_transfer, transfer
 
-    result = transfer(args.a, args.b, args.scorer_a, args.scorer_b, plot=args.plot, seed=args.seed)
-    return result if args.json else format_transfer(result)
+    plot = analysis_path([args.a, args.b], "transfer.png") if args.plot is None else args.plot
+    result = transfer(args.a, args.b, args.scorer_a, args.scorer_b, plot=plot, seed=args.seed)
+    return result if args.json else _with_plot(format_transfer(result), plot)
 
 
 def _analyze_bins(args) -> str | dict:
     from spo.analysis.sweeps import bins_analysis
 
-    result = bins_analysis([load_run(p) for p in expand_runs(args.runs)], plot=args.plot)
-    return result["rows"] if args.json else result["table"]
+    runs = expand_runs(args.runs)
+    plot = analysis_path(runs, "bins.png") if args.plot is None else args.plot
+    result = bins_analysis([load_run(p) for p in runs], plot=plot)
+    return result["rows"] if args.json else _with_plot(result["table"], plot)
 
 
 def _analyze_group(args) -> str | dict:
@@ -33,15 +48,19 @@ def _analyze_group(args) -> str | dict:
     for old in set(args.by) & set(RENAMED_KEYS):
         print(f"spo: --by {old} is deprecated; use --by {RENAMED_KEYS[old]}", file=sys.stderr)
     keys = [RENAMED_KEYS.get(k, k) for k in args.by]
-    result = group_analysis([load_run(p) for p in expand_runs(args.runs)], keys, plot=args.plot)
-    return result["rows"] if args.json else result["table"]
+    runs = expand_runs(args.runs)
+    plot = analysis_path(runs, "group.png") if args.plot is None else args.plot
+    result = group_analysis([load_run(p) for p in runs], keys, plot=plot)
+    return result["rows"] if args.json else _with_plot(result["table"], plot)
 
 
 def _analyze_sweep(args) -> str | dict:
     from spo.analysis.sweeps import sweep_analysis
 
-    result = sweep_analysis([load_run(p) for p in expand_runs(args.runs)], out_dir=args.out)
-    return {k: v for k, v in result.items() if k != "table"} if args.json else result["table"]
+    runs = expand_runs(args.runs)
+    out = analysis_path(runs, "sweep") if args.out is None else args.out
+    result = sweep_analysis([load_run(p) for p in runs], out_dir=out)
+    return {k: v for k, v in result.items() if k != "table"} if args.json else _with_plot(result["table"], out)
 
 
 def _select(args) -> str | dict:
@@ -91,7 +110,7 @@ def _report(args) -> str | dict:
     if len(args.runs) == 1:
         result = report_run(args.runs[0])
     else:
-        result = compare_runs(args.runs, args.out or "report-compare")
+        result = compare_runs(args.runs, args.out or analysis_path(args.runs, "report-compare"))
     if args.json:
         return result
     missing = result.get("missing_iterations")
@@ -127,7 +146,7 @@ def _runs_parser(analyze, name: str, help: str, fn, plot: str | None = None) -> 
     p = analyze.add_parser(name, help=help)
     p.add_argument("runs", nargs="+", help="run directories or multirun folders")
     if plot is not None:
-        p.add_argument("--plot", default=plot, help="bar chart PNG path ('' for none)")
+        p.add_argument("--plot", help=f"bar chart PNG path ('' for none; default: <the runs' parent>/analysis/{plot})")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=fn)
     return p
@@ -199,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("report", help="markdown report with plots for a run, or a comparison of several")
     rp.add_argument("runs", nargs="+", help="one run directory (report in RUN/report/), or several to compare")
-    rp.add_argument("--out", help="folder for a comparison (default: report-compare)")
+    rp.add_argument("--out", help="folder for a comparison (default: <the runs' parent>/analysis/report-compare)")
     rp.add_argument("--json", action="store_true")
     rp.set_defaults(fn=_report)
 
@@ -219,7 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("b", help="the same, for the other side")
     t.add_argument("--scorer-a", help="difficulty/<scorer> column of A, when it has several")
     t.add_argument("--scorer-b", help="difficulty/<scorer> column of B, when it has several")
-    t.add_argument("--plot", default="transfer.png", help="scatter plot PNG path ('' for none)")
+    t.add_argument(
+        "--plot", help="scatter plot PNG path ('' for none; default: <the inputs' parent>/analysis/transfer.png)"
+    )
     t.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     t.add_argument("--json", action="store_true", help="print the figures as JSON")
     t.set_defaults(fn=_analyze_transfer)
@@ -231,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--by", action="append", required=True,
                    help="a dotted config key, e.g. selection.pair_metric (repeatable)")  # fmt: skip
     s = _runs_parser(analyze, "sweep", "aggregate a fraction-pruned x model-size sweep", _analyze_sweep)
-    s.add_argument("--out", default="sweep", help="folder for the PNG plots ('' for none)")
+    s.add_argument("--out", help="folder for the PNG plots ('' for none; default: <the runs' parent>/analysis/sweep)")
     return parser
 
 

@@ -158,3 +158,22 @@ def test_bar_charts_start_their_value_axis_at_zero(tmp_path):
             for g, m in (("a", 0.61), ("b", 0.63))]  # fmt: skip
     low, high = _bar_plot(rows, "x", "t", str(tmp_path / "b.png"))
     assert low == 0.0 and high > 0.63
+
+
+def test_analyses_write_beside_the_runs_not_into_the_current_directory(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "study-multirun"
+    for seed in (0, 1):
+        for b, final in ((0, 0.5), (2, 0.7)):
+            crafted_run(root, f"b{b}-s{seed}", {"prompts": "bin", "n_bins": 3, "fraction": 0.3, "bin": b}, 64, seed,
+                        [0.4, final])  # fmt: skip
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    assert main(["analyze", "bins", str(root)]) == 0
+    assert main(["analyze", "group", str(root), "--by", "selection.bin"]) == 0
+    assert main(["analyze", "sweep", str(root)]) == 0
+    assert main(["analyze", "transfer", str(root / "b0-s0"), str(root / "b2-s0")]) == 0
+    out = capsys.readouterr().out
+    assert list(cwd.iterdir()) == []
+    for name in ("bins.png", "group.png", "transfer.png"):
+        assert (root / "analysis" / name).stat().st_size > 1000 and f"plot: {root / 'analysis' / name}" in out
