@@ -37,10 +37,22 @@ from spo.roles import start_roles
 from spo.rollout.base import SamplingParams
 from spo.run_lock import RunLock
 from spo.run_log import record_invocation, run_log
-from spo.run_state import checkpoint_dir, iteration_rows, learner_state_dir, mark_complete, resume_point, rollback
+from spo.run_state import (
+    checkpoint_dir,
+    completed_iteration,
+    iteration_rows,
+    learner_state_dir,
+    mark_complete,
+    resume_point,
+    rollback,
+)
 
 log = logging.getLogger(__name__)
-__all__ = ["RewardFailureError", "SelfPlayRunner"]
+__all__ = ["RewardFailureError", "RunInterrupted", "SelfPlayRunner"]
+
+
+class RunInterrupted(RuntimeError):
+    """The driver was interrupted (Ctrl-C); the message says what is complete and how to continue."""
 
 
 def _seed(*parts: int) -> int:
@@ -229,7 +241,15 @@ class SelfPlayRunner:
         with RunLock(self.run_dir), run_log(self.run_dir):
             self.resume_from = resume_point(self.cfg)  # again, now that no other driver can move it
             record_invocation(self.run_dir, self.overrides, self.resume_from)
-            return self._run()
+            try:
+                return self._run()
+            except KeyboardInterrupt:  # the roles are stopped by now (_run's finally)
+                last = completed_iteration(self.run_dir)
+                done = f"iteration {last} is the last complete one" if last >= 0 else "no iteration is complete yet"
+                raise RunInterrupted(
+                    f"interrupted; the actors are stopped and {done} (of {self.cfg.iterations}). Continue with:\n"
+                    f"  python -m spo.train resume={self.run_dir}"
+                ) from None
 
     def _run(self) -> list[dict]:
         if self.resume_from is not None and self.resume_from >= self.cfg.iterations - 1:

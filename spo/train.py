@@ -43,7 +43,7 @@ def resume_config(run_dir: str, overrides: list[str]) -> Config:
 def main(dcfg: DictConfig) -> None:
     """Validate the config, then run the self-play loop."""
     from spo.run_lock import RunLockedError
-    from spo.runner import SelfPlayRunner
+    from spo.runner import RunInterrupted, SelfPlayRunner
 
     overrides = list(HydraConfig.get().overrides.task)
     try:
@@ -58,6 +58,9 @@ def main(dcfg: DictConfig) -> None:
     except RunLockedError as exc:
         log.error("%s", exc)
         sys.exit(2)
+    except RunInterrupted as exc:
+        log.warning("%s", exc)
+        sys.exit(130)
 
 
 def deprecated_main() -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+import ray
 from omegaconf import OmegaConf
 from test_e2e import tiny_config
 
-from spo.runner import SelfPlayRunner
+from spo.runner import RunInterrupted, SelfPlayRunner
 
 
 def test_a_finished_run_prints_its_table_without_starting_ray(tmp_path, cache_dir, tiny_policy, capsys):
@@ -24,3 +26,25 @@ def test_a_finished_run_prints_its_table_without_starting_ray(tmp_path, cache_di
     assert [r["iteration"] for r in rows] == [-1, 0, 1] and getattr(runner, "roles", None) is None
     out = capsys.readouterr().out
     assert "0.700" in out and f"run directory: {run_dir}" in out
+
+
+@pytest.mark.usefixtures("ray_cluster")
+def test_ctrl_c_stops_the_actors_says_what_is_complete_and_how_to_continue(
+    tmp_path, cache_dir, tiny_policy, monkeypatch
+):
+    run_dir = tmp_path / "run"
+    cfg = tiny_config(run_dir, cache_dir, "iterations=2", "prompts_per_iteration=32", "task.n_heldout=16",
+                      "tracking.backends=[]")  # fmt: skip
+    runner = SelfPlayRunner(cfg)
+
+    def interrupted(iteration):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "learn", interrupted)
+    with pytest.raises(RunInterrupted) as info:
+        runner.run()
+    message = str(info.value)
+    assert "no iteration is complete yet (of 2)" in message and f"python -m spo.train resume={run_dir}" in message
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    with pytest.raises(ray.exceptions.RayActorError):  # the actors were stopped
+        ray.get(runner.generators.workers[0].get_policy_version.remote(), timeout=30)
