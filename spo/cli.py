@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from spo.analysis.runs import RENAMED_KEYS, expand_runs, load_run
+from spo.analysis.runs import RENAMED_KEYS, expand_runs, load_run, resolve_run
 
 
 def analysis_path(inputs: list, name: str) -> str:
@@ -28,8 +28,9 @@ def _with_plot(text: str, plot: str | None) -> str:
 def _analyze_transfer(args) -> str | dict:
     from spo.analysis.transfer import format_transfer, transfer
 
-    plot = analysis_path([args.a, args.b], "transfer.png") if args.plot is None else args.plot
-    result = transfer(args.a, args.b, args.scorer_a, args.scorer_b, plot=plot, seed=args.seed)
+    a, b = str(resolve_run(args.a)), str(resolve_run(args.b))
+    plot = analysis_path([a, b], "transfer.png") if args.plot is None else args.plot
+    result = transfer(a, b, args.scorer_a, args.scorer_b, plot=plot, seed=args.seed)
     return result if args.json else _with_plot(format_transfer(result), plot)
 
 
@@ -90,6 +91,7 @@ def _train(args) -> str | dict:
 def _export(args) -> str | dict:
     from spo.export import export_alpaca_eval, export_arena_hard, export_trl
 
+    args.run = str(resolve_run(args.run))
     if args.format == "trl":
         if args.iteration is None:
             raise ValueError("--iteration is required for --format trl")
@@ -107,6 +109,7 @@ def _export(args) -> str | dict:
 def _report(args) -> str | dict:
     from spo.analysis.report import compare_runs, report_run
 
+    args.runs = [str(resolve_run(r)) for r in args.runs]
     if len(args.runs) == 1:
         result = report_run(args.runs[0])
     else:

@@ -8,6 +8,7 @@ offending key, before any actor starts.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from hydra.core.config_store import ConfigStore
@@ -48,9 +49,14 @@ class ModelConfig:
 
 @dataclass
 class Config:
-    """The whole run. ``resume`` names a run directory to continue (see :mod:`spo.run_state`)."""
+    """The whole run. ``resume`` names a run directory to continue (see :mod:`spo.run_state`).
+
+    ``runs_root`` is where runs live (``runs_root/run_name``; set it with ``SPO_RUNS_ROOT`` or the override).
+    When the driver runs as a Ray job it must be absolute: storage every node sees, not Ray's temporary copy.
+    """
 
     run_name: str = "default"
+    runs_root: str = "runs"
     run_dir: str = MISSING
     resume: str | None = None
     cache_dir: str = "~/.cache/spo"
@@ -91,8 +97,27 @@ def to_config(dcfg: DictConfig | dict) -> Config:
     return cfg
 
 
+# Set by Ray in the environment of a driver started with ``ray job submit``.
+RAY_JOB_ENV = "RAY_JOB_CONFIG_JSON_ENV_VAR"
+
+
+def validate_runs_root(cfg: Config) -> None:
+    """Under ``ray job submit`` the working directory is Ray's temporary copy of the repository: refuse a run
+    directory there (deleted with Ray's temporary files), and require an absolute ``runs_root``."""
+    if RAY_JOB_ENV not in os.environ:
+        return
+    require(
+        os.path.isabs(os.path.expanduser(cfg.runs_root)) and "runtime_resources" not in cfg.run_dir,
+        "runs_root",
+        f"{cfg.runs_root!r} puts the run in {cfg.run_dir}, inside Ray's temporary copy of the repository, which "
+        "is deleted with Ray's temporary files; set runs_root (or SPO_RUNS_ROOT) to an absolute path on storage "
+        "every node sees, e.g. runs_root=/mnt/shared/spo-runs",
+    )
+
+
 def validate(cfg: Config) -> None:
     """Every section validates itself, then the rules that span sections; raises :class:`ConfigError`."""
+    validate_runs_root(cfg)
     require(cfg.iterations >= 1, "iterations", f"must be >= 1, got {cfg.iterations}")
     require(cfg.prompts_per_iteration >= 1, "prompts_per_iteration", "must be >= 1")
     for name in SECTIONS:

@@ -22,7 +22,7 @@ from spo.run_lock import LOCK_NAME
 STATE_DIR = "state"
 
 # Keys that may differ when a run directory is started again: the run continues regardless.
-RESUMABLE_CHANGES = ("run_dir", "resume", "iterations")
+RESUMABLE_CHANGES = ("run_dir", "runs_root", "resume", "iterations")
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:

@@ -17,7 +17,9 @@ from spo.errors import ConfigError
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
 register()
-OmegaConf.register_new_resolver("spo_run_dir", lambda resume, name: resume or f"runs/{name}", replace=True)
+OmegaConf.register_new_resolver(
+    "spo_run_dir", lambda resume, root, name: resume or str(Path(root).expanduser() / name), replace=True
+)
 log = logging.getLogger("spo")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,10 +73,25 @@ def upgrade_config(config: dict) -> None:
         values.pop(old_key, None)
 
 
+def runs_root() -> Path:
+    """Where runs live (``SPO_RUNS_ROOT``, else ``./runs``), as for ``python -m spo.train``."""
+    return Path(os.environ.get("SPO_RUNS_ROOT", "runs")).expanduser()
+
+
+def resolve_run(path: str | Path) -> Path:
+    """``path`` as given if it exists, else the run of that name under :func:`runs_root` if that exists."""
+    path = Path(path)
+    if path.exists() or path.is_absolute():
+        return path
+    under_root = runs_root() / path
+    return under_root if under_root.exists() else path
+
+
 def expand_runs(paths: list[str]) -> list[Path]:
-    """Run directories named directly, or found one level below (Hydra multirun folders)."""
+    """Run directories named directly (or by name under ``runs_root``), or found one level below (Hydra
+    multirun folders)."""
     out = []
-    for p in map(Path, paths):
+    for p in map(resolve_run, paths):
         if (p / "metrics.jsonl").exists():
             out.append(p)
             continue

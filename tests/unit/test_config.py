@@ -206,3 +206,19 @@ def test_resume_takes_the_saved_config_with_only_the_given_overrides(tmp_path):
         resume_point(resume_config(str(tmp_path), ["learner.lr=0.5"]))
     with pytest.raises(ConfigError, match="resume: .*config.yaml does not exist"):
         resume_config(str(tmp_path / "nope"), [])
+
+
+def test_runs_root_must_be_absolute_when_the_driver_runs_as_a_ray_job(monkeypatch, tmp_path):
+    from spo.config import RAY_JOB_ENV
+
+    monkeypatch.setenv("SPO_RUNS_ROOT", "runs")
+    cfg = make_config()
+    assert cfg.runs_root == "runs"
+    validate(cfg)  # a local driver: ./runs is fine
+    monkeypatch.setenv(RAY_JOB_ENV, "{}")
+    with pytest.raises(ConfigError, match="^runs_root: 'runs' puts the run in .*inside Ray's temporary copy"):
+        validate(cfg)
+    monkeypatch.setenv("SPO_RUNS_ROOT", str(tmp_path / "shared"))
+    shared = make_config(f"run_dir={tmp_path / 'shared' / 'default'}")
+    assert shared.runs_root == str(tmp_path / "shared")
+    validate(shared)
