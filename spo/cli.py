@@ -95,10 +95,19 @@ def _export(args) -> str | dict:
     if args.format == "trl":
         if args.iteration is None:
             raise ValueError("--iteration is required for --format trl")
-        result = export_trl(args.run, args.iteration, args.out)
-        return result if args.json else f"wrote {result['pairs']} pairs to {result['output']}"
-    fn = export_alpaca_eval if args.format == "alpaca_eval" else export_arena_hard
-    result = fn(args.run, args.out, args.version, args.name)
+        result = export_trl(args.run, args.iteration, args.out, args.trl_format)
+        return (
+            result
+            if args.json
+            else (
+                f"wrote the {result['pairs']} pairs trained on in iteration {args.iteration} (of "
+                f"{result['candidates']} candidates) to {result['output']}, in TRL's {result['format']} format"
+            )
+        )
+    if args.format == "alpaca_eval":
+        result = export_alpaca_eval(args.run, args.out, args.version, args.name)
+    else:
+        result = export_arena_hard(args.run, args.out, args.version, args.name, args.arena_version)
     return (
         result
         if args.json
@@ -231,7 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", default="trl", choices=("trl", "alpaca_eval", "arena_hard"))
     ex.add_argument("--version", type=int, help="policy version of the held-out answers (default: the last)")
     ex.add_argument("--name", help="model name written into the answers (default: <run>-v<version>)")
-    ex.add_argument("--out", required=True, help="output file (.jsonl or .parquet)")
+    ex.add_argument("--out", required=True, help="output file (.jsonl or .parquet; .json or .jsonl for alpaca_eval)")
+    ex.add_argument("--trl-format", default="conversational", choices=("conversational", "standard"),
+                    help="TRL's message-list columns (default) or plain strings")  # fmt: skip
+    ex.add_argument("--arena-version", default="v2", choices=("v2", "v0.1"), help="Arena-Hard-Auto answer layout")
     ex.add_argument("--json", action="store_true")
     ex.set_defaults(fn=_export)
     analyze = sub.add_parser("analyze", help="analyses of finished runs").add_subparsers(dest="analysis", required=True)

@@ -1,9 +1,21 @@
-"""``spo export``: a run's data in the formats other tools read."""
+"""``spo export``: a run's data in the formats other tools read today.
+
+- ``trl``: the pairs trained on in one iteration, in TRL's conversational preference format
+  (``prompt``/``chosen``/``rejected`` as message lists, so TRL applies the chat template spo trained
+  with); ``--trl-format standard`` writes plain strings.
+- ``alpaca_eval``: one answer per held-out prompt as AlpacaEval model outputs (``instruction``,
+  ``output``, ``generator``, ``dataset``): a JSON list for ``.json``, JSON lines for ``.jsonl``.
+- ``arena_hard``: Arena-Hard-Auto's answer format (v2: ``uid``, ``ans_id``, ``model``, ``messages``
+  with the answer under ``content.answer``, ``tstamp``, ``metadata`` with ``token_len`` and markdown
+  counts for style control); ``--arena-version v0.1`` writes the older layout. ``token_len`` counts the
+  policy's own tokens (``n_tokens``), not tiktoken's GPT-4o tokens, which need a download.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,10 +26,24 @@ from spo.io import atomic_file
 from spo.offline.dataset import DatasetError, write_table
 
 TRL_COLUMNS = ("prompt", "chosen", "rejected")
+CODE_BLOCK = re.compile(r"```([^`]*)```")
 
 
-def export_trl(run_dir: str, iteration: int, out: str) -> dict:
-    """The pairs trained on in ``iteration`` as TRL preference data (``prompt``, ``chosen``, ``rejected``).
+def conversational(pairs: pa.Table) -> pa.Table:
+    """TRL's conversational preference columns: the prompt a user turn, chosen and rejected assistant turns."""
+    rows = pairs.select(list(TRL_COLUMNS)).to_pylist()
+    columns = {
+        "prompt": [[{"role": "user", "content": r["prompt"]}] for r in rows],
+        "chosen": [[{"role": "assistant", "content": r["chosen"]}] for r in rows],
+        "rejected": [[{"role": "assistant", "content": r["rejected"]}] for r in rows],
+    }
+    for name, values in columns.items():
+        pairs = pairs.set_column(pairs.schema.get_field_index(name), name, pa.array(values))
+    return pairs
+
+
+def export_trl(run_dir: str, iteration: int, out: str, layout: str = "conversational") -> dict:
+    """The pairs trained on in ``iteration`` (``selected`` in ``pairs.parquet``) as TRL preference data.
 
     Metric columns ride along; DPOTrainer ignores columns it does not use.
     """
@@ -25,11 +51,17 @@ def export_trl(run_dir: str, iteration: int, out: str) -> dict:
     if not path.exists():
         raise DatasetError(f"{path}: no pairs for iteration {iteration} in {run_dir}")
     pairs = pq.read_table(path)
+    candidates = pairs.num_rows
     if "selected" in pairs.column_names:
         pairs = pairs.filter(pairs.column("selected")).drop_columns(["selected"])
+    if layout == "conversational":
+        pairs = conversational(pairs)
+    elif layout != "standard":
+        raise DatasetError(f"--trl-format: must be conversational or standard, got {layout!r}")
     extra = [c for c in pairs.column_names if c not in TRL_COLUMNS]
     write_table(pairs.select([*TRL_COLUMNS, *extra]), out)
-    return {"pairs": pairs.num_rows, "output": out}
+    return {"pairs": pairs.num_rows, "candidates": candidates, "iteration": iteration, "format": layout,
+            "output": out}  # fmt: skip
 
 
 def _heldout(run_dir: str, version: int | None) -> tuple[pa.Table, int]:
@@ -48,25 +80,56 @@ def _heldout(run_dir: str, version: int | None) -> tuple[pa.Table, int]:
 
 
 def export_alpaca_eval(run_dir: str, out: str, version: int | None = None, name: str | None = None) -> dict:
-    """One answer per held-out prompt as AlpacaEval model outputs (a JSON list)."""
+    """One answer per held-out prompt as AlpacaEval model outputs: a JSON list (.json) or JSON lines (.jsonl)."""
+    suffix = Path(out).suffix
+    if suffix not in (".json", ".jsonl"):
+        raise DatasetError(f"--out: {out} must end in .json (a JSON list) or .jsonl (JSON lines)")
     table, v = _heldout(run_dir, version)
     model = name or f"{Path(run_dir).name}-v{v}"
     rows = [{"instruction": r["prompt"], "output": r["response"], "generator": model, "dataset": "spo"}
             for r in table.select(["prompt", "response"]).to_pylist()]  # fmt: skip
     with atomic_file(out, "w") as fh:
-        json.dump(rows, fh, indent=2)
+        if suffix == ".json":
+            json.dump(rows, fh, indent=2)
+        else:
+            fh.write("".join(json.dumps(r) + "\n" for r in rows))
     return {"answers": len(rows), "output": out, "policy_version": v}
 
 
-def export_arena_hard(run_dir: str, out: str, version: int | None = None, name: str | None = None) -> dict:
-    """One answer per held-out prompt as Arena-Hard answer JSONL (question_id = prompt_id)."""
+def markdown_counts(text: str) -> dict:
+    """Arena-Hard-Auto's style-control counts (headers, lists, bold) of ``text``, code blocks removed."""
+    for block in CODE_BLOCK.findall(text):
+        text = text.replace(block, "")
+    return {
+        "header_count": {f"h{n}": len(re.findall(rf"^#{{{n}}}\s", text, re.MULTILINE)) for n in range(1, 7)},
+        "list_count": {
+            "ordered": len(re.findall(r"^\s*\d+\.\s", text, re.MULTILINE)),
+            "unordered": len(re.findall(r"^\s*[-*+]\s", text, re.MULTILINE)),
+        },
+        "bold_count": {"**": len(re.findall(r"\*\*[^*\n]+\*\*", text)), "__": len(re.findall(r"__[^_\n]+__", text))},
+    }
+
+
+def _arena_row(r: dict, model: str, stamp: float, version: str) -> dict:
+    answer_id = hashlib.sha1(f"{model}/{r['prompt_id']}".encode()).hexdigest()[:22]
+    if version == "v0.1":
+        return {"question_id": r["prompt_id"], "answer_id": answer_id, "model_id": model,
+                "choices": [{"index": 0, "turns": [{"content": r["response"]}]}], "tstamp": stamp}  # fmt: skip
+    messages = [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": {"answer": r["response"]}}]
+    metadata = {"token_len": int(r["n_tokens"]), **markdown_counts(r["response"])}
+    return {"uid": r["prompt_id"], "ans_id": answer_id, "model": model, "messages": messages, "tstamp": stamp,
+            "metadata": metadata}  # fmt: skip
+
+
+def export_arena_hard(run_dir: str, out: str, version: int | None = None, name: str | None = None,
+                      arena_version: str = "v2") -> dict:  # fmt: skip
+    """One answer per held-out prompt as Arena-Hard-Auto answer JSONL (``uid`` = ``prompt_id``)."""
+    if arena_version not in ("v2", "v0.1"):
+        raise DatasetError(f"--arena-version: must be v2 or v0.1, got {arena_version!r}")
     table, v = _heldout(run_dir, version)
     model = name or f"{Path(run_dir).name}-v{v}"
     stamp = Path(run_dir, "eval", f"policy_v{v}.parquet").stat().st_mtime
     with atomic_file(out, "w") as fh:
-        for r in table.select(["prompt_id", "response"]).to_pylist():
-            answer_id = hashlib.sha1(f"{model}/{r['prompt_id']}".encode()).hexdigest()[:22]
-            row = {"question_id": r["prompt_id"], "answer_id": answer_id, "model_id": model,
-                   "choices": [{"index": 0, "turns": [{"content": r["response"]}]}], "tstamp": stamp}  # fmt: skip
-            fh.write(json.dumps(row) + "\n")
-    return {"answers": table.num_rows, "output": out, "policy_version": v}
+        for r in table.select(["prompt_id", "prompt", "response", "n_tokens"]).to_pylist():
+            fh.write(json.dumps(_arena_row(r, model, stamp, arena_version), ensure_ascii=False) + "\n")
+    return {"answers": table.num_rows, "output": out, "policy_version": v, "arena_version": arena_version}

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spo.buffer.difficulty import prompt_stats, read_difficulty
-from spo.buffer.pair_metrics.base import add_margins, attach_logprobs, mark_top_pairs
+from spo.buffer.pair_metrics.base import add_margins, attach_logprobs, mark_top_pairs, trim_to_multiple
 from spo.buffer.pairs import build_pairs
 from spo.buffer.quarantine import split_nonfinite
 from spo.buffer.selection import SelectionContext, select_prompts
@@ -42,6 +42,7 @@ class ReplayBuffer:
         self.iterations = cfg.iterations
         self.seed = cfg.seed
         self.beta = cfg.learner.beta
+        self.ranks = cfg.learner.num_ranks  # every rank trains the same number of pairs
         self._chunks: list[pa.Table] = []
         self._quarantine: list[pa.Table] = []
         self._keys: set[tuple] = set()
@@ -179,17 +180,21 @@ class ReplayBuffer:
         return self._candidates[iteration]
 
     def choose_pairs(self, iteration: int, *logprob_pieces: pa.Table) -> dict:
-        """Add pair metrics (from the learner's log-probs, if given), select, write ``pairs.parquet``."""
+        """Add pair metrics (from the learner's log-probs, if given), select, write ``pairs.parquet``.
+
+        ``selected`` marks exactly the pairs the learner trains on: the count is trimmed to a multiple of the
+        learner ranks (see :func:`~spo.buffer.pair_metrics.base.trim_to_multiple`)."""
         sel = self.selection
         pairs = self._candidates.pop(iteration)
         if logprob_pieces:
             pairs = attach_logprobs(pairs, list(logprob_pieces))
             pairs = add_margins(pairs, self.beta, sel.implicit, sel.ap_weight)
         pairs = mark_top_pairs(pairs, sel.pair_metric, sel.pair_fraction, sel.judge_dim, self.seed * 7 + iteration)
+        pairs, trimmed = trim_to_multiple(pairs, self.ranks)
         write_parquet(pairs, self.run_dir / f"iter_{iteration}" / "pairs.parquet")
         chosen = pairs.filter(pairs.column("selected"))
         self._pairs = {iteration: chosen}
-        summary = {"pairs": chosen.num_rows, "pair_metric": sel.pair_metric}
+        summary = {"pairs": chosen.num_rows, "pairs_trimmed_for_ranks": trimmed, "pair_metric": sel.pair_metric}
         for col in ("margin_explicit", "margin_implicit", "alignment_potential"):
             if col in pairs.column_names and chosen.num_rows:
                 summary[f"{col}_selected_mean"] = pc.mean(chosen.column(col)).as_py()

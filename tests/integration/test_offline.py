@@ -51,10 +51,12 @@ def test_train_offline_then_export_format(tmp_path, tiny_policy, capsys):
 
 
 def test_trl_export_loads_and_trains_in_trl_dpotrainer(tmp_path, tiny_policy):
-    """The exported file goes into TRL's DPOTrainer as it is, and trains."""
+    """The exported file goes into TRL's DPOTrainer as it is, in TRL's conversational format (so TRL applies
+    the chat template spo trained with), and trains."""
     from datasets import load_dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOConfig, DPOTrainer
+    from trl.data_utils import is_conversational
 
     run = tmp_path / "run"
     (run / "iter_0").mkdir(parents=True)
@@ -64,6 +66,9 @@ def test_trl_export_loads_and_trains_in_trl_dpotrainer(tmp_path, tiny_policy):
     out = tmp_path / "pairs.jsonl"
     assert main(["export", str(run), "--iteration", "0", "--out", str(out)]) == 0
     dataset = load_dataset("json", data_files=str(out), split="train")
+    assert is_conversational(dataset[0]) and dataset[0]["prompt"] == [
+        {"role": "user", "content": TRL_ROWS[0]["prompt"]}
+    ]
     args = DPOConfig(output_dir=str(tmp_path / "trl"), max_steps=2, per_device_train_batch_size=4, report_to=[],
                      use_cpu=True, save_strategy="no")  # fmt: skip
     trainer = DPOTrainer(model=AutoModelForCausalLM.from_pretrained(tiny_policy), args=args, train_dataset=dataset,

@@ -10,6 +10,7 @@ from spo.buffer.pairs import build_pairs, max_min_pairs
 from spo.buffer.quarantine import split_nonfinite
 from spo.buffer.replay_buffer import DuplicateSampleError, ReplayBuffer
 from spo.config import Config, ModelConfig
+from spo.learner.config import LearnerConfig
 from spo.reward.config import RewardConfig, ScorerConfig
 from spo.schemas import pairs_schema, prompts_schema, samples_schema
 
@@ -37,8 +38,8 @@ def samples(rows: list[tuple[str, int, float]], iteration: int = 0, generator: s
     )
 
 
-def make_buffer(run_dir, scorers=("rm",), selection=None, difficulty=None, judges=()) -> ReplayBuffer:
-    """A buffer whose policy pool is ``g`` (as in :func:`samples`), 4 samples per prompt."""
+def make_buffer(run_dir, scorers=("rm",), selection=None, difficulty=None, judges=(), ranks=1) -> ReplayBuffer:
+    """A buffer whose policy pool is ``g`` (as in :func:`samples`), 4 samples per prompt, for ``ranks`` learner ranks."""
     backends = {s: ScorerConfig(backend="rule_judge" if s in judges else "rule", fn="m:f") for s in scorers}
     return ReplayBuffer(
         Config(
@@ -48,6 +49,7 @@ def make_buffer(run_dir, scorers=("rm",), selection=None, difficulty=None, judge
             reward=RewardConfig(scorers=backends, primary="rm"),
             selection=selection or SelectionConfig(),
             difficulty=difficulty or DifficultyConfig(),
+            learner=LearnerConfig(num_ranks=ranks),
         )
     )
 
@@ -167,3 +169,23 @@ def test_judge_deltas_ride_along_and_missing_judge_scores_are_not_quarantined(tm
     buf.choose_pairs(0)
     pairs = pq.read_table(tmp_path / "iter_0" / "pairs.parquet").to_pylist()
     assert [p["judge_delta/factuality"] for p in pairs] == [3.0, None]
+
+
+def test_selected_pairs_are_exactly_those_the_learner_ranks_train(tmp_path):
+    """Each rank trains the same number of pairs: a count that does not divide evenly is trimmed in the
+    buffer, so pairs.parquet's selected (and spo export) says exactly what was trained."""
+    from spo.buffer.pair_metrics.base import trim_to_multiple
+
+    t = pa.table({"prompt_id": ["c", "a", "e", "b", "d"], "selected": [True, True, True, False, True]})
+    trimmed, n = trim_to_multiple(t, 3)
+    assert n == 1 and trimmed.column("selected").to_pylist() == [True, True, False, False, True]  # "e" goes
+    assert trim_to_multiple(t, 2) == (t, 0) and trim_to_multiple(t, 1) == (t, 0)
+
+    buf = make_buffer(tmp_path, ranks=2)
+    buf.add(samples([(f"p{i}", k, r) for i in range(3) for k, r in enumerate([0.1 * i, 0.5, 0.9, 0.2])]))
+    buf.select_prompts(0)
+    summary = buf.choose_pairs(0)
+    assert summary["pairs"] == 2 and summary["pairs_trimmed_for_ranks"] == 1
+    written = pq.read_table(tmp_path / "iter_0" / "pairs.parquet")
+    assert written.column("selected").to_pylist() == [True, True, False]
+    assert buf.pairs(0).column("prompt_id").to_pylist() == ["p0", "p1"]

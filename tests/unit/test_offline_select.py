@@ -105,7 +105,7 @@ def test_select_bad_input_errors_and_writes_nothing(tmp_path, capsys, rows, argv
     assert not out.exists() and list(tmp_path.iterdir()) == [tmp_path / "in.jsonl"]
 
 
-def test_export_trl_writes_selected_pairs_in_trl_columns(tmp_path):
+def test_export_trl_writes_selected_pairs_in_trl_columns(tmp_path, capsys):
     run = tmp_path / "run"
     (run / "iter_0").mkdir(parents=True)
     pairs = pa.table({"prompt_id": ["a", "b"], "prompt": ["p", "q"], "chosen": ["c1", "c2"], "rejected": ["r1", "r2"],
@@ -113,8 +113,13 @@ def test_export_trl_writes_selected_pairs_in_trl_columns(tmp_path):
     pq.write_table(pairs, run / "iter_0" / "pairs.parquet")
     out = tmp_path / "trl.jsonl"
     assert main(["export", str(run), "--iteration", "0", "--out", str(out)]) == 0
+    assert "wrote the 1 pairs trained on in iteration 0 (of 2 candidates)" in capsys.readouterr().out
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(rows) == 1 and list(rows[0])[:3] == ["prompt", "chosen", "rejected"]
+    assert rows[0]["prompt"] == [{"role": "user", "content": "p"}]  # TRL's conversational format by default
+    assert rows[0]["chosen"] == [{"role": "assistant", "content": "c1"}]
+    assert main(["export", str(run), "--iteration", "0", "--trl-format", "standard", "--out", str(out)]) == 0
+    assert json.loads(out.read_text().splitlines()[0])["prompt"] == "p"
     assert main(["export", str(run), "--iteration", "3", "--out", str(out)]) == 2
 
 

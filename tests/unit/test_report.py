@@ -75,19 +75,44 @@ def test_report_refuses_a_non_run(tmp_path, capsys):
     assert "not a run directory" in capsys.readouterr().err
 
 
+# The fields each tool reads, from its own code: AlpacaEval's model outputs, and Arena-Hard-Auto v2's
+# gen_answer.py (answers) and add_markdown_info.py (the style-control metadata it reads back).
+ALPACA_EVAL_FIELDS = {"instruction", "output", "generator", "dataset"}
+ARENA_HARD_V2_FIELDS = {"uid", "ans_id", "model", "messages", "tstamp", "metadata"}
+ARENA_HARD_V2_METADATA = {"token_len", "header_count", "list_count", "bold_count"}
+
+
 def test_exports_match_the_formats(tmp_path):
     run = crafted_run(tmp_path)
     assert main(["export", str(run), "--format", "alpaca_eval", "--out", str(tmp_path / "ae.json")]) == 0
     ae = json.loads((tmp_path / "ae.json").read_text())
-    assert len(ae) == 3 and set(ae[0]) == {"instruction", "output", "generator", "dataset"}
+    assert len(ae) == 3 and set(ae[0]) == ALPACA_EVAL_FIELDS
     assert ae[0]["generator"] == "run-v3" and ae[0]["output"] == "a-a-0"
-    assert (
-        main(["export", str(run), "--format", "arena_hard", "--version", "0", "--out", str(tmp_path / "ah.jsonl")]) == 0
-    )
-    ah = [json.loads(x) for x in (tmp_path / "ah.jsonl").read_text().splitlines()]
-    assert set(ah[0]) == {"question_id", "answer_id", "model_id", "choices", "tstamp"}
-    assert ah[0]["question_id"] == "a" and ah[0]["choices"][0]["turns"][0]["content"] == "a-a-0"
+    assert main(["export", str(run), "--format", "alpaca_eval", "--out", str(tmp_path / "ae.jsonl")]) == 0
+    lines = [json.loads(x) for x in (tmp_path / "ae.jsonl").read_text().splitlines()]  # name and content agree
+    assert lines == ae
+    assert main(["export", str(run), "--format", "alpaca_eval", "--out", str(tmp_path / "ae.txt")]) == 2
+
+    out = tmp_path / "ah.jsonl"
+    assert main(["export", str(run), "--format", "arena_hard", "--version", "0", "--out", str(out)]) == 0
+    ah = [json.loads(x) for x in out.read_text().splitlines()]
+    assert set(ah[0]) == ARENA_HARD_V2_FIELDS and set(ah[0]["metadata"]) == ARENA_HARD_V2_METADATA
+    assert ah[0]["uid"] == "a" and ah[0]["messages"][-1]["content"]["answer"] == "a-a-0"  # as Arena-Hard reads it
+    assert ah[0]["messages"][0] == {"role": "user", "content": "q-a"} and ah[0]["metadata"]["token_len"] == 3
+    assert main(["export", str(run), "--format", "arena_hard", "--version", "0", "--arena-version", "v0.1",
+                 "--out", str(out)]) == 0  # fmt: skip
+    old = json.loads(out.read_text().splitlines()[0])
+    assert set(old) == {"question_id", "answer_id", "model_id", "choices", "tstamp"}
     assert main(["export", str(run), "--format", "arena_hard", "--version", "7", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_arena_hard_style_counts_follow_its_definitions():
+    from spo.export import markdown_counts
+
+    text = "# Title\n## Sub\n1. one\n2. two\n- a\n  * b\n**bold** and __under__\n```\n# not a header\n- nor a list\n```"
+    counts = markdown_counts(text)
+    assert counts["header_count"] == {"h1": 1, "h2": 1, "h3": 0, "h4": 0, "h5": 0, "h6": 0}
+    assert counts["list_count"] == {"ordered": 2, "unordered": 2} and counts["bold_count"] == {"**": 1, "__": 1}
 
 
 def test_compare_to_baseline_and_buckets():

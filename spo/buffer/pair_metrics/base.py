@@ -79,3 +79,17 @@ def attach_logprobs(pairs: pa.Table, pieces: list[pa.Table]) -> pa.Table:
         if name != "pair_index":
             pairs = pairs.append_column(name, logps.column(name))
     return pairs
+
+
+def trim_to_multiple(pairs: pa.Table, ranks: int) -> tuple[pa.Table, int]:
+    """Unselect the last selected pairs (in ``prompt_id`` order) so that the selected count divides evenly over
+    ``ranks`` learner ranks, which each train the same number; ``selected`` then marks exactly the pairs
+    trained on. Returns the table and how many were unselected."""
+    selected = np.asarray(pairs.column("selected").to_pylist(), dtype=bool)
+    extra = int(selected.sum()) % max(ranks, 1)
+    if extra == 0:
+        return pairs, 0
+    ids = np.asarray(pairs.column("prompt_id").to_pylist(), dtype=object)
+    chosen = [i for i in np.argsort(ids, kind="stable") if selected[i]]
+    selected[chosen[-extra:]] = False
+    return pairs.set_column(pairs.schema.get_field_index("selected"), "selected", pa.array(selected)), extra
