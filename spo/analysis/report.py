@@ -33,10 +33,35 @@ def missing_iterations(rows: list[dict], config: dict) -> list[int]:
     return [i for i in range(int(config.get("iterations", len(done)))) if i not in done]
 
 
-def _plot_reward(evals: list[dict], out: Path) -> None:
+def _win_rates(ax, evals: list[dict]) -> None:
+    """Raw and length-controlled win rates, the LC 95% CI as error bars (visible for one point too), and the
+    answer length on a second axis; legends below the axes, so they never cover a point."""
+    wins = [e for e in evals if "win_rate" in e]
+    if not wins:
+        ax.text(0.5, 0.5, "no win rates in this run", ha="center", va="center", transform=ax.transAxes)
+        return
+    xs = [e["policy_version"] for e in wins]
+    ax.plot(xs, [e["win_rate"] for e in wins], marker="o", label="win rate")
+    lc = np.array([e["lc_win_rate"] for e in wins], float)
+    judge = next(k.split("/", 1)[1] for k in wins[-1] if k.startswith("win_rate_ci95/"))
+    lo, hi = (np.array(v, float) for v in zip(*(e[f"lc_win_rate_ci95/{judge}"] for e in wins)))
+    ax.errorbar(xs, lc, yerr=[lc - lo, hi - lc], marker="s", capsize=4, label="length-controlled (95% CI)")
+    ax.axhline(0.5, color="grey", lw=0.8)
+    x = [e["policy_version"] for e in evals]
+    twin = ax.twinx()
+    twin.plot(x, [e["heldout_tokens_mean"] for e in evals], color="tab:red", alpha=0.5, ls="--", label="length")
+    twin.set_ylabel("mean answer length (tokens)", color="tab:red")
+    handles = [h for a in (ax, twin) for h in a.get_legend_handles_labels()[0]]
+    labels = [lab for a in (ax, twin) for lab in a.get_legend_handles_labels()[1]]
+    ax.legend(handles, labels, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
+    ax.set_xlim(min(x) - 0.5, max(x) + 0.5)
+
+
+def reward_figure(evals: list[dict]):
+    """Held-out reward (overall and by difficulty third) and win rates against the baseline, per policy version."""
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5), dpi=110)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 5), dpi=110)
     x = [e["policy_version"] for e in evals]
     ax1.plot(x, [e["heldout_reward"] for e in evals], marker="o", label="all held-out prompts")
     for bucket, style in (("easy", ":"), ("medium", "-."), ("hard", "--")):
@@ -46,42 +71,41 @@ def _plot_reward(evals: list[dict], out: Path) -> None:
     ax1.set_xlabel("policy version (0 = initial)")
     ax1.set_ylabel("mean held-out reward")
     ax1.set_title("Held-out reward")
-    ax1.legend(fontsize=8)
-    wins = [e for e in evals if "win_rate" in e]
-    if wins:
-        xs = [e["policy_version"] for e in wins]
-        ax2.plot(xs, [e["win_rate"] for e in wins], marker="o", label="win rate")
-        ax2.plot(xs, [e["lc_win_rate"] for e in wins], marker="s", label="length-controlled")
-        judge = next(k.split("/", 1)[1] for k in wins[-1] if k.startswith("win_rate_ci95/"))
-        lo, hi = zip(*(e[f"lc_win_rate_ci95/{judge}"] for e in wins))
-        ax2.fill_between(xs, lo, hi, alpha=0.2, label="LC 95% CI")
-        ax2.axhline(0.5, color="grey", lw=0.8)
-        ax2b = ax2.twinx()
-        ax2b.plot(x, [e["heldout_tokens_mean"] for e in evals], color="tab:red", alpha=0.5, ls="--", label="length")
-        ax2b.set_ylabel("mean answer length (tokens)", color="tab:red")
-        ax2b.legend(fontsize=8, loc="upper right")
-        ax2.legend(fontsize=8, loc="upper left")
-    else:
-        ax2.text(0.5, 0.5, "no win rates in this run", ha="center", va="center", transform=ax2.transAxes)
+    ax1.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    _win_rates(ax2, evals)
     ax2.set_xlabel("policy version")
     ax2.set_ylabel("win rate vs baseline")
     ax2.set_title("Win rate (ties count half)")
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    save_figure(fig, out)
+    return fig
+
+
+def _plot_reward(evals: list[dict], out: Path) -> None:
+    save_figure(reward_figure(evals), out)
 
 
 def _plot_difficulty(run: Path, rows: list[dict], config: dict, out: Path) -> bool:
+    fig = difficulty_figure(run, rows, config)
+    if fig is None:
+        return False
+    save_figure(fig, out)
+    return True
+
+
+def difficulty_figure(run: Path, rows: list[dict], config: dict):
+    """Histograms of prompt difficulty per iteration, kept vs dropped; ``None`` without prompts tables."""
     iters = [r["iteration"] for r in rows if (run / f"iter_{r['iteration']}" / "prompts.parquet").exists()]
     if not iters:
-        return False
+        return None
     import matplotlib.pyplot as plt
 
     scorer = (config.get("difficulty") or {}).get("scorer") or (config.get("reward") or {}).get("primary")
     cols = min(len(iters), 5)
     nrows = -(-len(iters) // cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 2.8 * nrows), dpi=110, squeeze=False, sharex=True)
+    width = max(3.2 * cols, 6.4)  # room for the title on a one-iteration run
+    fig, axes = plt.subplots(nrows, cols, figsize=(width, 2.8 * nrows + 0.4), dpi=110, squeeze=False, sharex=True)
     for ax, it in zip(axes.flat, iters):
         t = pq.read_table(run / f"iter_{it}" / "prompts.parquet")
         col = f"difficulty/{scorer}" if f"difficulty/{scorer}" in t.column_names else next(
@@ -97,10 +121,9 @@ def _plot_difficulty(run: Path, rows: list[dict], config: dict, out: Path) -> bo
         ax.set_ylabel("prompts", fontsize=8)
     for ax in list(axes.flat)[len(iters) :]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
-    fig.suptitle("Prompt difficulty per iteration; shaded: the selected range")
-    save_figure(fig, out)
-    return True
+    axes.flat[0].legend(fontsize=7, loc="best")
+    fig.suptitle("Prompt difficulty per iteration; shaded: the selected range", fontsize=10)
+    return fig
 
 
 def _plot_pair_metrics(run: Path, rows: list[dict], out: Path) -> bool:

@@ -76,3 +76,10 @@ def test_old_command_names_still_work_with_a_deprecation_message(tmp_path, capsy
     with pytest.raises(SystemExit):
         main(["--version"])
     assert capsys.readouterr().out.startswith("spo ")
+
+
+def test_help_names_the_self_play_entry_point(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "python -m spo.train" in out and "train-offline" in out and "--version" in out

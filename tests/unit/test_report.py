@@ -160,3 +160,26 @@ def test_progress_lines_say_where_the_run_is_and_the_time_left():
     assert progress_line(0, 5, 40.0) == "iteration 1/5 complete; about 2.7 min left (40 s per iteration so far)"
     assert progress_line(3, 5, 30.0) == "iteration 4/5 complete; about 30 s left (30 s per iteration so far)"
     assert progress_line(4, 5, 30.0).startswith("iteration 5/5 complete; done")
+
+
+def test_one_iteration_plots_show_their_title_the_win_rate_point_and_the_lc_ci(tmp_path):
+    """A one-iteration run: the difficulty title fits its figure, no legend covers the single win-rate point,
+    and the LC 95% CI is drawn (a zero-width band was invisible)."""
+    from spo.analysis.report import difficulty_figure, read_metrics, reward_figure
+
+    run = crafted_run(tmp_path, iterations_done=(0,), iterations=1)
+    rows, evals, config = read_metrics(run)
+    fig = difficulty_figure(run, rows, config)
+    fig.canvas.draw()
+    title = fig._suptitle.get_window_extent()
+    assert title.x0 >= 0 and title.x1 <= fig.bbox.width
+
+    fig = reward_figure(evals)
+    fig.canvas.draw()
+    ax = fig.axes[1]
+    point = ax.transData.transform((1, 0.6))  # the one win-rate point
+    for legend in (a.get_legend() for a in fig.axes if a.get_legend() is not None):
+        assert not legend.get_window_extent().contains(*point)
+    (errorbar,) = ax.containers  # the LC CI: one vertical bar from 0.45 to 0.65
+    segments = errorbar.lines[2][0].get_segments()
+    assert len(segments) == 1 and segments[0][:, 1].tolist() == pytest.approx([0.45, 0.65])
