@@ -57,26 +57,46 @@ def _win_rates(ax, evals: list[dict]) -> None:
     ax.set_xlim(min(x) - 0.5, max(x) + 0.5)
 
 
+def _scorers(evals: list[dict]) -> list[str]:
+    """The scorers with a held-out reward, in the order the eval rows name them."""
+    return list(dict.fromkeys(k.split("/", 1)[1] for e in evals for k in e if k.startswith("heldout_reward/")))
+
+
+def _reward_panel(ax, evals: list[dict], scorer: str | None) -> None:
+    """The overall held-out reward and its difficulty thirds, every line from ``scorer`` (named in the title)."""
+    x = [e["policy_version"] for e in evals]
+    overall = f"heldout_reward/{scorer}" if scorer else "heldout_reward"
+    ax.plot(x, [e.get(overall) for e in evals], marker="o", label="all held-out prompts")
+    for bucket, style in (("easy", ":"), ("medium", "-."), ("hard", "--")):
+        key = f"heldout_reward_{bucket}/{scorer}"
+        if scorer and any(key in e for e in evals):
+            ax.plot(x, [e.get(key) for e in evals], style, marker=".", label=f"{bucket} third")
+    ax.set_xlabel("policy version (0 = initial)")
+    ax.set_ylabel("mean held-out reward")
+    ax.set_title(f"Held-out reward ({scorer})" if scorer else "Held-out reward")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+
+
+def _judge(evals: list[dict]) -> str | None:
+    return next((k.split("/", 1)[1] for e in evals for k in e if k.startswith("win_rate_ci95/")), None)
+
+
 def reward_figure(evals: list[dict]):
-    """Held-out reward (overall and by difficulty third) and win rates against the baseline, per policy version."""
+    """One held-out reward panel per scorer (overall and difficulty thirds, all from that scorer), then the
+    win rates against the baseline as the judge scorer decides them."""
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 5), dpi=110)
-    x = [e["policy_version"] for e in evals]
-    ax1.plot(x, [e["heldout_reward"] for e in evals], marker="o", label="all held-out prompts")
-    for bucket, style in (("easy", ":"), ("medium", "-."), ("hard", "--")):
-        keys = [k for k in evals[-1] if k.startswith(f"heldout_reward_{bucket}/")]
-        if keys:
-            ax1.plot(x, [e.get(keys[0]) for e in evals], style, marker=".", label=f"{bucket} third")
-    ax1.set_xlabel("policy version (0 = initial)")
-    ax1.set_ylabel("mean held-out reward")
-    ax1.set_title("Held-out reward")
-    ax1.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    scorers = _scorers(evals) or [None]
+    fig, axes = plt.subplots(1, len(scorers) + 1, figsize=(5.5 * (len(scorers) + 1), 5), dpi=110)
+    for ax, scorer in zip(axes, scorers):
+        _reward_panel(ax, evals, scorer)
+    ax2 = axes[-1]
     _win_rates(ax2, evals)
     ax2.set_xlabel("policy version")
     ax2.set_ylabel("win rate vs baseline")
-    ax2.set_title("Win rate (ties count half)")
-    for ax in (ax1, ax2):
+    judge = _judge(evals)
+    ax2.set_title(f"Win rate, judged by {judge} (ties count half)" if judge else "Win rate (ties count half)")
+    for ax in axes:
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig

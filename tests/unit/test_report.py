@@ -28,7 +28,14 @@ def crafted_run(root, iterations_done=(0, 2), iterations=3):
     (run / "config.yaml").write_text(yaml.safe_dump({"iterations": iterations, "reward": {"primary": "rule"}}))
     base = {("a", 0): 0.2, ("b", 0): 0.5, ("c", 0): 0.9}
     lines = [
-        {"iteration": -1, "stage": "eval", "policy_version": 0, "heldout_reward": 0.53, "heldout_tokens_mean": 3.0}
+        {
+            "iteration": -1,
+            "stage": "eval",
+            "policy_version": 0,
+            "heldout_reward": 0.53,
+            "heldout_reward/rule": 0.53,
+            "heldout_tokens_mean": 3.0,
+        }
     ]
     for it in iterations_done:
         d = run / f"iter_{it}"
@@ -38,6 +45,7 @@ def crafted_run(root, iterations_done=(0, 2), iterations=3):
         pq.write_table(pa.table({"prompt_id": ["b", "c"], "margin_explicit": [0.5, 0.2], "margin_implicit": [0.1, -0.3],
                                  "alignment_potential": [1.0, -1.0], "selected": [True, False]}), d / "pairs.parquet")  # fmt: skip
         ev = {"iteration": it, "stage": "eval", "policy_version": it + 1, "heldout_reward": 0.6 + it / 100,
+              "heldout_reward/rule": 0.6 + it / 100,
               "heldout_tokens_mean": 3.0, "win_rate": 0.6, "lc_win_rate": 0.55, "win_rate_ci95/rule": [0.5, 0.7],
               "lc_win_rate_ci95/rule": [0.45, 0.65], "heldout_reward_easy/rule": 0.9, "heldout_reward_hard/rule": 0.3}  # fmt: skip
         lines.append(ev)
@@ -176,10 +184,29 @@ def test_one_iteration_plots_show_their_title_the_win_rate_point_and_the_lc_ci(t
 
     fig = reward_figure(evals)
     fig.canvas.draw()
-    ax = fig.axes[1]
+    ax = next(a for a in fig.axes if a.get_title().startswith("Win rate"))
     point = ax.transData.transform((1, 0.6))  # the one win-rate point
     for legend in (a.get_legend() for a in fig.axes if a.get_legend() is not None):
         assert not legend.get_window_extent().contains(*point)
     (errorbar,) = ax.containers  # the LC CI: one vertical bar from 0.45 to 0.65
     segments = errorbar.lines[2][0].get_segments()
     assert len(segments) == 1 and segments[0][:, 1].tolist() == pytest.approx([0.45, 0.65])
+
+
+def test_each_reward_panel_draws_every_line_from_the_scorer_it_names():
+    """With two scorers, one panel each: the overall line and the thirds come from the same scorer (the demo
+    report once drew the overall line from rule and the thirds from rm)."""
+    from spo.analysis.report import reward_figure
+
+    evals = [{"policy_version": v, "heldout_reward": r, "heldout_reward/rule": r, "heldout_reward/rm": m,
+              "heldout_reward_easy/rule": r + 0.1, "heldout_reward_hard/rule": r - 0.1,
+              "heldout_reward_easy/rm": m + 0.2, "heldout_reward_hard/rm": m - 0.2, "heldout_tokens_mean": 5.0}
+             for v, r, m in ((0, 0.2, 0.6), (1, 0.3, 0.5))]  # fmt: skip
+    fig = reward_figure(evals)
+    panels = {a.get_title(): a for a in fig.axes if a.get_title().startswith("Held-out reward")}
+    assert set(panels) == {"Held-out reward (rule)", "Held-out reward (rm)"}
+    for scorer, (overall, easy, hard) in {"rule": ((0.2, 0.3), (0.3, 0.4), (0.1, 0.2)),
+                                          "rm": ((0.6, 0.5), (0.8, 0.7), (0.4, 0.3))}.items():  # fmt: skip
+        lines = {line.get_label(): list(line.get_ydata()) for line in panels[f"Held-out reward ({scorer})"].lines}
+        assert lines["all held-out prompts"] == pytest.approx(overall)
+        assert lines["easy third"] == pytest.approx(easy) and lines["hard third"] == pytest.approx(hard)
