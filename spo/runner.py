@@ -12,7 +12,6 @@ restores the learner's state, and goes on (see :mod:`spo.run_state`).
 from __future__ import annotations
 
 import logging
-import random
 import time
 from pathlib import Path
 
@@ -26,11 +25,11 @@ from spo.cluster.connect import connect
 from spo.cluster.resources import check_fits
 from spo.config import Config, validate
 from spo.data.prompts import load_screened_prompts
-from spo.data.schedule import PromptSchedule, chunks
+from spo.data.schedule import PromptSchedule, chunks, derived_seed
 from spo.errors import ConfigError
-from spo.eval.heldout import collect_heldout
-from spo.eval.reference import load_reference_answers, reference_samples
-from spo.io import atomic_file, write_parquet
+from spo.eval.reference import load_reference_answers
+from spo.eval.stages import HeldoutStages
+from spo.io import atomic_file
 from spo.metrics import MetricsLog, format_table, iteration_line, progress_line, saved_compute
 from spo.progress import gather_with_progress
 from spo.roles import start_roles
@@ -53,10 +52,6 @@ __all__ = ["RewardFailureError", "RunInterrupted", "SelfPlayRunner"]
 
 class RunInterrupted(RuntimeError):
     """The driver was interrupted (Ctrl-C); the message says what is complete and how to continue."""
-
-
-def _seed(*parts: int) -> int:
-    return random.Random(" ".join(map(str, parts))).randrange(2**31 - 1)
 
 
 class SelfPlayRunner:
@@ -82,8 +77,8 @@ class SelfPlayRunner:
             name: resolve_pool_path(pool, cfg.cache_dir) for name, pool in cfg.generator.extra_pools.items()
         }
         self.metrics = MetricsLog(self.run_dir)
-        self.scorer_names = list(cfg.reward.scorers)
         self.schedule = PromptSchedule(self.train_prompts, cfg.prompts_per_iteration, cfg.seed)
+        self.heldout = HeldoutStages(cfg, self.run_dir, self.heldout_prompts, self.reference_answers)
 
     # ----------------------------------------------------------------- set-up
     def start(self) -> None:
@@ -122,7 +117,9 @@ class SelfPlayRunner:
         acks = []
         pieces = chunks(rows, g.chunk_size)
         for k, chunk in enumerate(pieces):
-            sampling = SamplingParams(n_samples, g.temperature, g.top_p, g.max_new_tokens, _seed(seed, iteration, k))
+            sampling = SamplingParams(
+                n_samples, g.temperature, g.top_p, g.max_new_tokens, derived_seed(seed, iteration, k)
+            )
             for pool in pools:
                 samples = pool.submit(chunk, iteration, sampling)
                 acks.append(self.buffer.add.remote(self.scorers.submit(samples)))
@@ -201,36 +198,15 @@ class SelfPlayRunner:
 
     def score_reference_answers(self) -> dict | None:
         """Score the reference answers once (``eval.baseline`` file) into ``eval/reference.parquet``."""
-        if self.reference_answers is None:
-            return None
-        rows = reference_samples(self.heldout_prompts, self.reference_answers, self.tokenizer)
-        scored = ray.get(self.scorers.submit(ray.put(rows)))
-        write_parquet(scored, self.run_dir / "eval" / "reference.parquet")
-        return {"reference_answers": scored.num_rows}
+        return self.heldout.score_reference_answers(self.scorers, self.tokenizer)
+
+    def heldout_difficulty(self) -> dict | None:
+        """The independent difficulty estimate that defines the held-out thirds (see :mod:`spo.eval.stages`)."""
+        return self.heldout.difficulty(self.generators, self.scorers)
 
     def evaluate(self, version: int) -> dict:
         """Answer the held-out prompts with fixed sampling, score them, and compare with the baseline."""
-        e, g = self.cfg.eval, self.cfg.generator
-        start = time.perf_counter()
-        scored = []
-        for k, chunk in enumerate(chunks(self.heldout_prompts, g.chunk_size)):
-            sampling = SamplingParams(e.n_samples, e.temperature, e.top_p, g.max_new_tokens, _seed(e.seed, k))
-            scored.append(self.scorers.submit(self.generators.submit(chunk, -1, sampling)))
-        eval_dir = self.run_dir / "eval"
-        path = str(eval_dir / f"policy_v{version}.parquet")
-        initial = str(eval_dir / "policy_v0.parquet")
-        baseline = initial if self.reference_answers is None else str(eval_dir / "reference.parquet")
-        judge = e.judge or self.cfg.reward.primary
-        summary = ray.get(collect_heldout.remote(path, self.scorer_names, judge, baseline, initial, *scored))
-        self.generators.take_busy_seconds()
-        self.scorers.take_busy_seconds()
-        if self.pairwise_judge is not None and (version > 0 or self.reference_answers is not None):
-            summary.update(ray.get(self.pairwise_judge.compare_files.remote(path, baseline)))
-        summary["heldout_reward"] = summary[f"heldout_reward/{self.cfg.reward.primary}"]
-        for key in ("win_rate", "lc_win_rate"):
-            if f"{key}/{judge}" in summary:
-                summary[key] = summary[f"{key}/{judge}"]
-        return {**summary, "eval_s": time.perf_counter() - start, "policy_version": version}
+        return self.heldout.evaluate(version, self.generators, self.scorers, self.pairwise_judge)
 
     # ------------------------------------------------------------------- loop
     def run(self) -> list[dict]:
@@ -289,6 +265,9 @@ class SelfPlayRunner:
         reference = self.score_reference_answers()
         if reference is not None:
             self.metrics.write(-1, "reference", reference)
+        thirds = self.heldout_difficulty()
+        if thirds is not None:
+            self.metrics.write(-1, "heldout_difficulty", thirds)
         baseline = self.evaluate(0)
         self.metrics.write(-1, "eval", baseline)
         log.info("iteration -1 (initial policy): held-out reward %.4f", baseline["heldout_reward"])

@@ -13,6 +13,14 @@ from spo.analysis.plots import new_figure, save_figure
 from spo.io import atomic_file, read_jsonl
 from spo.metrics import format_table
 
+THIRDS = {
+    "heldout_difficulty.parquet": "Difficulty thirds of the held-out prompts: by the initial policy's mean reward "
+    "over several answers per prompt, drawn once with seeds of their own (eval/heldout_difficulty.parquet), "
+    "never from the answers being evaluated.",
+    "policy_v0.parquet": "Difficulty thirds of the held-out prompts: by the initial evaluation's own answers (a run "
+    "from before eval.difficulty_samples), so their movement includes regression to the mean.",
+    None: "No difficulty thirds in this run.",
+}
 STAGE_TIMES = ("rollout_s", "select_s", "select_pairs_s", "train_s", "sync_s", "checkpoint_s", "eval_s")
 
 
@@ -265,6 +273,7 @@ def report_run(run: str | Path) -> dict:
         ]
         if "win_rate" in last:
             lines += [f"Win rate vs baseline {last['win_rate']:.3f}, length-controlled {last['lc_win_rate']:.3f}.", ""]
+        lines += [THIRDS.get(last.get("heldout_thirds_from"), THIRDS[None]), ""]
     lines += ["```", table, "```", ""]
     lines += constraint_pass_rates(run, config)
     lines += [f"## {title}\n\n![{title}]({name})\n" for title, name in plots]

@@ -30,3 +30,8 @@ class PromptSchedule:
 def chunks(rows: list, size: int) -> list[list]:
     """``rows`` in consecutive chunks of ``size`` (the last may be shorter)."""
     return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+def derived_seed(*parts: int) -> int:
+    """A seed derived from ``parts`` (for example a base seed, an iteration and a chunk), stable across runs."""
+    return random.Random(" ".join(map(str, parts))).randrange(2**31 - 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from spo.errors import require
 from spo.paths import require_file, require_model
 
 
@@ -16,6 +17,11 @@ class EvalConfig:
     reference answers (``prompt_id``, ``answer``) covering every held-out prompt.
     ``pairwise_judge`` names a generative model that also compares each answer with the
     baseline's, pairwise, in both orders (``win_rate/pairwise``).
+
+    The easy/medium/hard thirds of the held-out prompts come from an independent estimate: the initial
+    policy's mean reward over ``difficulty_samples`` answers per prompt, drawn once with seeds of their own
+    (``difficulty_seed``), never from the answers being evaluated (that would show regression to the mean
+    as learning). ``difficulty_samples=0`` turns the thirds off.
     """
 
     n_samples: int = 2
@@ -25,8 +31,17 @@ class EvalConfig:
     judge: str | None = None
     baseline: str = "initial"
     pairwise_judge: str | None = None
+    difficulty_samples: int = 4
+    difficulty_seed: int = 977
+
+    def __post_init__(self) -> None:
+        if self.difficulty_seed == self.seed:
+            self.difficulty_seed += 1  # never the evaluation's own seed
 
     def validate(self, key: str = "eval") -> None:
+        require(
+            self.difficulty_samples >= 0, f"{key}.difficulty_samples", f"must be >= 0, got {self.difficulty_samples}"
+        )
         if self.pairwise_judge is not None:
             require_model(self.pairwise_judge, f"{key}.pairwise_judge")
         if self.baseline != "initial":

@@ -14,6 +14,8 @@ from spo.eval.winrate import win_rate_report
 from spo.io import write_parquet
 from spo.schemas import reward_col
 
+HELDOUT_DIFFICULTY = "heldout_difficulty.parquet"  # under eval/: the samples that define the difficulty thirds
+
 
 def heldout_summary(samples: pa.Table, scorers: list[str]) -> dict:
     """Mean finite reward per scorer, the mean response length in tokens, and how many samples failed scoring."""
@@ -28,22 +30,34 @@ def heldout_summary(samples: pa.Table, scorers: list[str]) -> dict:
     return out
 
 
+def _write_scored(path: str, chunks) -> pa.Table:
+    table = pa.concat_tables(chunks).sort_by([("prompt_id", "ascending"), ("sample_idx", "ascending")])
+    write_parquet(table, path)
+    return table
+
+
 @ray.remote(num_cpus=0)
-def collect_heldout(path: str, scorers: list[str], judge: str, baseline: str | None, initial: str | None,
+def collect_scored(path: str, *chunks: pa.Table) -> int:
+    """Concatenate scored chunks and write them to ``path`` (the held-out difficulty estimate); returns rows."""
+    return _write_scored(path, chunks).num_rows
+
+
+@ray.remote(num_cpus=0)
+def collect_heldout(path: str, scorers: list[str], judge: str, baseline: str | None, thirds: str | None,
                     *chunks: pa.Table) -> dict:  # fmt: skip
     """Concatenate scored held-out chunks, write them to ``path`` and summarise them.
 
-    With a ``baseline`` answers file, adds win rates judged by ``judge``; with the ``initial``
-    policy's answers, adds reward per held-out difficulty bucket.
+    With a ``baseline`` answers file, adds win rates judged by ``judge``; with ``thirds`` (the samples
+    that define the held-out prompts' difficulty), adds the reward per difficulty third.
     """
-    table = pa.concat_tables(chunks).sort_by([("prompt_id", "ascending"), ("sample_idx", "ascending")])
-    write_parquet(table, path)
+    table = _write_scored(path, chunks)
     summary = heldout_summary(table, scorers)
     if baseline is not None and Path(baseline).exists() and Path(baseline).resolve() != Path(path).resolve():
         summary.update(compare_to_baseline(table, pq.read_table(baseline), judge))
-    if initial is not None and Path(initial).exists():
+    if thirds is not None and Path(thirds).exists():
         for s in scorers:
-            summary.update(difficulty_buckets(table, pq.read_table(initial), s))
+            summary.update(difficulty_buckets(table, pq.read_table(thirds), s))
+        summary["heldout_thirds_from"] = Path(thirds).name
     return summary
 
 

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -210,3 +211,23 @@ def test_each_reward_panel_draws_every_line_from_the_scorer_it_names():
         lines = {line.get_label(): list(line.get_ydata()) for line in panels[f"Held-out reward ({scorer})"].lines}
         assert lines["all held-out prompts"] == pytest.approx(overall)
         assert lines["easy third"] == pytest.approx(easy) and lines["hard third"] == pytest.approx(hard)
+
+
+def test_thirds_from_an_independent_estimate_do_not_move_for_a_policy_that_does_not_change():
+    """A policy that never changes, evaluated twice with one sample per prompt: thirds defined by the first
+    evaluation's own answers move (regression to the mean: the "hard" third rises), thirds defined by an
+    independent several-sample estimate stay put within noise."""
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, 3000)  # each prompt's true success rate under the fixed policy
+
+    def answers(n: int, seed: int) -> pa.Table:
+        draws = np.random.default_rng(seed).uniform(size=(len(p), n)) < p[:, None]
+        return eval_table({(f"q{i}", k): float(draws[i, k]) for i in range(len(p)) for k in range(n)})
+
+    v0, v1, independent = answers(1, 1), answers(1, 2), answers(4, 3)
+    own = {v: difficulty_buckets(t, v0, "rule") for v, t in (("v0", v0), ("v1", v1))}
+    assert own["v1"]["heldout_reward_hard/rule"] - own["v0"]["heldout_reward_hard/rule"] > 0.15  # the artefact
+    fair = {v: difficulty_buckets(t, independent, "rule") for v, t in (("v0", v0), ("v1", v1))}
+    for third in ("easy", "medium", "hard"):
+        key = f"heldout_reward_{third}/rule"
+        assert abs(fair["v1"][key] - fair["v0"][key]) < 0.04, third  # 1000 prompts a third: sd of a change ~0.02
