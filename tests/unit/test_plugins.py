@@ -83,3 +83,32 @@ def test_help_names_the_self_play_entry_point(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert "python -m spo.train" in out and "train-offline" in out and "--version" in out
+
+
+def test_each_scorer_backend_checks_and_builds_its_own_section(tmp_path):
+    from spo.reward.base import ScorerContext
+    from spo.reward.config import ScorerConfig
+
+    ctx = ScorerContext(policy_path="/p", engine="vllm")
+    model = tmp_path / "rm"
+    model.mkdir()
+    rm = ScorerConfig(backend="sequence_classifier", path=str(model), batch_size=8, chat_template="scorer")
+    assert plugins.SCORERS.get("sequence_classifier").kwargs(rm, ctx) == {
+        "path": str(model),
+        "policy_path": "/p",
+        "batch_size": 8,
+        "trust_remote_code": False,
+        "chat_template": "scorer",
+    }
+    judge = ScorerConfig(backend="judge", path=str(model), dimensions=["a"], max_new_tokens=9)
+    assert plugins.SCORERS.get("judge").kwargs(judge, ctx)["engine"] == "vllm"
+    rule = ScorerConfig(backend="rule", fn="spo.tasks.sort_digits:reward")
+    assert plugins.SCORERS.get("rule").kwargs(rule, ctx) == {"fn": "spo.tasks.sort_digits:reward"}
+    for section, message in (
+        (ScorerConfig(backend="sequence_classifier"), r"^r.path: a sequence_classifier scorer needs a checkpoint path"),
+        (ScorerConfig(backend="judge", path=str(model)), r"^r.dimensions: a judge needs at least one dimension"),
+        (ScorerConfig(backend="rule_judge", fn="spo.tasks.sort_digits:judge"), r"^r.dimensions: a judge needs"),
+        (ScorerConfig(backend="rule", fn="spo.tasks.sort_digits:nope"), r"^r.fn: cannot import fn"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            section.validate("r")
