@@ -27,7 +27,7 @@ demo-tiny: $(STAMP)
 
 # The default demo: SmolLM2-135M-Instruct on ifeval_lite, with the rule reward and a MiniLM RM that spo
 # trains first on rule-labelled pairs from a one-iteration run. Each preparation step runs once (about
-# 6 min); the demo itself takes about 7 min on 2 cores (benchmarks/results/smollm2_ifeval.md).
+# 6 min); the demo itself takes about 8 min on 2 cores (benchmarks/results/smollm2_ifeval.md).
 MODELS := $(HOME)/.cache/spo/models
 demo: $(STAMP)
 	$(BIN)/spo models prepare smollm2
