@@ -107,7 +107,7 @@ def validate_runs_root(cfg: Config) -> None:
     if RAY_JOB_ENV not in os.environ:
         return
     require(
-        os.path.isabs(os.path.expanduser(cfg.runs_root)) and "runtime_resources" not in cfg.run_dir,
+        os.path.isabs(os.path.expanduser(cfg.runs_root)) and "runtime_resources/working_dir_files" not in cfg.run_dir,
         "runs_root",
         f"{cfg.runs_root!r} puts the run in {cfg.run_dir}, inside Ray's temporary copy of the repository, which "
         "is deleted with Ray's temporary files; set runs_root (or SPO_RUNS_ROOT) to an absolute path on storage "

@@ -34,13 +34,13 @@ class EvalConfig:
     difficulty_samples: int = 4
     difficulty_seed: int = 977
 
-    def __post_init__(self) -> None:
-        if self.difficulty_seed == self.seed:
-            self.difficulty_seed += 1  # never the evaluation's own seed
-
     def validate(self, key: str = "eval") -> None:
+        n = self.difficulty_samples
+        require(n >= 0, f"{key}.difficulty_samples", f"must be >= 0, got {n}")
         require(
-            self.difficulty_samples >= 0, f"{key}.difficulty_samples", f"must be >= 0, got {self.difficulty_samples}"
+            self.difficulty_seed != self.seed,
+            f"{key}.difficulty_seed",
+            f"must differ from {key}.seed ({self.seed}): the difficulty estimate needs answers of its own",
         )
         if self.pairwise_judge is not None:
             require_model(self.pairwise_judge, f"{key}.pairwise_judge")

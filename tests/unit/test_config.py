@@ -43,6 +43,8 @@ def test_default_and_tiny_configs_validate():
         ("task.prompts_file=/does/not/exist.jsonl", "task.prompts_file"),
         ("iterations=0", "iterations"),
         ("learner.reference=frozen", "learner.reference"),
+        ("eval.difficulty_seed=1234", "eval.difficulty_seed"),
+        ("eval.difficulty_samples=-1", "eval.difficulty_samples"),
     ],
 )
 def test_invalid_values_name_the_key(override, key):
