@@ -44,12 +44,3 @@ class ClusterConfig:
                 f"{gpus} is a fraction of a GPU, which would share it with another role; use whole GPUs or "
                 "set cluster.colocate=true",
             )
-
-    def actor_resources(self, role: str) -> dict:
-        """Ray resource options for one actor of ``role``: ``{"num_cpus", "num_gpus"}``."""
-        return {"num_cpus": getattr(self, f"{role}_cpus"), "num_gpus": getattr(self, f"{role}_gpus")}
-
-    def bundle(self, role: str) -> dict:
-        """A placement-group bundle for one actor of ``role``."""
-        gpus = getattr(self, f"{role}_gpus")
-        return {"CPU": getattr(self, f"{role}_cpus"), **({"GPU": gpus} if gpus else {})}

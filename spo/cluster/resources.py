@@ -5,6 +5,11 @@ from __future__ import annotations
 from spo.errors import ConfigError
 
 
+def placement_bundle(cpus: float, gpus: float) -> dict:
+    """One actor's placement-group bundle: its CPUs, and its GPUs when it has any."""
+    return {"CPU": cpus, **({"GPU": gpus} if gpus else {})}
+
+
 def required_cpus(cfg) -> dict[str, float]:
     """Logical CPUs each role asks Ray for."""
     cl = cfg.cluster

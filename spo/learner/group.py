@@ -6,6 +6,7 @@ import ray
 from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
+from spo.cluster.resources import placement_bundle
 from spo.io import atomic_dir
 from spo.learner.config import LearnerConfig
 from spo.learner.worker import LearnerWorker
@@ -18,7 +19,7 @@ class LearnerGroup:
         self, cfg: LearnerConfig, model_path: str, num_cpus: float, threads: int, seed: int, num_gpus: float = 0
     ):
         num_ranks = cfg.num_ranks
-        bundle = {"CPU": num_cpus, **({"GPU": num_gpus} if num_gpus else {})}
+        bundle = placement_bundle(num_cpus, num_gpus)
         self.pg = placement_group([bundle] * num_ranks, strategy="PACK")
         ray.get(self.pg.ready())
         actor = ray.remote(LearnerWorker)

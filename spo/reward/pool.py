@@ -15,6 +15,7 @@ import torch
 from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
+from spo.cluster.resources import placement_bundle
 from spo.plugins import SCORERS
 from spo.reward.base import ScorerContext
 from spo.schemas import reward_col
@@ -103,7 +104,7 @@ class ScorerPool:
         All scorer actors share one placement group of their own (one bundle each), so they are
         placed together or not at all.
         """
-        bundle = {"CPU": num_cpus, **({"GPU": num_gpus} if num_gpus else {})}  # one per actor
+        bundle = placement_bundle(num_cpus, num_gpus)
         total = sum(spec["num_workers"] for spec in scorers.values())
         self.pg = placement_group([bundle] * total, strategy="PACK")
         ray.get(self.pg.ready())
