@@ -80,6 +80,14 @@ SECTIONS = ("model", "task", "reward", "generator", "selection", "difficulty", "
             "tracking")  # fmt: skip
 
 
+def flatten(d: dict, prefix: str = "") -> dict:
+    """A nested config dict as ``{"a.b.c": value}``: the dotted keys overrides and analyses name."""
+    out = {}
+    for k, v in d.items():
+        out.update(flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
 def register() -> None:
     """Register the schemas so that ``conf/config.yaml`` is validated against them."""
     ConfigStore.instance().store(name="spo_schema", node=Config)

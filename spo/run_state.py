@@ -14,7 +14,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from spo.config import Config, to_config
+from spo.config import Config, flatten, to_config
 from spo.errors import ConfigError
 from spo.io import atomic_file, read_jsonl, write_json
 from spo.run_lock import LOCK_NAME
@@ -25,16 +25,8 @@ STATE_DIR = "state"
 RESUMABLE_CHANGES = ("run_dir", "runs_root", "resume", "iterations")
 
 
-def _flatten(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        out.update(_flatten(v, key + ".") if isinstance(v, dict) else {key: v})
-    return out
-
-
 def _flat(cfg: Config) -> dict:
-    return _flatten(OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True))
+    return flatten(OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True))
 
 
 def resume_point(cfg: Config) -> int | None:

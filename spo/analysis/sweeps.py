@@ -9,22 +9,19 @@ import numpy as np
 
 from spo.analysis.plots import new_figure, save_figure
 from spo.analysis.runs import RunSummary
+from spo.config import flatten
 
 # Keys that tell runs apart without changing what they measure: only these are pooled (as seeds).
 POOLED_KEYS = ("seed", "run_name", "run_dir", "resume", "cache_dir")
 
 
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
-    return out
-
-
 def differing_keys(runs: list[RunSummary], explained: tuple[str, ...] = ()) -> list[str]:
     """Config keys whose values differ between ``runs``, bar the pooled ones and those under ``explained``
     (keys or ``prefix.`` groups that the analysis already groups by)."""
-    flats = [_flat(r.config) for r in runs]
+    return _differing([flatten(r.config) for r in runs], explained)
+
+
+def _differing(flats: list[dict], explained: tuple[str, ...]) -> list[str]:
     keys = sorted({k for f in flats for k in f})
     differ = [k for k in keys if len({repr(f.get(k)) for f in flats}) > 1]
     return [k for k in differ if k not in POOLED_KEYS and not any(k == e or k.startswith(e) for e in explained)]
@@ -42,16 +39,17 @@ def group_final_rewards(runs: list[RunSummary], key, explained: tuple[str, ...] 
     Runs are pooled only over seeds: a config key that differs between the runs and that ``key`` does not
     already group by (``explained``) splits the groups too, and each row names its value in ``split_by``.
     """
-    extra = differing_keys(runs, explained)
+    flats = [flatten(r.config) for r in runs]
+    extra = _differing(flats, explained)
     groups: dict = defaultdict(list)
-    for r in runs:
-        flat = _flat(r.config)
-        groups[(key(r), tuple(repr(flat.get(k)) for k in extra))].append(r)
+    for r, flat in zip(runs, flats):
+        groups[(key(r), tuple(repr(flat.get(k)) for k in extra))].append((r, flat))
     rows = []
-    for (k, _), rs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+    for (k, _), members in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        rs = [r for r, _ in members]
         mean, std = _mean_std([r.final_reward for r in rs])
         init, _ = _mean_std([r.initial_reward for r in rs])
-        split = {e: _flat(rs[0].config).get(e) for e in extra}
+        split = {e: members[0][1].get(e) for e in extra}
         rows.append({"group": k, "split_by": split, "runs": len(rs), "seeds": sorted({r.seed for r in rs}),
                      "final_mean": mean, "final_std": std, "initial_mean": init, "gain_mean": mean - init})  # fmt: skip
     return rows
