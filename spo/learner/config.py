@@ -70,3 +70,8 @@ class LearnerConfig(LossParams):
     def reference_free(self) -> bool:
         """The loss needs no reference model (the entry's own ``reference_free`` flag)."""
         return LOSSES.flag(self.loss, "reference_free")
+
+    @property
+    def mismatched_pairs(self) -> bool:
+        """The loss also scores mismatched prompt/response pairs (KTO's KL baseline; the entry's own flag)."""
+        return LOSSES.flag(self.loss, "needs_mismatched_pairs")

@@ -21,7 +21,6 @@ from spo.io import atomic_dir
 from spo.learner.config import LearnerConfig
 from spo.learner.logprobs import pair_logprobs, response_logprobs
 from spo.learner.losses.base import LossInputs, compute_loss
-from spo.plugins import LOSSES
 from spo.schemas import LOGPROB_COLUMNS
 
 
@@ -75,8 +74,8 @@ class LearnerWorker:
         torch.manual_seed(seed)
         self.cfg = cfg
         self.seed = seed
-        self.reference_free = LOSSES.flag(cfg.loss, "reference_free")
-        self.mismatched = LOSSES.flag(cfg.loss, "needs_mismatched_pairs")
+        self.reference_free = cfg.reference_free
+        self.mismatched = cfg.mismatched_pairs
         self.tokenizer = load_tokenizer(model_path)
         model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32, use_safetensors=True)
         # fused: one kernel per step instead of a loop of small ops (CPU and CUDA; seen in benchmarks/bench_learner)
