@@ -21,6 +21,11 @@ def analysis_path(inputs: list, name: str) -> str:
     return str(Path(os.path.commonpath(parents)) / "analysis" / name)
 
 
+def output_path(given: str | None, inputs: list, name: str) -> str:
+    """``given`` as the user gave it (``''`` for none), else :func:`analysis_path`."""
+    return analysis_path(inputs, name) if given is None else given
+
+
 def _with_plot(text: str, plot: str | None) -> str:
     return f"{text}\nplot: {plot}" if plot else text
 
@@ -29,7 +34,7 @@ def _analyze_transfer(args) -> str | dict:
     from spo.analysis.transfer import format_transfer, transfer
 
     a, b = str(resolve_run(args.a)), str(resolve_run(args.b))
-    plot = analysis_path([a, b], "transfer.png") if args.plot is None else args.plot
+    plot = output_path(args.plot, [a, b], "transfer.png")
     result = transfer(a, b, args.scorer_a, args.scorer_b, plot=plot, seed=args.seed)
     return result if args.json else _with_plot(format_transfer(result), plot)
 
@@ -38,7 +43,7 @@ def _analyze_bins(args) -> str | dict:
     from spo.analysis.sweeps import bins_analysis
 
     runs = expand_runs(args.runs)
-    plot = analysis_path(runs, "bins.png") if args.plot is None else args.plot
+    plot = output_path(args.plot, runs, "bins.png")
     result = bins_analysis([load_run(p) for p in runs], plot=plot)
     return result["rows"] if args.json else _with_plot(result["table"], plot)
 
@@ -50,7 +55,7 @@ def _analyze_group(args) -> str | dict:
         print(f"spo: --by {old} is deprecated; use --by {RENAMED_KEYS[old]}", file=sys.stderr)
     keys = [RENAMED_KEYS.get(k, k) for k in args.by]
     runs = expand_runs(args.runs)
-    plot = analysis_path(runs, "group.png") if args.plot is None else args.plot
+    plot = output_path(args.plot, runs, "group.png")
     result = group_analysis([load_run(p) for p in runs], keys, plot=plot)
     return result["rows"] if args.json else _with_plot(result["table"], plot)
 
@@ -59,7 +64,7 @@ def _analyze_sweep(args) -> str | dict:
     from spo.analysis.sweeps import sweep_analysis
 
     runs = expand_runs(args.runs)
-    out = analysis_path(runs, "sweep") if args.out is None else args.out
+    out = output_path(args.out, runs, "sweep")
     result = sweep_analysis([load_run(p) for p in runs], out_dir=out)
     return {k: v for k, v in result.items() if k != "table"} if args.json else _with_plot(result["table"], out)
 
