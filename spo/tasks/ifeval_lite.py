@@ -4,6 +4,30 @@ Each prompt is a writing task followed by its constraints, phrased from fixed te
 constraints can be read back from the prompt text alone (:func:`constraints_of`). The reward is
 the fraction of constraints satisfied, 0 for an empty answer, minus a small penalty for an answer
 cut off at the token limit.
+
+The checkers follow IFEval's definitions (Google's reference checkers, as ``lm-eval`` ships them in
+``lm_eval/tasks/ifeval/instructions.py``) wherever the instruction is the same: ``no_commas`` is
+``punctuation:no_comma``, ``quotes`` is ``startend:quotation``, ``json`` is
+``detectable_format:json_format``, ``max_words`` N is ``length_constraints:number_words`` "less than"
+N+1 (words are runs of ``\\w``, so Unicode words count once and "don't" twice), ``bullets`` is
+``detectable_format:number_bullet_lists``, ``start_with`` is ``length_constraints:nth_paragraph_first_word``
+on the first paragraph, and the case checks are ``change_case:english_*``.
+``tests/unit/test_ifeval_reference.py`` runs both on an adversarial corpus. Deliberate differences,
+each because spo's instruction is worded differently:
+
+- **case** (``lowercase``, ``uppercase``): spo's instruction does not ask for English, so there is no
+  language detection; the answer must contain a cased letter (``str.islower``/``str.isupper``), so
+  text with no cased letters (CJK, digits) satisfies neither.
+- **include_word**: "include the word 'blue'" asks for the word, so a whole-word match; IFEval's
+  keyword check is a substring ("bluebird" counts there).
+- **start_with**: the first word ends at any non-word character ("Yes:" and "Yes--" start with "Yes");
+  IFEval cuts only at ``. , ? ! ' "``. Opening quotes, typographic ones too, are skipped, and a
+  leading blank line does not hide the first word (IFEval then finds an empty first paragraph).
+- **end_with**: "end with the word" asks for the final whole word, so punctuation and quotes after it
+  are ignored ("... forever." and "... 'forever'." end with "forever") and a longer word does not count
+  ("snow" does not end with "now"); IFEval's end checker is a raw suffix match for a whole phrase.
+- **bullets**: the instruction says each bullet starts with "- ", so a marker must be followed by
+  spaces or tabs and text; IFEval also counts lines such as "-5 degrees", "---" or "*italic*".
 """
 
 from __future__ import annotations
@@ -41,34 +65,48 @@ class Constraint:
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"[A-Za-z0-9']+", text)
+    """Runs of word characters, as IFEval's ``count_words`` splits (Unicode-aware; "don't" is two)."""
+    return re.findall(r"\w+", text)
 
 
-def _strip_fence(text: str) -> str:
-    m = re.fullmatch(r"\s*```(?:json)?\s*(.*?)\s*```\s*", text, re.S)
-    return m.group(1) if m else text.strip()
+def _first_word(text: str) -> str:
+    """The word the answer opens with, after any opening quotes; "" if it opens with no word."""
+    m = re.match(rf"[{QUOTES}]*(\w+)", text.lstrip())
+    return m.group(1).lower() if m else ""
+
+
+def _last_word(text: str) -> str:
+    """The answer's final whole word, ignoring punctuation, quotes and spaces after it."""
+    m = re.search(r"(\w+)\W*$", text)
+    return m.group(1).lower() if m else ""
 
 
 def _is_json(text: str) -> bool:
+    """IFEval's json_format: strip a fence (```json, ```Json, ```JSON or ```), then parse."""
+    body = text.strip()
+    for fence in ("```json", "```Json", "```JSON", "```"):
+        body = body.removeprefix(fence)
     try:
-        json.loads(_strip_fence(text))
+        json.loads(body.removesuffix("```").strip())
     except ValueError:
         return False
     return True
 
 
 def _bullets(text: str) -> int:
-    return len(re.findall(r"^\s*[-*] \S", text, re.M))
+    """Lines whose marker ('-' or '*') is followed by whitespace and then text on the same line."""
+    return len(re.findall(r"^[^\S\n]*[-*][^\S\n]+\S", text, re.M))
 
 
+QUOTES = "'\"\u2018\u2019\u201c\u201d\u00ab\u00bb"
 CHECKS: dict[str, Callable[[str, object], bool]] = {
-    "lowercase": lambda r, _: any(c.isalpha() for c in r) and r == r.lower(),
-    "uppercase": lambda r, _: any(c.isalpha() for c in r) and r == r.upper(),
+    "lowercase": lambda r, _: r.islower(),
+    "uppercase": lambda r, _: r.isupper(),
     "include_word": lambda r, w: re.search(rf"\b{re.escape(str(w))}\b", r, re.I) is not None,
     "no_commas": lambda r, _: "," not in r,
-    "max_words": lambda r, n: 0 < len(_words(r)) <= int(n),
-    "start_with": lambda r, w: bool(_words(r)) and _words(r)[0].lower() == str(w).lower(),
-    "end_with": lambda r, w: bool(_words(r)) and _words(r)[-1].lower() == str(w).lower(),
+    "max_words": lambda r, n: len(_words(r)) <= int(n),
+    "start_with": lambda r, w: _first_word(r) == str(w).lower(),
+    "end_with": lambda r, w: _last_word(r) == str(w).lower(),
     "bullets": lambda r, n: _bullets(r) == int(n),
     "quotes": lambda r, _: len(r.strip()) >= 2 and r.strip()[0] == '"' and r.strip()[-1] == '"',
     "json": lambda r, _: _is_json(r),

@@ -19,7 +19,7 @@ CASES = [  # (constraint, response, satisfied)
     (C("no_commas"), "Well, yes.", False),
     (C("max_words", 5), "One two three four five.", True),
     (C("max_words", 5), "One two three four five six.", False),
-    (C("max_words", 5), "", False),
+    (C("max_words", 2), "don't go", False),  # IFEval's words: "don't" is two
     (C("start_with", "Today"), '"Today, the sun rose."', True),
     (C("start_with", "Today"), "The sun rose today.", False),
     (C("end_with", "now"), "Come home now!", True),
