@@ -13,6 +13,7 @@ ENGINES = Registry(
     "engine",
     {
         "hf": "spo.rollout.hf_engine:HFEngine",
+        "hf_shared": "spo.rollout.hf_shared_engine:HFSharedEngine",
         "vllm": "spo.rollout.vllm_engine:VLLMEngine",
     },
 )

@@ -1,0 +1,41 @@
+"""``hf_shared``: the Hugging Face engine with one prefill per prompt for its N samples.
+
+Same model, tokenizer, chat template and weight updates as :class:`~spo.rollout.hf_engine.HFEngine`;
+only the sampling loop differs (:func:`spo.rollout.shared_prefix.sample_shared`). Greedy output
+equals ``generate``'s; sampling is seeded by the call's seed alone.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from spo.chat import chat_prompt
+from spo.rollout.base import Completion, SamplingParams
+from spo.rollout.hf_engine import HFEngine
+from spo.rollout.shared_prefix import sample_shared
+
+
+class HFSharedEngine(HFEngine):
+    """Prefill once, fork the KV cache N ways, drop finished rows, top-p within the top 64."""
+
+    @torch.no_grad()
+    def generate(self, prompts: list[str], sampling: SamplingParams) -> list[list[Completion]]:
+        gen = torch.Generator().manual_seed(sampling.seed)
+        out: list[list[Completion]] = []
+        for start in range(0, len(prompts), self.batch_size):
+            out.extend(self._sample_batch(prompts[start : start + self.batch_size], sampling, gen))
+        return out
+
+    def _sample_batch(self, prompts: list[str], sampling: SamplingParams, gen) -> list[list[Completion]]:
+        tok = self.tokenizer
+        enc = tok([chat_prompt(tok, p) for p in prompts], return_tensors="pt", padding=True, add_special_tokens=False)
+        s = sample_shared(self.model, enc["input_ids"], enc["attention_mask"], sampling.n, sampling.temperature,
+                          sampling.top_p, sampling.max_new_tokens, tok.eos_token_id, gen, tok.pad_token_id)  # fmt: skip
+        text_lengths = s.lengths - s.stopped.long()  # the EOS token is counted, not decoded
+        texts = tok.batch_decode([row[: int(k)] for row, k in zip(s.tokens, text_lengths)], skip_special_tokens=True)
+        done = [
+            Completion(text=text, n_tokens=int(k), logprob_sum=float(lp), finish_reason="stop" if stop else "length")
+            for text, k, lp, stop in zip(texts, s.lengths, s.logprob_sums, s.stopped.tolist())
+        ]
+        n = sampling.n
+        return [done[j * n : (j + 1) * n] for j in range(len(prompts))]

@@ -1,0 +1,108 @@
+"""Sampling N answers per prompt with one prefill: the loop of the ``hf_shared`` engine.
+
+``model.generate(num_return_sequences=n)`` copies each prompt n times before the prefill, keeps
+finished rows in the batch until the longest one ends, and sorts the whole vocabulary for top-p at
+every step. This loop prefills each prompt once and copies its KV cache n ways
+(``DynamicCache.batch_repeat_interleave``), drops finished rows from the batch and the cache, and
+applies nucleus sampling within the ``top_k`` most likely tokens when they hold the nucleus (which
+is exact: otherwise that row falls back to the full sort). Log-probs are those of the sampled tokens
+under the unwarped distribution (temperature 1, no truncation), as a teacher-forced pass gives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from transformers import DynamicCache
+
+TOP_K = 64  # candidate set for nucleus sampling; rows whose nucleus is larger use the full vocabulary
+
+
+@dataclass
+class Sampled:
+    """Per row (prompt-major, n rows per prompt): tokens (padded), lengths, log-prob sums, stop flags."""
+
+    tokens: torch.Tensor
+    lengths: torch.Tensor
+    logprob_sums: torch.Tensor
+    stopped: torch.Tensor
+
+
+def nucleus_sample(logits: torch.Tensor, temperature: float, top_p: float, gen: torch.Generator) -> torch.Tensor:
+    """One token per row, from softmax(logits / temperature) truncated to its top-p nucleus.
+
+    The nucleus keeps each token whose more likely tokens hold less than ``top_p`` of the mass (as
+    transformers' ``TopPLogitsWarper``); it is found among the top ``TOP_K`` when they hold ``top_p``.
+    """
+    scaled = logits / temperature
+    if top_p >= 1.0:
+        return torch.multinomial(torch.softmax(scaled, dim=-1), 1, generator=gen).squeeze(-1)
+    k = min(TOP_K, scaled.shape[-1])
+    values, index = scaled.topk(k, dim=-1)
+    probs = torch.exp(values - torch.logsumexp(scaled, dim=-1, keepdim=True))
+    wide = probs.sum(-1) < top_p  # the nucleus reaches beyond the top k
+    if wide.any():
+        full_values, full_index = scaled[wide].sort(dim=-1, descending=True)
+        full_probs = torch.softmax(full_values, dim=-1)
+        picked = _pick(full_probs, top_p, gen)
+        out = torch.empty(scaled.shape[0], dtype=torch.long)
+        out[wide] = full_index.gather(-1, picked[:, None]).squeeze(-1)
+        if (~wide).any():
+            out[~wide] = index[~wide].gather(-1, _pick(probs[~wide], top_p, gen)[:, None]).squeeze(-1)
+        return out
+    return index.gather(-1, _pick(probs, top_p, gen)[:, None]).squeeze(-1)
+
+
+def _pick(sorted_probs: torch.Tensor, top_p: float, gen: torch.Generator) -> torch.Tensor:
+    """Positions drawn from descending ``sorted_probs`` restricted to the nucleus."""
+    before = sorted_probs.cumsum(-1) - sorted_probs
+    kept = sorted_probs.masked_fill(before >= top_p, 0.0)
+    kept[:, 0] = sorted_probs[:, 0]  # always keep the most likely token
+    return torch.multinomial(kept, 1, generator=gen).squeeze(-1)
+
+
+def _next_token(logits, temperature, top_p, gen):
+    if temperature == 0:
+        return logits.argmax(-1)
+    return nucleus_sample(logits, temperature, top_p, gen)
+
+
+@torch.no_grad()
+def sample_shared(
+    model, input_ids, attention_mask, n: int, temperature: float, top_p: float, max_new_tokens: int, eos_id: int,
+    gen: torch.Generator, pad_id: int = 0,
+) -> Sampled:  # fmt: skip
+    """``n`` answers per left-padded prompt row; prompt-major rows (prompt 0's n answers first)."""
+    position = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+    cache = DynamicCache()
+    out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position,
+                past_key_values=cache, use_cache=True)  # fmt: skip
+    logits = out.logits[:, -1, :].float().repeat_interleave(n, dim=0)
+    cache.batch_repeat_interleave(n)
+    mask = attention_mask.repeat_interleave(n, dim=0)
+    rows = mask.shape[0]
+    tokens = torch.full((rows, max_new_tokens), pad_id, dtype=torch.long)
+    lengths = torch.zeros(rows, dtype=torch.long)
+    lp_sums = torch.zeros(rows, dtype=torch.float64)
+    stopped = torch.zeros(rows, dtype=torch.bool)
+    alive = torch.arange(rows)  # original row of each batch row
+    for step in range(max_new_tokens):
+        tok = _next_token(logits, temperature, top_p, gen)
+        lp_sums[alive] += torch.log_softmax(logits, dim=-1).gather(-1, tok[:, None]).squeeze(-1).double()
+        tokens[alive, step] = tok
+        lengths[alive] = step + 1
+        done = tok == eos_id
+        stopped[alive[done]] = True
+        if step == max_new_tokens - 1 or bool(done.all()):
+            break
+        if done.any():
+            keep = (~done).nonzero().squeeze(-1)
+            cache.batch_select_indices(keep)
+            alive, tok, mask = alive[keep], tok[keep], mask[keep]
+        position = mask.sum(-1, keepdim=True)
+        mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
+        out = model(input_ids=tok[:, None], attention_mask=mask, position_ids=position,
+                    past_key_values=cache, use_cache=True)  # fmt: skip
+        logits = out.logits[:, -1, :].float()
+    return Sampled(tokens, lengths, lp_sums, stopped)

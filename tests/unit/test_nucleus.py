@@ -1,0 +1,47 @@
+"""The shared-prefix engine's nucleus sampling draws from transformers' top-p distribution exactly."""
+
+import pytest
+import torch
+from transformers.generation.logits_process import TemperatureLogitsWarper, TopPLogitsWarper
+
+from spo.rollout.shared_prefix import TOP_K, nucleus_sample
+
+
+def reference_probs(logits, temperature, top_p):
+    scores = TemperatureLogitsWarper(temperature)(None, logits.clone())
+    scores = TopPLogitsWarper(top_p)(None, scores)
+    return torch.softmax(scores, dim=-1)
+
+
+@pytest.mark.parametrize("vocab,spread,top_p", [(12, 3.0, 0.9), (12, 3.0, 1.0), (500, 0.05, 0.95), (300, 2.0, 0.5)])
+def test_draws_follow_the_top_p_distribution_of_transformers(vocab, spread, top_p):
+    torch.manual_seed(vocab)
+    logits = torch.randn(1, vocab) * spread
+    expected = reference_probs(logits, 0.8, top_p)[0]
+    if vocab == 500:  # a flat distribution: the nucleus holds more than the top 64, the full sort is used
+        assert int((expected > 0).sum()) > TOP_K
+    draws = nucleus_sample(logits.expand(40_000, vocab), 0.8, top_p, torch.Generator().manual_seed(1))
+    freq = torch.bincount(draws, minlength=vocab).double() / len(draws)
+    assert set(draws.unique().tolist()) <= set((expected > 0).nonzero().squeeze(-1).tolist())
+    # within 5 standard errors of each token's expected frequency
+    se = (expected * (1 - expected) / len(draws)).sqrt().double()
+    assert torch.all((freq - expected.double()).abs() <= 5 * se + 1e-9)
+
+
+def test_rows_with_narrow_and_wide_nuclei_in_one_batch():
+    torch.manual_seed(0)
+    narrow, wide = torch.randn(1, 400) * 4, torch.randn(1, 400) * 0.01
+    logits = torch.cat([narrow.expand(20_000, 400), wide.expand(20_000, 400)])
+    draws = nucleus_sample(logits, 1.0, 0.9, torch.Generator().manual_seed(2))
+    for part, source in ((draws[:20_000], narrow), (draws[20_000:], wide)):
+        allowed = reference_probs(source, 1.0, 0.9)[0] > 0
+        assert allowed[part].all()
+    assert draws[20_000:].unique().numel() > TOP_K  # the wide rows really sample beyond the top 64
+
+
+def test_seeded_draws_repeat():
+    logits = torch.randn(64, 100)
+    a = nucleus_sample(logits, 0.7, 0.95, torch.Generator().manual_seed(3))
+    b = nucleus_sample(logits, 0.7, 0.95, torch.Generator().manual_seed(3))
+    c = nucleus_sample(logits, 0.7, 0.95, torch.Generator().manual_seed(4))
+    assert torch.equal(a, b) and not torch.equal(a, c)
