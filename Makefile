@@ -32,10 +32,11 @@ MODELS := $(HOME)/.cache/spo/models
 demo: $(STAMP)
 	$(BIN)/spo models prepare smollm2
 	$(BIN)/spo models prepare minilm
-	test -f runs/smollm2-rm-data/state/complete.json || $(BIN)/python -m spo.train experiment=smollm2_ifeval \
-		reward=ifeval_rule iterations=1 prompts_per_iteration=64 seed=100 run_name=smollm2-rm-data
-	test -f $(MODELS)/minilm-rm-ifeval/config.json || $(BIN)/spo rm train runs/smollm2-rm-data/iter_0/samples.parquet \
-		--base $(MODELS)/minilm --template $(MODELS)/smollm2 --out $(MODELS)/minilm-rm-ifeval --epochs 3
+	test -f runs/smollm2-rm-data-v2/state/complete.json || $(BIN)/python -m spo.train experiment=smollm2_ifeval \
+		reward=ifeval_rule iterations=1 prompts_per_iteration=64 generator.n_samples=8 seed=100 run_name=smollm2-rm-data-v2
+	test -f $(MODELS)/minilm-rm-ifeval-v2/config.json || $(BIN)/spo rm train runs/smollm2-rm-data-v2/iter_0/samples.parquet \
+		--base $(MODELS)/minilm --template $(MODELS)/smollm2 --out $(MODELS)/minilm-rm-ifeval-v2 \
+		--rule spo.tasks.ifeval_lite:reward --augment spo.tasks.ifeval_perturb:variants --max-per-prompt 24 --epochs 4
 	$(BIN)/python -m spo.train experiment=smollm2_ifeval run_name=smollm2-$$(date +%Y%m%d-%H%M%S)
 
 test: $(STAMP)

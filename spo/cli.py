@@ -6,6 +6,7 @@ Self-play itself runs with ``python -m spo.train`` (or ``spo-selfplay``), with H
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -142,16 +143,19 @@ def _models_prepare(args) -> str | dict:
 
 
 def _rm_train(args) -> str | dict:
-    from spo.reward.rm_train import pairs_from_samples, train_reward_model
+    from spo.reward.rm_data import labelled_answers, pairs_from_answers
+    from spo.reward.rm_train import describe, train_reward_model
 
-    pairs = pairs_from_samples(args.samples, args.scorer, seed=args.seed)
+    logging.getLogger("spo.reward.rm_train").setLevel(logging.INFO)  # one line per epoch
+    answers = labelled_answers(args.samples, args.scorer, rule=args.rule, augment=args.augment, seed=args.seed)
+    pairs = pairs_from_answers(answers, max_per_prompt=args.max_per_prompt, seed=args.seed)
     result = train_reward_model(pairs, args.base, args.template, args.out, epochs=args.epochs, lr=args.lr,
-                                batch_size=args.batch_size, seed=args.seed)  # fmt: skip
+                                batch_size=args.batch_size, heldout_fraction=args.heldout_fraction,
+                                seed=args.seed, force=args.force)  # fmt: skip
     if args.json:
         return result
-    before, after = result["heldout_accuracy_before"], result["heldout_accuracy"]
-    return (f"trained on {result['train_pairs']} pairs; held-out pair accuracy {before:.3f} -> {after:.3f} "
-            f"({result['heldout_pairs']} pairs); saved {result['output']}")  # fmt: skip
+    return (f"trained on {result['train_pairs']} pairs (best epoch {result['best_epoch']} by validation accuracy); "
+            f"{describe(result)}; saved {result['output']}")  # fmt: skip
 
 
 # Old command names, accepted for one release with a deprecation message.
@@ -225,8 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     rmt.add_argument("--base", required=True, help="HF model directory to start from (e.g. the prepared minilm)")
     rmt.add_argument("--template", required=True, help="model directory whose chat template renders conversations")
     rmt.add_argument("--out", required=True, help="where the trained RM goes")
-    rmt.add_argument("--scorer", default="rule", help="the scorer whose reward labels the pairs")
-    rmt.add_argument("--epochs", type=int, default=2)
+    rmt.add_argument("--scorer", default="rule", help="the scorer whose stored reward labels the pairs")
+    rmt.add_argument("--rule", help="label every answer with this rule instead ('module:function')")
+    rmt.add_argument("--augment", help="'module:function' of edits to add, labelled by --rule")
+    rmt.add_argument("--max-per-prompt", type=int, default=6, help="pairs per prompt (sampled pairs first)")
+    rmt.add_argument("--heldout-fraction", type=float, default=0.3, help="prompts held out for the accuracy")
+    rmt.add_argument("--force", action="store_true", help="save even if not better than chance and the start")
+    rmt.add_argument("--epochs", type=int, default=3, help="at most; the best epoch by validation is kept")
     rmt.add_argument("--lr", type=float, default=5e-5)
     rmt.add_argument("--batch-size", type=int, default=16)
     rmt.add_argument("--seed", type=int, default=0)
@@ -285,6 +294,20 @@ def package_version() -> str:
         return "unknown (not installed)"
 
 
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """Send file descriptor 1 to stderr while a command runs, so stdout holds only its result."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in RENAMED_COMMANDS:
@@ -294,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="spo: %(message)s")
     try:
-        result = args.fn(args)
+        with stdout_to_stderr():  # libraries that print (DeepSpeed's logger) never mix into the result
+            result = args.fn(args)
     except (ValueError, KeyError) as exc:
         print(f"spo: error: {exc}", file=sys.stderr)
         return 2

@@ -60,3 +60,21 @@ def bootstrap_ci(x: np.ndarray, y: np.ndarray, stat, n_boot: int = 1000, seed: i
         return float("nan"), float("nan")
     lo, hi = np.percentile(values, [2.5, 97.5])
     return float(lo), float(hi)
+
+
+def cluster_bootstrap_ci(
+    values: np.ndarray, groups: np.ndarray, n_boot: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile 95% CI of the mean of ``values``, resampling whole groups (e.g. prompts).
+
+    Pairs from one prompt are correlated; resampling prompts rather than pairs keeps the CI honest.
+    """
+    values, groups = np.asarray(values, dtype=float), np.asarray(groups)
+    keys, inverse = np.unique(groups, return_inverse=True)
+    sums = np.bincount(inverse, weights=values, minlength=len(keys))
+    counts = np.bincount(inverse, minlength=len(keys))
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(keys), size=(n_boot, len(keys)))
+    means = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(lo), float(hi)

@@ -1,57 +1,39 @@
 """``spo rm train``: a scalar reward model trained with the Bradley-Terry loss on labelled pairs.
 
-Pairs come from a run's samples: two answers to the same prompt whose labelling reward (e.g. the
-rule reward) differs make a (chosen, rejected) pair. Held-out prompts (disjoint from the training
-prompts) measure pair accuracy before and after training. Conversations are rendered and encoded
-exactly as :class:`~spo.reward.sequence_classifier.SequenceClassifierScorer` will score them.
+Pairs (from :mod:`spo.reward.rm_data`) are split by prompt into training, validation and held-out
+parts. Training keeps the epoch with the best validation accuracy (early stopping, the initial head
+included); the held-out part measures pair accuracy before and after, with 95% CIs from a bootstrap
+over prompts. A model whose held-out accuracy is not above chance and above its initialisation (the
+CI of the gain above 0) is refused, unless ``force``. Conversations are rendered and encoded exactly
+as :class:`~spo.reward.sequence_classifier.SequenceClassifierScorer` will score them.
 """
 
 from __future__ import annotations
 
-import itertools
+import copy
 import json
+import logging
 import random
+import time
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 import torch.nn.functional as F
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from spo.analysis.stats import cluster_bootstrap_ci
 from spo.io import atomic_dir
+from spo.reward.rm_data import split_by_prompt
 from spo.reward.sequence_classifier import encode, render, reward_values
-from spo.schemas import reward_col
+
+log = logging.getLogger(__name__)
 
 
-def pairs_from_samples(path: str | Path, scorer: str, max_per_prompt: int = 6, seed: int = 0) -> list[dict]:
-    """(prompt_id, prompt, chosen, rejected) for answers to one prompt whose ``scorer`` rewards differ."""
-    table = pq.read_table(path)
-    col = reward_col(scorer)
-    if col not in table.column_names:
-        raise ValueError(f"{path}: no column {col!r}; scorers there: {[c for c in table.column_names if '/' in c]}")
-    by_prompt: dict[str, list[dict]] = {}
-    for row in table.select(["prompt_id", "prompt", "response", col]).to_pylist():
-        by_prompt.setdefault(row["prompt_id"], []).append(row)
-    rng = random.Random(seed)
-    pairs = []
-    for pid in sorted(by_prompt):
-        rows = by_prompt[pid]
-        found = [(a, b) if a[col] > b[col] else (b, a) for a, b in itertools.combinations(rows, 2) if a[col] != b[col]]
-        rng.shuffle(found)
-        for chosen, rejected in found[:max_per_prompt]:
-            pairs.append({"prompt_id": pid, "prompt": chosen["prompt"], "chosen": chosen["response"],
-                          "rejected": rejected["response"]})  # fmt: skip
-    if not pairs:
-        raise ValueError(f"{path}: no prompt has two answers with different {scorer!r} rewards")
-    return pairs
-
-
-def split_by_prompt(pairs: list[dict], heldout_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
-    """Train and held-out pairs whose prompts are disjoint."""
-    ids = sorted({p["prompt_id"] for p in pairs})
-    random.Random(seed).shuffle(ids)
-    held = set(ids[: max(1, int(len(ids) * heldout_fraction))])
-    return [p for p in pairs if p["prompt_id"] not in held], [p for p in pairs if p["prompt_id"] in held]
+class RewardModelNotBetter(ValueError):
+    """The trained model is not measurably better than chance and than its initialisation."""
 
 
 class PairScorer:
@@ -75,10 +57,67 @@ class PairScorer:
         return values[: len(batch)] - values[len(batch) :]
 
     @torch.no_grad()
-    def accuracy(self, pairs: list[dict], batch_size: int) -> float:
+    def correct(self, pairs: list[dict], batch_size: int) -> np.ndarray:
+        """Per pair: whether the model ranks the chosen answer above the rejected one."""
         self.model.eval()
-        right = sum(int((self.margins(pairs[i : i + batch_size]) > 0).sum()) for i in range(0, len(pairs), batch_size))
-        return right / len(pairs)
+        out = [(self.margins(pairs[i : i + batch_size]) > 0).numpy() for i in range(0, len(pairs), batch_size)]
+        return np.concatenate(out) if out else np.zeros(0, dtype=bool)
+
+    def train_epoch(self, pairs: list[dict], opt, batch_size: int, rng: random.Random) -> float:
+        """One pass of -log sigmoid(r_chosen - r_rejected) over shuffled ``pairs``; the mean loss."""
+        self.model.train()
+        losses = []
+        for batch in length_batches(pairs, batch_size, rng):
+            loss = -F.logsigmoid(self.margins(batch)).mean()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+            opt.step()
+            opt.zero_grad()
+            losses.append(loss.item())
+        return sum(losses) / len(losses)
+
+
+def length_batches(pairs: list[dict], batch_size: int, rng: random.Random, window: int = 8) -> list[list[dict]]:
+    """Shuffled batches of pairs of similar length (sorted within windows of ``window`` batches): less padding."""
+    pairs = pairs[:]
+    rng.shuffle(pairs)
+    size = batch_size * window
+    batches = []
+    for i in range(0, len(pairs), size):
+        group = sorted(pairs[i : i + size], key=lambda p: len(p["chosen"]) + len(p["rejected"]))
+        batches += [group[j : j + batch_size] for j in range(0, len(group), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def accuracy_summary(pairs: list[dict], before: np.ndarray, after: np.ndarray, seed: int = 0) -> dict:
+    """Accuracy before and after with bootstrap CIs over prompts, and the paired gain's CI."""
+    groups = np.array([p["prompt_id"] for p in pairs])
+    gain = after.astype(float) - before.astype(float)
+    return {
+        "pairs": len(pairs),
+        "prompts": len(set(groups)),
+        "accuracy_before": float(before.mean()),
+        "accuracy": float(after.mean()),
+        "accuracy_ci": cluster_bootstrap_ci(after, groups, seed=seed),
+        "gain_ci": cluster_bootstrap_ci(gain, groups, seed=seed),
+    }
+
+
+def breakdown(pairs: list[dict], before: np.ndarray, after: np.ndarray) -> dict:
+    """The held-out summary per pair source and per difficulty third of the prompts."""
+    out = {}
+    for source in sorted({p["source"] for p in pairs}):
+        idx = np.array([p["source"] == source for p in pairs])
+        out[source] = accuracy_summary([p for p, k in zip(pairs, idx) if k], before[idx], after[idx])
+    levels = np.array([p["difficulty"] for p in pairs])
+    cuts = np.quantile(np.unique(levels), [1 / 3, 2 / 3])
+    third = np.digitize(levels, cuts, right=True)  # 0: lowest reward (hardest)
+    for k, name in enumerate(("hard", "medium", "easy")):
+        idx = third == k
+        if idx.any():
+            out[f"third_{name}"] = accuracy_summary([p for p, i in zip(pairs, idx) if i], before[idx], after[idx])
+    return out
 
 
 def train_reward_model(
@@ -86,45 +125,68 @@ def train_reward_model(
     base: str,
     template_path: str,
     out: str | Path,
-    epochs: int = 1,
+    epochs: int = 3,
     lr: float = 5e-5,
     batch_size: int = 16,
-    heldout_fraction: float = 0.2,
+    heldout_fraction: float = 0.3,
+    valid_fraction: float = 0.15,
     seed: int = 0,
+    force: bool = False,
 ) -> dict:
-    """Bradley-Terry training (loss -log sigmoid(r_chosen - r_rejected)); saves the RM to ``out``.
+    """Bradley-Terry training with early stopping; saves the RM to ``out`` if it is better than its start.
 
-    Returns the loss per epoch and the held-out pair accuracy before and after training.
+    Returns the losses, the chosen epoch, and the held-out accuracy summary (overall and per part).
     """
     torch.manual_seed(seed)
-    train, heldout = split_by_prompt(pairs, heldout_fraction, seed)
+    heldout, valid, train = split_by_prompt(pairs, (heldout_fraction, valid_fraction), seed)
+    if not train:
+        raise ValueError(f"only {len({p['prompt_id'] for p in pairs})} prompts: none left for training")
     rm = PairScorer(base, template_path)
-    before = rm.accuracy(heldout, batch_size)
-    opt = torch.optim.AdamW(rm.model.parameters(), lr=lr)
-    rng = random.Random(seed)
-    epoch_losses = []
-    for _ in range(epochs):
-        rng.shuffle(train)
-        rm.model.train()
-        losses = []
-        for i in range(0, len(train), batch_size):
-            loss = -F.logsigmoid(rm.margins(train[i : i + batch_size])).mean()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(rm.model.parameters(), 1.0)
-            opt.step()
-            opt.zero_grad()
-            losses.append(loss.item())
-        epoch_losses.append(sum(losses) / len(losses))
+    before = rm.correct(heldout, batch_size)
+    best = (float(rm.correct(valid, batch_size).mean()), 0, copy.deepcopy(rm.model.state_dict()))
+    valid_accuracy, epoch_losses = [best[0]], []
+    opt, rng = torch.optim.AdamW(rm.model.parameters(), lr=lr), random.Random(seed)
+    log.info("%d train, %d validation, %d held-out pairs; validation accuracy at start %.3f",
+             len(train), len(valid), len(heldout), best[0])  # fmt: skip
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        epoch_losses.append(rm.train_epoch(train, opt, batch_size, rng))
+        valid_accuracy.append(float(rm.correct(valid, batch_size).mean()))
+        log.info("epoch %d/%d: loss %.4f, validation accuracy %.3f (%.0f s)",
+                 epoch, epochs, epoch_losses[-1], valid_accuracy[-1], time.perf_counter() - start)  # fmt: skip
+        if valid_accuracy[-1] > best[0]:
+            best = (valid_accuracy[-1], epoch, copy.deepcopy(rm.model.state_dict()))
+    rm.model.load_state_dict(best[2])
+    after = rm.correct(heldout, batch_size)
+    summary = accuracy_summary(heldout, before, after, seed)
     result = {
-        "train_pairs": len(train),
-        "heldout_pairs": len(heldout),
-        "epoch_loss": epoch_losses,
-        "heldout_accuracy_before": before,
-        "heldout_accuracy": rm.accuracy(heldout, batch_size),
-        "output": str(out),
-    }
+        "train_pairs": len(train), "valid_pairs": len(valid), "heldout_pairs": len(heldout),
+        "epoch_loss": epoch_losses, "valid_accuracy": valid_accuracy, "best_epoch": best[1],
+        "heldout_accuracy_before": summary["accuracy_before"], "heldout_accuracy": summary["accuracy"],
+        "heldout": summary, "heldout_parts": breakdown(heldout, before, after), "output": str(out),
+        "better": summary["accuracy_ci"][0] > 0.5 and summary["gain_ci"][0] > 0,
+    }  # fmt: skip
+    if not result["better"] and not force:
+        raise RewardModelNotBetter(f"not saved to {out}: {describe(result)}; it must beat chance and its "
+                                   "initialisation (both CIs above); --force saves it anyway")  # fmt: skip
     with atomic_dir(Path(out)) as tmp:
         rm.model.save_pretrained(tmp, safe_serialization=True)
         rm.tokenizer.save_pretrained(tmp)
         (tmp / "spo_rm_train.json").write_text(json.dumps(result, indent=2))
+        rows = [{**p, "correct_before": bool(b), "correct": bool(a)} for p, b, a in zip(heldout, before, after)]
+        pq.write_table(pa.Table.from_pylist(rows), tmp / "heldout_pairs.parquet")
     return result
+
+
+def describe(result: dict) -> str:
+    """One line: held-out accuracy before -> after [CI], the gain's CI, and the sampled pairs' figure."""
+    h = result["heldout"]
+    line = (f"held-out pair accuracy {h['accuracy_before']:.3f} -> {h['accuracy']:.3f} "
+            f"[{h['accuracy_ci'][0]:.3f}, {h['accuracy_ci'][1]:.3f}] on {h['pairs']} pairs of {h['prompts']} "
+            f"prompts, gain CI [{h['gain_ci'][0]:+.3f}, {h['gain_ci'][1]:+.3f}]")  # fmt: skip
+    sampled = result["heldout_parts"].get("sampled")
+    if sampled and sampled["pairs"] != h["pairs"]:
+        lo, hi = sampled["accuracy_ci"]
+        line += (f"; sampled-answer pairs only: {sampled['accuracy_before']:.3f} -> {sampled['accuracy']:.3f} "
+                 f"[{lo:.3f}, {hi:.3f}] on {sampled['pairs']}")  # fmt: skip
+    return line

@@ -1,5 +1,7 @@
 """ifeval_lite's checkers, prompts and reward; the GGUF conversion; the Bradley-Terry RM trainer."""
 
+import pyarrow.parquet as pq
+import pytest
 import torch
 from tiny_gguf import write_gguf
 from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -44,7 +46,7 @@ def test_gguf_file_converts_to_an_identical_safetensors_checkpoint(tmp_path, tin
 def test_bradley_terry_reward_model_learns_rule_labelled_pairs(tmp_path, tiny_policy):
     from transformers import BertConfig, BertForSequenceClassification
 
-    from spo.reward.rm_train import train_reward_model
+    from spo.reward.rm_train import RewardModelNotBetter, train_reward_model
 
     tok = AutoTokenizer.from_pretrained(tiny_policy)
     base = tmp_path / "bert"
@@ -55,12 +57,21 @@ def test_bradley_terry_reward_model_learns_rule_labelled_pairs(tmp_path, tiny_po
     tok.save_pretrained(base)
     rows = sort_digits.generate_prompts(160, seed=4, min_len=3, max_len=6)
     pairs = [{"prompt_id": r["prompt_id"], "prompt": r["prompt"], "chosen": sort_digits.solution(r["prompt"]),
-              "rejected": "9 9 9 9 9 9"} for r in rows]  # fmt: skip
-    result = train_reward_model(pairs, str(base), tiny_policy, tmp_path / "rm", epochs=4, lr=1e-3, batch_size=16)
+              "rejected": "9 9 9 9 9 9", "source": "sampled", "difficulty": i % 3} for i, r in enumerate(rows)]  # fmt: skip
+    with pytest.raises(RewardModelNotBetter, match="not saved to .*gain CI"):  # lr 0: the model cannot change
+        train_reward_model(pairs, str(base), tiny_policy, tmp_path / "rm0", epochs=1, lr=0.0, batch_size=16)
+    assert not (tmp_path / "rm0").exists()
+    result = train_reward_model(pairs, str(base), tiny_policy, tmp_path / "rm", epochs=8, lr=1e-3, batch_size=16)
     losses = result["epoch_loss"]
     assert losses[-1] < losses[0] * 0.7, losses
     assert result["heldout_accuracy"] > result["heldout_accuracy_before"] and result["heldout_accuracy"] >= 0.8
-    assert result["heldout_pairs"] + result["train_pairs"] == 160
+    assert result["heldout"]["gain_ci"][0] > 0 and result["better"] and result["best_epoch"] >= 1
+    assert result["valid_accuracy"][result["best_epoch"]] == max(result["valid_accuracy"])
+    assert result["heldout_pairs"] + result["valid_pairs"] + result["train_pairs"] == 160
+    assert {"sampled", "third_hard", "third_medium", "third_easy"} <= set(result["heldout_parts"])
+    saved = pq.read_table(tmp_path / "rm" / "heldout_pairs.parquet").to_pylist()
+    assert len(saved) == result["heldout_pairs"]
+    assert sum(r["correct"] for r in saved) / len(saved) == pytest.approx(result["heldout_accuracy"])
     from spo.reward.sequence_classifier import SequenceClassifierScorer
 
     scorer = SequenceClassifierScorer(str(tmp_path / "rm"), policy_path=tiny_policy)
