@@ -40,10 +40,18 @@ def tokenize(tokenizer, prompts: list[str], responses: list[str]) -> TokenizedBa
 
 
 def sequence_logprobs(model, batch: TokenizedBatch) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per row: the sum of the response tokens' log-probs, and the number of response tokens."""
-    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits[:, :-1].float()
-    token_lp = torch.log_softmax(logits, dim=-1).gather(-1, batch.input_ids[:, 1:, None]).squeeze(-1)
-    return (token_lp * batch.response_mask).sum(dim=-1), batch.response_mask.sum(dim=-1).float()
+    """Per row: the sum of the response tokens' log-probs, and the number of response tokens.
+
+    Logits are computed only from the first response position of the batch on (``logits_to_keep``),
+    so the vocabulary projection and softmax skip the prompts, which hold most of the tokens.
+    """
+    first = int(batch.response_mask.float().argmax(dim=-1).min())
+    keep = batch.input_ids.shape[1] - first
+    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, logits_to_keep=keep).logits
+    logits = logits[:, :-1].float()
+    token_lp = torch.log_softmax(logits, dim=-1).gather(-1, batch.input_ids[:, first + 1 :, None]).squeeze(-1)
+    mask = batch.response_mask[:, first:]
+    return (token_lp * mask).sum(dim=-1), mask.sum(dim=-1).float()
 
 
 def response_logprobs(model, tokenizer, prompts: list[str], responses: list[str]):

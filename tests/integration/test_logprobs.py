@@ -1,0 +1,31 @@
+"""The learner's sequence log-probs (logits from the first response position on) against one row at a time."""
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from spo.chat import chat_prompt
+from spo.learner.logprobs import pair_logprobs
+
+
+def one_row(model, tok, prompt: str, response: str) -> tuple[float, int]:
+    p = tok(chat_prompt(tok, prompt), add_special_tokens=False).input_ids
+    r = tok(response + tok.eos_token, add_special_tokens=False).input_ids
+    logits = model(input_ids=torch.tensor([p + r])).logits[0, len(p) - 1 : -1].float()
+    return float(torch.log_softmax(logits, -1).gather(-1, torch.tensor(r)[:, None]).sum()), len(r)
+
+
+def test_batched_logprobs_equal_unpadded_rows_with_prompts_of_different_lengths(tiny_policy):
+    tok = AutoTokenizer.from_pretrained(tiny_policy)
+    model = AutoModelForCausalLM.from_pretrained(tiny_policy, dtype=torch.float32).eval()
+    prompts = ["Sort: 3 1 2", "Sort: 9 8 7 6 5 4 3 2 1 0 9 8", "Sort: 5"]
+    chosen, rejected = ["1 2 3", "0 1 2", "5"], ["3 2 1 0 0 0 0", "9", "5 5 5 5"]
+    with torch.no_grad():
+        pc, pr, nc, nr = pair_logprobs(model, tok, prompts, chosen, rejected)
+        for i, p in enumerate(prompts):
+            for lp, n, resp in ((pc, nc, chosen), (pr, nr, rejected)):
+                want, count = one_row(model, tok, p, resp[i])
+                assert abs(float(lp[i]) - want) < 1e-4 and int(n[i]) == count
+    model.train()
+    pc, pr, _, _ = pair_logprobs(model, tok, prompts, chosen, rejected)
+    (pc - pr).sum().backward()  # the trimmed logits keep the graph to every parameter that matters
+    assert model.get_input_embeddings().weight.grad.abs().sum() > 0
