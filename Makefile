@@ -69,9 +69,10 @@ test-vllm: $(VLLM_STAMP)
 	$(VLLM_VENV)/bin/python -m pytest -q -m vllm tests/integration/test_vllm.py
 
 # Each benchmark writes benchmarks/results/<name>.json; report.py renders them into results/README.md.
-BENCHES := learner generation pipeline buffer sync
+BENCHES := learner engines generation pipeline buffer sync
 bench: $(STAMP)
 	for b in $(BENCHES); do $(BIN)/python -m benchmarks.bench_$$b || exit 1; done
+	test ! -d $(MODELS)/smollm2 || $(BIN)/python -m benchmarks.bench_learner --model smollm2
 	$(BIN)/python -m benchmarks.report
 
 lint: $(STAMP)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import tempfile
 import time
+from pathlib import Path
 
 import pyarrow as pa
 import ray
@@ -23,7 +24,8 @@ from spo.chat import chat_prompt, load_tokenizer
 from spo.learner.config import LearnerConfig
 from spo.learner.group import LearnerGroup
 from spo.learner.logprobs import tokenize
-from spo.tasks import sort_digits
+from spo.tasks import ifeval_lite, sort_digits
+from spo.tasks.ifeval_perturb import satisfy_all
 
 THREADS = 2
 
@@ -37,6 +39,23 @@ def make_pairs(n: int, seed: int = 0) -> pa.Table:
         digits = good.split()
         rng.shuffle(digits)
         out.append({"prompt_id": r["prompt_id"], "prompt": r["prompt"], "chosen": good, "rejected": " ".join(digits)})
+    return pa.Table.from_pylist(out)
+
+
+SMOLLM2 = Path("~/.cache/spo/models/smollm2").expanduser()
+ANSWER = ("The quiet sea rests under a pale moon tonight, and the small boats sleep along the harbour wall "
+          "while the lighthouse turns its slow white beam across the water")  # fmt: skip
+
+
+def make_ifeval_pairs(n: int, seed: int = 0) -> pa.Table:
+    """SmolLM2-sized pairs: ifeval_lite prompts, an answer edited towards the constraints against the plain one."""
+    rng = random.Random(seed)
+    out = []
+    for r in ifeval_lite.generate_prompts(n, seed=seed + 5):
+        words = ANSWER.split()[: rng.randint(12, 28)]
+        plain = " ".join(words)
+        out.append({"prompt_id": r["prompt_id"], "prompt": r["prompt"], "rejected": plain,
+                    "chosen": satisfy_all(r["prompt"], plain, rng)})  # fmt: skip
     return pa.Table.from_pylist(out)
 
 
@@ -122,13 +141,15 @@ def profile_spo_rank(model_path: str, pairs: pa.Table, micro_batch: int) -> str:
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(__doc__.splitlines()[0], model=("tiny", "tiny or smollm2 (prepared by make demo)"))
     torch.set_num_threads(THREADS)
-    n_pairs, micro_batch, repeats = (16, 4, 1) if args.quick else (256, 8, 3)
-    spec = TinySpec(hidden_size=128 if args.quick else 256, num_layers=2 if args.quick else 4, sft_steps=10)
-    cache = cache_dir()
-    model_path = str(ensure_tiny_policy(cache, spec))
-    pairs = make_pairs(n_pairs)
+    if args.model == "smollm2":
+        n_pairs, micro_batch, repeats = 32, 4, 2
+        model_path, pairs, spec = str(SMOLLM2), make_ifeval_pairs(32), None
+    else:
+        n_pairs, micro_batch, repeats = (16, 4, 1) if args.quick else (256, 8, 3)
+        spec = TinySpec(hidden_size=128 if args.quick else 256, num_layers=2 if args.quick else 4, sft_steps=10)
+        model_path, pairs = str(ensure_tiny_policy(cache_dir(), spec)), make_pairs(n_pairs)
     tokens = count_tokens(load_tokenizer(model_path), pairs)
     peak = peak_matmul_flops(512 if args.quick else 1024)
     flops_per_token = 8 * matmul_params(model_path)
@@ -143,15 +164,22 @@ def main() -> None:
             for name, group in groups.items():
                 rates[name].append(spo_tokens_per_s(group, ref, tokens, rep + 1))
             rates["trl"].append(trl_tokens_per_s(model_path, pairs, tokens, micro_batch))
-            rates["trl_defaults"].append(trl_tokens_per_s(model_path, pairs, tokens, micro_batch, defaults=True))
+            if args.model == "tiny":  # bf16 autocast is several times slower here: minutes per round on SmolLM2
+                rates["trl_defaults"].append(trl_tokens_per_s(model_path, pairs, tokens, micro_batch, defaults=True))
         for group in groups.values():
             group.shutdown()
     finally:
         ray.shutdown()
-    spo1, spo2, trl, trl_defaults = (max(rates[k]) for k in ("spo_1rank", "spo_2ranks", "trl", "trl_defaults"))
+    spo1, spo2, trl, trl_defaults = (
+        max(rates[k], default=None) for k in ("spo_1rank", "spo_2ranks", "trl", "trl_defaults")
+    )
     profile = profile_spo_rank(model_path, pairs, micro_batch)
     result = {
-        "model": {"hidden_size": spec.hidden_size, "layers": spec.num_layers, "flops_per_token": flops_per_token},
+        "model": {
+            "name": args.model,
+            "flops_per_token": flops_per_token,
+            **({"hidden_size": spec.hidden_size, "layers": spec.num_layers} if spec else {}),
+        },  # fmt: skip
         "pairs": n_pairs,
         "micro_batch": micro_batch,
         "tokens_per_pass": tokens,
@@ -170,7 +198,7 @@ def main() -> None:
     print(f"tokens/s: spo 1 rank {spo1:.0f}, spo 2 ranks {spo2:.0f}, TRL {trl:.0f}; "
           f"spo/TRL {spo1 / trl:.2f}x (1 rank), {spo2 / trl:.2f}x (2 ranks)")  # fmt: skip
     print(profile)
-    write_result("learner", result, args.out, args.quick)
+    write_result("learner" if args.model == "tiny" else f"learner_{args.model}", result, args.out, args.quick)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from pathlib import Path
 from benchmarks.common import RESULTS
 from spo.io import atomic_file
 
-ORDER = ("learner", "generation", "pipeline", "buffer", "sync")
+ORDER = ("learner", "learner_smollm2", "engines", "generation", "pipeline", "buffer", "sync")
 
 
 def _load(results: Path) -> dict[str, dict]:
@@ -44,6 +44,39 @@ def _section(name: str, r: dict) -> list[str]:
             "```",
             r["profile_spo_rank"],
             "```",
+        ]
+    if name == "learner_smollm2":
+        t, m, q = r["tokens_per_s"], r["mfu"], r["ratio_vs_trl"]
+        return [
+            "## Learner on SmolLM2-135M: DPO tokens/s against TRL's DPOTrainer",
+            f"{r['pairs']} ifeval_lite pairs, micro-batch {r['micro_batch']}, fp32, reference = initial policy; "
+            f"best of {r['repeats']} interleaved rounds.",
+            "",
+            "| learner | tokens/s | vs TRL | MFU |",
+            "|---|---|---|---|",
+            f"| TRL DPOTrainer, fp32 (1 process, 2 threads) | {t['trl']:.0f} | 1.00x | {m['trl']:.1%} |",
+            f"| spo, 1 DeepSpeed rank (2 threads) | {t['spo_1rank']:.0f} | {q['spo_1rank']:.2f}x | {m['spo_1rank']:.1%} |",
+            f"| spo, 2 ZeRO-2 ranks (1 thread each, gloo) | {t['spo_2ranks']:.0f} | {q['spo_2ranks']:.2f}x | {m['spo_2ranks']:.1%} |",
+        ]  # fmt: skip
+    if name == "engines":
+        rows = []
+        for c in r["cases"]:
+            for path in ("generate", "generate_static_cache", "continuous_batching", "hf_shared"):
+                if path in c["tokens_per_s"]:
+                    cell = f"{c['tokens_per_s'][path]:.0f} | {c['ratio_vs_generate'][path]:.2f}x"
+                else:
+                    cell = f"failed | {c['errors'][path][:90]}"
+                rows.append(f"| {c['model']} | {c['n']} | {path} | {cell} |")
+        greedy = ", ".join(f"{k} {v:.0%}" for k, v in r["greedy_match"].items())
+        return [
+            "## Rollout engines: samples per prompt sharing one prefill",
+            "Temperature 0.8, top-p 0.95; tokens counted up to and including EOS; best of the interleaved rounds.",
+            "",
+            "| model | N | path | tokens/s | vs generate |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+            f"`hf_shared` greedy output equal to `generate`'s, token for token: {greedy} of prompts.",
         ]
     if name == "generation":
         t = r["tokens_per_s"]

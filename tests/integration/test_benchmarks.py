@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {
     "learner": ["tokens_per_s", "ratio_vs_trl", "mfu", "peak_matmul_flops", "profile_spo_rank"],
+    "engines": ["cases", "greedy_match"],
     "generation": ["tokens_per_s", "ratio_engine_vs_plain", "ratio_actor_vs_plain", "profile_engine"],
     "pipeline": ["overlap", "generators", "two_vs_one_actor_speedup"],
     "buffer": ["sizes", "per_sample_cost_growth"],
@@ -42,5 +43,17 @@ def test_report_renders_every_benchmark(results):
     from benchmarks.report import render
 
     text = render(results)
-    for title in ("## Learner", "## Generation", "## Pipeline", "## Replay buffer", "## Weight sync"):
+    for title in (
+        "## Learner",
+        "## Rollout engines",
+        "## Generation",
+        "## Pipeline",
+        "## Replay buffer",
+        "## Weight sync",
+    ):
         assert title in text
+    engines = json.loads((results / "engines.json").read_text())
+    assert engines["greedy_match"]["tiny"] == 1.0  # hf_shared's greedy answers are generate's
+    assert {c["n"] for c in engines["cases"]} == {4, 8} and all(
+        "hf_shared" in c["tokens_per_s"] for c in engines["cases"]
+    )

@@ -27,3 +27,28 @@ def test_atomic_writes_follow_the_umask(tmp_path, mask, file_mode, dir_mode):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == file_mode, name
     assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == dir_mode
     assert (tmp_path / "d" / "inner").read_text() == "z"
+
+
+def test_cli_result_alone_on_stdout_while_libraries_print(capfd):
+    """A library that prints to stdout (DeepSpeed's logger) must not corrupt ``--json`` output."""
+    import json
+    import os
+    from types import SimpleNamespace
+
+    from spo import cli
+
+    def noisy(args):
+        print("[WARNING] a library speaks")
+        os.write(1, b"and writes to fd 1\n")
+        return {"ok": True}
+
+    parser = SimpleNamespace(parse_args=lambda argv: SimpleNamespace(fn=noisy))
+    original = cli.build_parser
+    cli.build_parser = lambda: parser
+    try:
+        assert cli.main(["anything"]) == 0
+    finally:
+        cli.build_parser = original
+    out, err = capfd.readouterr()
+    assert json.loads(out) == {"ok": True}
+    assert "a library speaks" in err and "fd 1" in err
