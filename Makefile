@@ -26,8 +26,9 @@ demo-tiny: $(STAMP)
 	$(BIN)/python -m spo.train experiment=tiny run_name=tiny-$$(date +%Y%m%d-%H%M%S)
 
 # The default demo: SmolLM2-135M-Instruct on ifeval_lite, with the rule reward and a MiniLM RM that spo
-# trains first on rule-labelled pairs from a one-iteration run. Each preparation step runs once (about
-# 6 min); the demo itself takes about 8 min on 2 cores (benchmarks/results/smollm2_ifeval.md).
+# trains first on rule-labelled pairs (sampled answers and edits of them) from a one-iteration run. Each
+# preparation step runs once (about 20 min in all); the demo itself takes about 7 min on 2 cores
+# (benchmarks/results/smollm2_ifeval.md).
 MODELS := $(HOME)/.cache/spo/models
 demo: $(STAMP)
 	$(BIN)/spo models prepare smollm2

@@ -65,7 +65,8 @@ def _section(name: str, r: dict) -> list[str]:
                 if path in c["tokens_per_s"]:
                     cell = f"{c['tokens_per_s'][path]:.0f} | {c['ratio_vs_generate'][path]:.2f}x"
                 else:
-                    cell = f"failed | {c['errors'][path][:90]}"
+                    error = c["errors"][path]
+                    cell = f"{'not run' if error.startswith('skipped') else 'failed'} | {error[:90]}"
                 rows.append(f"| {c['model']} | {c['n']} | {path} | {cell} |")
         greedy = ", ".join(f"{k} {v:.0%}" for k, v in r["greedy_match"].items())
         return [

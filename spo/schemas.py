@@ -77,6 +77,11 @@ def pairs_schema() -> pa.Schema:
             pa.field("generator_chosen", pa.string()),
             pa.field("generator_rejected", pa.string()),
             pa.field("iteration", pa.int64()),
+            # each side's sampling policy version and its log-prob under it (null if the engine gave none)
+            pa.field("policy_version_chosen", pa.int64()),
+            pa.field("policy_version_rejected", pa.int64()),
+            pa.field("sampler_logps_chosen", pa.float64()),
+            pa.field("sampler_logps_rejected", pa.float64()),
         ]
     )
 

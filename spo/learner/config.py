@@ -37,6 +37,11 @@ class LearnerConfig(LossParams):
     zero_stage: int = 2
     num_ranks: int = 2
     reference: str = "iteration_start"
+    # Take the reference log-probs from the sampler (the engine's log-prob of each sampled answer) instead
+    # of a second forward pass. Exact only when the reference is the sampling policy; each training call
+    # first compares one micro-batch with a teacher-forced pass and refuses a difference above the tolerance.
+    reference_from_sampler: bool = False
+    sampler_tolerance: float = 0.01  # nats per sequence
 
     def validate(self, key: str = "learner") -> None:
         """Check every value; the self-play and offline commands both call this."""
@@ -65,6 +70,12 @@ class LearnerConfig(LossParams):
         require(
             self.reference in REFERENCES, f"{key}.reference", f"must be one of {REFERENCES}, got {self.reference!r}"
         )
+        require(
+            not self.reference_from_sampler or self.reference == "iteration_start",
+            f"{key}.reference_from_sampler",
+            f"needs learner.reference=iteration_start (the sampling policy), got {self.reference!r}",
+        )
+        require(self.sampler_tolerance > 0, f"{key}.sampler_tolerance", "must be > 0")
 
     @property
     def reference_free(self) -> bool:

@@ -34,9 +34,12 @@ class LearnerGroup:
         addr, port = ray.get(self.workers[0].address.remote())
         ray.get([w.setup.remote(addr, port, model_path, cfg, seed) for w in self.workers])
 
-    def train(self, pairs_ref: ray.ObjectRef, iteration: int) -> dict:
-        """Train on the pairs behind ``pairs_ref``; returns the group's metrics."""
-        return ray.get([w.train.remote(pairs_ref, iteration) for w in self.workers])[0]
+    def train(self, pairs_ref: ray.ObjectRef, iteration: int, sampler: tuple[str, int] | None = None) -> dict:
+        """Train on the pairs behind ``pairs_ref``; returns the group's metrics.
+
+        ``sampler``: the policy's generator and version, whose log-probs may serve as the reference.
+        """
+        return ray.get([w.train.remote(pairs_ref, iteration, sampler) for w in self.workers])[0]
 
     def pair_logprobs(self, pairs_ref: ray.ObjectRef, with_reference: bool) -> list[ray.ObjectRef]:
         """References to each rank's log-prob table over its share of the candidate pairs."""

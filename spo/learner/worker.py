@@ -21,6 +21,9 @@ from spo.io import atomic_dir
 from spo.learner.config import LearnerConfig
 from spo.learner.logprobs import pair_logprobs, response_logprobs
 from spo.learner.losses.base import LossInputs, compute_loss
+from spo.learner.sampler_reference import check as check_sampler
+from spo.learner.sampler_reference import take as take_sampler
+from spo.learner.sampler_reference import usable
 from spo.schemas import LOGPROB_COLUMNS
 
 
@@ -104,25 +107,42 @@ class LearnerWorker:
             yield rows[start : start + size]
 
     @torch.no_grad()
-    def _attach_reference(self, rows: list[dict]) -> None:
-        """Reference log-probs for every row (and its KTO mismatch), once, before any update."""
+    def _attach_reference(self, rows: list[dict], sampler: tuple[str, int] | None = None) -> dict:
+        """Reference log-probs for every row (and its KTO mismatch), once, before any update.
+
+        With ``sampler`` (the policy's generator and version), rows it sampled take the engine's log-probs
+        after one checked micro-batch (:mod:`spo.learner.sampler_reference`). Every rank runs the same
+        number of forward passes, as ZeRO-3's parameter gathers are collective.
+        """
         if self.reference_free:
-            return
+            return {}
         model = self.reference if self.reference is not None else self.engine
         self.engine.eval()
         if self.mismatched:
             for i, row in enumerate(rows):
                 row["kl_response"] = rows[(i + 1) % len(rows)]["chosen"]  # a mismatched response, fixed up front
-        for batch in self._micro_batches(rows):
+        ok = usable(rows, *sampler) if sampler and not self.mismatched else [False] * len(rows)
+        from_sampler = [r for r, u in zip(rows, ok) if u]
+        checked = from_sampler[: self.cfg.micro_batch_size]
+        batches = ([checked] if checked else []) + list(self._micro_batches([r for r, u in zip(rows, ok) if not u]))
+        count = torch.tensor([len(batches)])
+        torch.distributed.all_reduce(count, op=torch.distributed.ReduceOp.MAX)
+        batches += [rows[:1]] * (int(count) - len(batches))  # idle ranks keep the collective count
+        diff = 0.0
+        for k, batch in enumerate(batches):
             prompts = [b["prompt"] for b in batch]
             chosen, rejected = [b["chosen"] for b in batch], [b["rejected"] for b in batch]
             c, r, _, _ = pair_logprobs(model, self.tokenizer, prompts, chosen, rejected)
+            if k == 0 and checked:
+                diff = check_sampler(batch, c, r, self.cfg.sampler_tolerance)
             for b, ci, ri in zip(batch, c, r):
                 b["ref_chosen"], b["ref_rejected"] = ci, ri
             if self.mismatched:
                 kl = response_logprobs(model, self.tokenizer, prompts, [b["kl_response"] for b in batch])[0]
                 for b, ki in zip(batch, kl):
                     b["ref_kl"] = ki
+        take_sampler(from_sampler[len(checked) :])
+        return {"reference_from_sampler": len(from_sampler) - len(checked), "sampler_max_diff": diff}
 
     def _loss_inputs(self, batch: list[dict]) -> LossInputs:
         prompts = [b["prompt"] for b in batch]
@@ -141,12 +161,15 @@ class LearnerWorker:
             x.ref_kl = torch.stack([b["ref_kl"] for b in batch])
         return x
 
-    def train(self, pairs: pa.Table, iteration: int) -> dict:
-        """Train ``epochs`` passes over this rank's shard; returns metrics averaged over all ranks."""
+    def train(self, pairs: pa.Table, iteration: int, sampler: tuple[str, int] | None = None) -> dict:
+        """Train ``epochs`` passes over this rank's shard; returns metrics averaged over all ranks.
+
+        ``sampler``: the policy's generator and version, whose log-probs may serve as the reference.
+        """
         rows = self._shard(pairs, iteration)
         if not rows:
             return {"steps": 0, "pairs_trained": 0}
-        self._attach_reference(rows)
+        reference = self._attach_reference(rows, sampler)
         self.engine.train()
         rng = random.Random(self.seed * 7919 + iteration)
         sums = torch.zeros(6, dtype=torch.float64)  # loss, acc, chosen, rejected, grad_norm, n
@@ -191,7 +214,18 @@ class LearnerWorker:
             "rejected_reward": sums[3].item() / n,
             "reward_margin": (sums[2].item() - sums[3].item()) / n,
             "grad_norm": sums[4].item() / n,
+            **self._reduce_reference(reference),
         }
+
+    def _reduce_reference(self, reference: dict) -> dict:
+        """The sampler-reference counts summed over ranks, and the largest checked difference."""
+        if not reference:
+            return {}
+        taken = torch.tensor([float(reference["reference_from_sampler"])])
+        diff = torch.tensor([reference["sampler_max_diff"]])
+        torch.distributed.all_reduce(taken)
+        torch.distributed.all_reduce(diff, op=torch.distributed.ReduceOp.MAX)
+        return {"reference_from_sampler": int(taken.item()), "sampler_max_diff": diff.item()}
 
     @torch.no_grad()
     def pair_logprobs(self, pairs: pa.Table, with_reference: bool) -> pa.Table:

@@ -45,11 +45,18 @@ def test_default_and_tiny_configs_validate():
         ("learner.reference=frozen", "learner.reference"),
         ("eval.difficulty_seed=1234", "eval.difficulty_seed"),
         ("eval.difficulty_samples=-1", "eval.difficulty_samples"),
+        ("learner.sampler_tolerance=0", "learner.sampler_tolerance"),
     ],
 )
 def test_invalid_values_name_the_key(override, key):
     with pytest.raises(ConfigError, match=f"^{key}:"):
         validate(make_config(override))
+
+
+def test_sampler_reference_needs_the_sampling_policy_as_reference():
+    validate(make_config("learner.reference_from_sampler=true"))
+    with pytest.raises(ConfigError, match="^learner.reference_from_sampler: needs learner.reference=iteration_start"):
+        validate(make_config("learner.reference_from_sampler=true", "learner.reference=initial"))
 
 
 def test_unknown_key_is_rejected_by_schema():

@@ -1,8 +1,8 @@
 """What the pair builders share: per-prompt best and worst samples, and assembling pairs.
 
-Each pair records the generator of both sides, and judge scores (``judge/<dim>``) become
-``judge_delta/<dim>`` = chosen minus rejected. Pairs whose reward margin is not positive (ties, or
-a cross pair the reward disagrees with) are dropped and counted.
+Each pair records the generator, policy version and sampler log-prob of both sides, and judge
+scores (``judge/<dim>``) become ``judge_delta/<dim>`` = chosen minus rejected. Pairs whose reward
+margin is not positive (ties, or a cross pair the reward disagrees with) are dropped and counted.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ def judge_cols(samples: pa.Table) -> list[str]:
 
 def first_per_prompt(samples: pa.Table, reward: str, order: str) -> pa.Table:
     ranked = samples.sort_by([("prompt_id", "ascending"), (reward, order), ("sample_idx", "ascending")])
-    cols = ["prompt", "response", reward, "generator", "iteration", *judge_cols(samples)]
+    cols = ["prompt", "response", reward, "generator", "iteration", "policy_version", "logprob_sum",
+            *judge_cols(samples)]  # fmt: skip
     # skip_nulls=False: a missing judge score must stay missing, not borrow another sample's value
     keep_nulls = pc.ScalarAggregateOptions(skip_nulls=False)
     grouped = ranked.group_by("prompt_id", use_threads=False).aggregate([(c, "first", keep_nulls) for c in cols])
@@ -59,6 +60,10 @@ def assemble(best: pa.Table, worst: pa.Table, reward: str) -> tuple[pa.Table, in
             "generator_chosen": best.column("generator_first"),
             "generator_rejected": worst.column("generator_first"),
             "iteration": best.column("iteration_first"),
+            "policy_version_chosen": best.column("policy_version_first"),
+            "policy_version_rejected": worst.column("policy_version_first"),
+            "sampler_logps_chosen": best.column("logprob_sum_first"),
+            "sampler_logps_rejected": worst.column("logprob_sum_first"),
         },
         schema=pairs_schema(),
     )

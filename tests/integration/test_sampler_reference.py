@@ -1,0 +1,54 @@
+"""Reference log-probs from the sampler: same training as a forward pass, refused when they disagree."""
+
+import pyarrow as pa
+import pytest
+import ray
+
+from spo.buffer.builders.within import within
+from spo.learner.config import LearnerConfig
+from spo.learner.group import LearnerGroup
+from spo.rollout.base import SamplingParams
+from spo.rollout.pool import GeneratorPool
+from spo.tasks import sort_digits
+
+pytestmark = pytest.mark.usefixtures("ray_cluster")
+
+
+def sampled_pairs(tiny_policy) -> pa.Table:
+    """Pairs built by the buffer's own builder from samples of the hf_shared engine at version 0."""
+    gens = GeneratorPool(1, "hf_shared", {"model_path": tiny_policy}, "tiny", num_cpus=0.5, threads=1)
+    try:
+        rows = sort_digits.generate_prompts(24, seed=12, min_len=3, max_len=6)
+        samples = ray.get(gens.submit(rows, 0, SamplingParams(n=4, temperature=1.0, max_new_tokens=12, seed=4)))
+    finally:
+        gens.shutdown()
+    reward = [sort_digits.reward(p, r) for p, r in zip(samples.column("prompt").to_pylist(),
+                                                         samples.column("response").to_pylist())]  # fmt: skip
+    pairs, _ = within(samples.append_column("reward/rule", pa.array(reward, pa.float64())), "rule", "tiny")
+    return pairs.slice(0, 16)
+
+
+def test_sampler_reference_trains_like_a_forward_pass_and_refuses_a_wrong_one(tiny_policy):
+    pairs = sampled_pairs(tiny_policy)
+    assert pairs.num_rows == 16 and None not in pairs.column("sampler_logps_chosen").to_pylist()
+    cfg = dict(lr=1e-3, epochs=1, micro_batch_size=4, zero_stage=2, reference="iteration_start")
+    results = {}
+    for name, from_sampler in (("forward", False), ("sampler", True)):
+        group = LearnerGroup(LearnerConfig(**cfg, reference_from_sampler=from_sampler), tiny_policy,
+                             num_cpus=0.25, threads=1, seed=0)  # fmt: skip
+        try:
+            results[name] = group.train(ray.put(pairs), 0, ("tiny", 0) if from_sampler else None)
+            if from_sampler:
+                other = group.train(ray.put(pairs), 1, ("tiny", 1))  # samples of version 0 are not version 1's
+                assert "reference_from_sampler" in other and other["reference_from_sampler"] == 0
+                bad = pairs.set_column(pairs.schema.get_field_index("sampler_logps_chosen"), "sampler_logps_chosen",
+                                       pa.compute.add(pairs.column("sampler_logps_chosen"), 0.5))  # fmt: skip
+                with pytest.raises(ray.exceptions.RayTaskError, match=r"differ from a teacher-forced pass by up to \d"):
+                    group.train(ray.put(bad), 2, ("tiny", 2 - 2))
+        finally:
+            group.shutdown()
+    forward, sampler = results["forward"], results["sampler"]
+    assert sampler["reference_from_sampler"] == 16 - 2 * 4  # each rank checks one micro-batch by a forward pass
+    assert sampler["sampler_max_diff"] < 1e-3
+    assert sampler["loss_first"] == pytest.approx(forward["loss_first"], abs=1e-4)
+    assert sampler["loss"] == pytest.approx(forward["loss"], abs=1e-3)
