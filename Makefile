@@ -37,7 +37,7 @@ demo: $(STAMP)
 		reward=ifeval_rule iterations=1 prompts_per_iteration=64 generator.n_samples=8 seed=100 run_name=smollm2-rm-data-v2
 	test -f $(MODELS)/minilm-rm-ifeval-v2/config.json || $(BIN)/spo rm train runs/smollm2-rm-data-v2/iter_0/samples.parquet \
 		--base $(MODELS)/minilm --template $(MODELS)/smollm2 --out $(MODELS)/minilm-rm-ifeval-v2 \
-		--rule spo.tasks.ifeval_lite:reward --augment spo.tasks.ifeval_perturb:variants --max-per-prompt 24 --epochs 4
+		--rule spo.tasks.ifeval_lite:reward --augment spo.tasks.ifeval_perturb:variants --max-per-prompt 24 --epochs 3 --lr 1e-4
 	$(BIN)/python -m spo.train experiment=smollm2_ifeval run_name=smollm2-$$(date +%Y%m%d-%H%M%S)
 
 test: $(STAMP)
