@@ -23,130 +23,155 @@ def _load(results: Path) -> dict[str, dict]:
     }
 
 
+def _learner(r: dict) -> list[str]:
+    t, m = r["tokens_per_s"], r["mfu"]
+    return [
+        "## Learner: DPO tokens/s against TRL's DPOTrainer",
+        f"Tiny Llama (hidden {r['model']['hidden_size']}, {r['model']['layers']} layers), {r['pairs']} pairs, "
+        f"micro-batch {r['micro_batch']}, fp32, reference model = initial policy; best of {r['repeats']} "
+        f"interleaved rounds each. Peak fp32 matmul measured in the same run: "
+        f"{r['peak_matmul_flops'] / 1e9:.1f} GFLOP/s.",
+        "",
+        "| learner | tokens/s | vs TRL | MFU |",
+        "|---|---|---|---|",
+        f"| TRL DPOTrainer, fp32 (1 process, 2 threads) | {t['trl']:.0f} | 1.00x | {m['trl']:.1%} |",
+        f"| spo, 1 DeepSpeed rank (2 threads) | {t['spo_1rank']:.0f} | {r['ratio_vs_trl']['spo_1rank']:.2f}x | {m['spo_1rank']:.1%} |",
+        f"| spo, 2 ZeRO-2 ranks (1 thread each, gloo) | {t['spo_2ranks']:.0f} | {r['ratio_vs_trl']['spo_2ranks']:.2f}x | {m['spo_2ranks']:.1%} |",
+        f"| (TRL with its defaults: bf16 autocast, gradient checkpointing) | {t['trl_defaults']:.0f} | {t['trl_defaults'] / t['trl']:.2f}x | - |",
+        "",
+        "Top of the profile of one spo rank (cProfile, by own time):",
+        "```",
+        r["profile_spo_rank"],
+        "```",
+    ]
+
+
+def _learner_smollm2(r: dict) -> list[str]:
+    t, m, q = r["tokens_per_s"], r["mfu"], r["ratio_vs_trl"]
+    return [
+        "## Learner on SmolLM2-135M: DPO tokens/s against TRL's DPOTrainer",
+        f"{r['pairs']} ifeval_lite pairs, micro-batch {r['micro_batch']}, fp32, reference = initial policy; "
+        f"best of {r['repeats']} interleaved rounds.",
+        "",
+        "| learner | tokens/s | vs TRL | MFU |",
+        "|---|---|---|---|",
+        f"| TRL DPOTrainer, fp32 (1 process, 2 threads) | {t['trl']:.0f} | 1.00x | {m['trl']:.1%} |",
+        f"| spo, 1 DeepSpeed rank (2 threads) | {t['spo_1rank']:.0f} | {q['spo_1rank']:.2f}x | {m['spo_1rank']:.1%} |",
+        f"| spo, 2 ZeRO-2 ranks (1 thread each, gloo) | {t['spo_2ranks']:.0f} | {q['spo_2ranks']:.2f}x | {m['spo_2ranks']:.1%} |",
+    ]  # fmt: skip
+
+
+def _engines(r: dict) -> list[str]:
+    rows = []
+    for c in r["cases"]:
+        for path in ("generate", "generate_static_cache", "continuous_batching", "hf_shared"):
+            if path in c["tokens_per_s"]:
+                cell = f"{c['tokens_per_s'][path]:.0f} | {c['ratio_vs_generate'][path]:.2f}x"
+            else:
+                error = c["errors"][path]
+                cell = f"{'not run' if error.startswith('skipped') else 'failed'} | {error[:90]}"
+            rows.append(f"| {c['model']} | {c['n']} | {path} | {cell} |")
+    greedy = ", ".join(f"{k} {v:.0%}" for k, v in r["greedy_match"].items())
+    return [
+        "## Rollout engines: samples per prompt sharing one prefill",
+        "Temperature 0.8, top-p 0.95; tokens counted up to and including EOS; best of the interleaved rounds.",
+        "",
+        "| model | N | path | tokens/s | vs generate |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+        f"`hf_shared` greedy output equal to `generate`'s, token for token: {greedy} of prompts.",
+    ]
+
+
+def _generation(r: dict) -> list[str]:
+    t = r["tokens_per_s"]
+    return [
+        "## Generation: the HF engine actor against plain `model.generate`",
+        f"{r['prompts']} prompts x {r['samples_per_prompt']} samples, batch {r['batch']}, same seeds "
+        f"({r['new_tokens']} new tokens).",
+        "",
+        "| path | tokens/s | ratio |",
+        "|---|---|---|",
+        f"| plain `model.generate`, in process | {t['plain_generate']:.0f} | 1.00x |",
+        f"| spo HF engine, in process (log-probs kept) | {t['engine_in_process']:.0f} | {r['ratio_engine_vs_plain']:.3f}x |",
+        f"| spo HF engine in a Ray actor (Arrow table out) | {t['engine_actor']:.0f} | {r['ratio_actor_vs_plain']:.3f}x |",
+        "",
+        "Top of the profile of the engine (cProfile, by own time):",
+        "```",
+        r["profile_engine"],
+        "```",
+    ]
+
+
+def _pipeline(r: dict) -> list[str]:
+    o, g = r["overlap"], r["generators"]
+    return [
+        "## Pipeline overlap and generator actors",
+        f"Tiny experiment, {r['prompts']} prompts x 4 samples, scored by the rule reward and a tiny RM.",
+        "",
+        "| rollout | seconds |",
+        "|---|---|",
+        f"| serial: generate all | {o['serial']['generate_s']:.2f} |",
+        f"| serial: then score all | {o['serial']['score_s']:.2f} |",
+        f"| serial: then buffer all | {o['serial']['buffer_s']:.2f} |",
+        f"| serial: sum | {o['serial']['sum_s']:.2f} |",
+        f"| streamed (spo) | {o['streamed_s']:.2f} ({o['streamed_vs_serial']:.2f}x of serial) |",
+        "",
+        f"Share of scoring and buffering hidden under generation: {o['hidden_fraction']:.0%}.",
+        "",
+        "| generator actors | iteration s | rollout s | train s | eval s |",
+        "|---|---|---|---|---|",
+        *[f"| {k.split('_')[0]} | {v['iteration_s']:.1f} | {v['rollout_s']:.1f} | {v['train_s']:.1f} | {v['eval_s']:.1f} |"
+          for k, v in g.items()],
+        "",
+        f"2 actors against 1: {r['two_vs_one_actor_speedup']:.2f}x.",
+    ]  # fmt: skip
+
+
+def _buffer(r: dict) -> list[str]:
+    rows = [f"| {x['samples']:,} | {x['ingest_s']:.2f} | {x['select_s']:.2f} | {x['us_per_sample']:.1f} | {x['peak_rss_mb']:.0f} |"
+            for x in r["sizes"]]  # fmt: skip
+    return [
+        "## Replay buffer scale",
+        "Ingest in 10k-sample chunks, then difficulty, drop-hardest-30% selection and pair building.",
+        "",
+        "| samples | ingest s | select + pairs s | us/sample | peak RSS MB |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Cost per sample, largest against smallest: {r['per_sample_cost_growth']:.2f}x (1.0 is linear).",
+    ]
+
+
+def _sync(r: dict) -> list[str]:
+    a, b = r["transports"]
+    rows = [f"| {x['hidden_size']}x{x['layers']} | {x['bytes'] / 1e6:.1f} | {x[f'{a}_s'] * 1e3:.1f} | {x[f'{a}_vs_memcpy']:.3f}x | "
+            f"{x[f'{b}_s'] * 1e3:.1f} | {x[f'{b}_vs_memcpy']:.3f}x | {x['memcpy_bytes_per_s'] / 1e9:.2f} |"
+            for x in r["sizes"]]  # fmt: skip
+    return [
+        f"## Weight sync ({a} and {b}) against memcpy",
+        "One generator; each push ends with its acknowledgement. The ratio is memcpy time / push time.",
+        "",
+        f"| model | MB | {a} ms | {a} vs memcpy | {b} ms | {b} vs memcpy | memcpy GB/s |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+    ]
+
+
+SECTIONS = {
+    "learner": _learner,
+    "learner_smollm2": _learner_smollm2,
+    "engines": _engines,
+    "generation": _generation,
+    "pipeline": _pipeline,
+    "buffer": _buffer,
+    "sync": _sync,
+}
+
+
 def _section(name: str, r: dict) -> list[str]:
-    if name == "learner":
-        t, m = r["tokens_per_s"], r["mfu"]
-        return [
-            "## Learner: DPO tokens/s against TRL's DPOTrainer",
-            f"Tiny Llama (hidden {r['model']['hidden_size']}, {r['model']['layers']} layers), {r['pairs']} pairs, "
-            f"micro-batch {r['micro_batch']}, fp32, reference model = initial policy; best of {r['repeats']} "
-            f"interleaved rounds each. Peak fp32 matmul measured in the same run: "
-            f"{r['peak_matmul_flops'] / 1e9:.1f} GFLOP/s.",
-            "",
-            "| learner | tokens/s | vs TRL | MFU |",
-            "|---|---|---|---|",
-            f"| TRL DPOTrainer, fp32 (1 process, 2 threads) | {t['trl']:.0f} | 1.00x | {m['trl']:.1%} |",
-            f"| spo, 1 DeepSpeed rank (2 threads) | {t['spo_1rank']:.0f} | {r['ratio_vs_trl']['spo_1rank']:.2f}x | {m['spo_1rank']:.1%} |",
-            f"| spo, 2 ZeRO-2 ranks (1 thread each, gloo) | {t['spo_2ranks']:.0f} | {r['ratio_vs_trl']['spo_2ranks']:.2f}x | {m['spo_2ranks']:.1%} |",
-            f"| (TRL with its defaults: bf16 autocast, gradient checkpointing) | {t['trl_defaults']:.0f} | {t['trl_defaults'] / t['trl']:.2f}x | - |",
-            "",
-            "Top of the profile of one spo rank (cProfile, by own time):",
-            "```",
-            r["profile_spo_rank"],
-            "```",
-        ]
-    if name == "learner_smollm2":
-        t, m, q = r["tokens_per_s"], r["mfu"], r["ratio_vs_trl"]
-        return [
-            "## Learner on SmolLM2-135M: DPO tokens/s against TRL's DPOTrainer",
-            f"{r['pairs']} ifeval_lite pairs, micro-batch {r['micro_batch']}, fp32, reference = initial policy; "
-            f"best of {r['repeats']} interleaved rounds.",
-            "",
-            "| learner | tokens/s | vs TRL | MFU |",
-            "|---|---|---|---|",
-            f"| TRL DPOTrainer, fp32 (1 process, 2 threads) | {t['trl']:.0f} | 1.00x | {m['trl']:.1%} |",
-            f"| spo, 1 DeepSpeed rank (2 threads) | {t['spo_1rank']:.0f} | {q['spo_1rank']:.2f}x | {m['spo_1rank']:.1%} |",
-            f"| spo, 2 ZeRO-2 ranks (1 thread each, gloo) | {t['spo_2ranks']:.0f} | {q['spo_2ranks']:.2f}x | {m['spo_2ranks']:.1%} |",
-        ]  # fmt: skip
-    if name == "engines":
-        rows = []
-        for c in r["cases"]:
-            for path in ("generate", "generate_static_cache", "continuous_batching", "hf_shared"):
-                if path in c["tokens_per_s"]:
-                    cell = f"{c['tokens_per_s'][path]:.0f} | {c['ratio_vs_generate'][path]:.2f}x"
-                else:
-                    error = c["errors"][path]
-                    cell = f"{'not run' if error.startswith('skipped') else 'failed'} | {error[:90]}"
-                rows.append(f"| {c['model']} | {c['n']} | {path} | {cell} |")
-        greedy = ", ".join(f"{k} {v:.0%}" for k, v in r["greedy_match"].items())
-        return [
-            "## Rollout engines: samples per prompt sharing one prefill",
-            "Temperature 0.8, top-p 0.95; tokens counted up to and including EOS; best of the interleaved rounds.",
-            "",
-            "| model | N | path | tokens/s | vs generate |",
-            "|---|---|---|---|---|",
-            *rows,
-            "",
-            f"`hf_shared` greedy output equal to `generate`'s, token for token: {greedy} of prompts.",
-        ]
-    if name == "generation":
-        t = r["tokens_per_s"]
-        return [
-            "## Generation: the HF engine actor against plain `model.generate`",
-            f"{r['prompts']} prompts x {r['samples_per_prompt']} samples, batch {r['batch']}, same seeds "
-            f"({r['new_tokens']} new tokens).",
-            "",
-            "| path | tokens/s | ratio |",
-            "|---|---|---|",
-            f"| plain `model.generate`, in process | {t['plain_generate']:.0f} | 1.00x |",
-            f"| spo HF engine, in process (log-probs kept) | {t['engine_in_process']:.0f} | {r['ratio_engine_vs_plain']:.3f}x |",
-            f"| spo HF engine in a Ray actor (Arrow table out) | {t['engine_actor']:.0f} | {r['ratio_actor_vs_plain']:.3f}x |",
-            "",
-            "Top of the profile of the engine (cProfile, by own time):",
-            "```",
-            r["profile_engine"],
-            "```",
-        ]
-    if name == "pipeline":
-        o, g = r["overlap"], r["generators"]
-        return [
-            "## Pipeline overlap and generator actors",
-            f"Tiny experiment, {r['prompts']} prompts x 4 samples, scored by the rule reward and a tiny RM.",
-            "",
-            "| rollout | seconds |",
-            "|---|---|",
-            f"| serial: generate all | {o['serial']['generate_s']:.2f} |",
-            f"| serial: then score all | {o['serial']['score_s']:.2f} |",
-            f"| serial: then buffer all | {o['serial']['buffer_s']:.2f} |",
-            f"| serial: sum | {o['serial']['sum_s']:.2f} |",
-            f"| streamed (spo) | {o['streamed_s']:.2f} ({o['streamed_vs_serial']:.2f}x of serial) |",
-            "",
-            f"Share of scoring and buffering hidden under generation: {o['hidden_fraction']:.0%}.",
-            "",
-            "| generator actors | iteration s | rollout s | train s | eval s |",
-            "|---|---|---|---|---|",
-            *[f"| {k.split('_')[0]} | {v['iteration_s']:.1f} | {v['rollout_s']:.1f} | {v['train_s']:.1f} | {v['eval_s']:.1f} |"
-              for k, v in g.items()],
-            "",
-            f"2 actors against 1: {r['two_vs_one_actor_speedup']:.2f}x.",
-        ]  # fmt: skip
-    if name == "buffer":
-        rows = [f"| {x['samples']:,} | {x['ingest_s']:.2f} | {x['select_s']:.2f} | {x['us_per_sample']:.1f} | {x['peak_rss_mb']:.0f} |"
-                for x in r["sizes"]]  # fmt: skip
-        return [
-            "## Replay buffer scale",
-            "Ingest in 10k-sample chunks, then difficulty, drop-hardest-30% selection and pair building.",
-            "",
-            "| samples | ingest s | select + pairs s | us/sample | peak RSS MB |",
-            "|---|---|---|---|---|",
-            *rows,
-            "",
-            f"Cost per sample, largest against smallest: {r['per_sample_cost_growth']:.2f}x (1.0 is linear).",
-        ]
-    if name == "sync":
-        a, b = r["transports"]
-        rows = [f"| {x['hidden_size']}x{x['layers']} | {x['bytes'] / 1e6:.1f} | {x[f'{a}_s'] * 1e3:.1f} | {x[f'{a}_vs_memcpy']:.3f}x | "
-                f"{x[f'{b}_s'] * 1e3:.1f} | {x[f'{b}_vs_memcpy']:.3f}x | {x['memcpy_bytes_per_s'] / 1e9:.2f} |"
-                for x in r["sizes"]]  # fmt: skip
-        return [
-            f"## Weight sync ({a} and {b}) against memcpy",
-            "One generator; each push ends with its acknowledgement. The ratio is memcpy time / push time.",
-            "",
-            f"| model | MB | {a} ms | {a} vs memcpy | {b} ms | {b} vs memcpy | memcpy GB/s |",
-            "|---|---|---|---|---|---|---|",
-            *rows,
-        ]
-    return []
+    return SECTIONS[name](r) if name in SECTIONS else []
 
 
 def render(results: Path = RESULTS) -> str:
