@@ -41,6 +41,7 @@ class HFEngine(Engine):
         tok = self.tokenizer
         enc = tok([chat_prompt(tok, p) for p in prompts], return_tensors="pt", padding=True, add_special_tokens=False)
         greedy = sampling.temperature == 0
+        n = 1 if greedy else sampling.n  # generate refuses several greedy sequences: they are all the same
         res = self.model.generate(
             **enc,
             do_sample=not greedy,
@@ -48,7 +49,7 @@ class HFEngine(Engine):
             top_p=None if greedy else sampling.top_p,
             top_k=None if greedy else 0,
             max_new_tokens=sampling.max_new_tokens,
-            num_return_sequences=sampling.n,
+            num_return_sequences=n,
             pad_token_id=tok.pad_token_id,
             eos_token_id=tok.eos_token_id,
             return_dict_in_generate=True,
@@ -75,8 +76,7 @@ class HFEngine(Engine):
             )
             for i in range(new.shape[0])
         ]
-        n = sampling.n
-        return [completions[j * n : (j + 1) * n] for j in range(len(prompts))]
+        return [[completions[j * n + k % n] for k in range(sampling.n)] for j in range(len(prompts))]
 
     @torch.no_grad()
     def load_weights(self, named_tensors: Iterable[tuple[str, torch.Tensor]]) -> None:

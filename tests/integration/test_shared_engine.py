@@ -36,6 +36,10 @@ def test_greedy_output_equals_generate(engines):
     for ga, gb in zip(a, b):
         for ca, cb in zip(ga, gb):
             assert cb.logprob_sum == pytest.approx(ca.logprob_sum, abs=1e-4)
+    several = SamplingParams(n=3, temperature=0.0, max_new_tokens=12)
+    for engine in engines:  # n greedy answers per prompt: the same answer n times, from either engine
+        groups = engine.generate(PROMPTS[:3], several)
+        assert [[c.text for c in g] for g in groups] == [[g[0].text] * 3 for g in a[:3]]
 
 
 def test_sampled_logprobs_match_a_teacher_forced_pass_and_seeds_repeat(engines):
