@@ -22,6 +22,7 @@ from spo.errors import ConfigError, require
 from spo.eval.config import EvalConfig
 from spo.learner.config import LearnerConfig
 from spo.paths import require_model
+from spo.pipeline.config import PipelineConfig
 from spo.plugins import PAIR_BUILDERS
 from spo.reward.config import RewardConfig
 from spo.rollout.config import GeneratorConfig
@@ -71,13 +72,14 @@ class Config:
     difficulty: DifficultyConfig = field(default_factory=DifficultyConfig)
     learner: LearnerConfig = field(default_factory=LearnerConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
 
-SECTIONS = ("model", "task", "reward", "generator", "selection", "difficulty", "learner", "sync", "cluster", "eval",
-            "tracking")  # fmt: skip
+SECTIONS = ("model", "task", "reward", "generator", "selection", "difficulty", "learner", "sync", "pipeline",
+            "cluster", "eval", "tracking")  # fmt: skip
 
 
 def flatten(d: dict, prefix: str = "") -> dict:

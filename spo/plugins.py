@@ -29,6 +29,16 @@ SCORERS = Registry(
     },
 )
 
+PIPELINES = Registry(
+    "pipeline.mode",
+    "mode",
+    {
+        "sync": "spo.pipeline.sync:SyncPipeline",
+        "one_step_off": "spo.pipeline.one_step_off:OneStepOffPipeline",
+        "async": "spo.pipeline.async_stream:AsyncPipeline",
+    },
+)
+
 TRANSPORTS = Registry(
     "sync.transport",
     "transport",

@@ -31,6 +31,7 @@ from spo.eval.reference import load_reference_answers
 from spo.eval.stages import HeldoutStages
 from spo.io import atomic_file
 from spo.metrics import MetricsLog, format_table, iteration_line, progress_line, saved_compute
+from spo.plugins import PIPELINES
 from spo.progress import gather_with_progress
 from spo.roles import start_roles
 from spo.rollout.base import SamplingParams
@@ -45,9 +46,12 @@ from spo.run_state import (
     resume_point,
     rollback,
 )
+from spo.timing import RoleTally
 
 log = logging.getLogger(__name__)
 __all__ = ["RewardFailureError", "RunInterrupted", "SelfPlayRunner"]
+
+REGENERATE_SEED = 7919  # added to the run's seed when stale prompts are sampled again
 
 
 class RunInterrupted(RuntimeError):
@@ -79,6 +83,9 @@ class SelfPlayRunner:
         self.metrics = MetricsLog(self.run_dir)
         self.schedule = PromptSchedule(self.train_prompts, cfg.prompts_per_iteration, cfg.seed)
         self.heldout = HeldoutStages(cfg, self.run_dir, self.heldout_prompts, self.reference_answers)
+        self.pipeline = PIPELINES.get(cfg.pipeline.mode)(self)
+        self.tally = RoleTally()
+        self.loop_started = time.perf_counter()  # reset when the iterations start
 
     # ----------------------------------------------------------------- set-up
     def start(self) -> None:
@@ -110,18 +117,26 @@ class SelfPlayRunner:
             ray.shutdown()
 
     # ----------------------------------------------------------------- stages
-    def _stream(self, rows: list[dict], iteration: int, n_samples: int, seed: int, pools: list) -> dict:
-        """Generate -> score -> buffer, chunk by chunk, for every pool; the driver holds only references."""
+    def _stream(self, rows: list[dict], iteration: int, n_samples: int, seed: int, pools: list,
+                in_flight: int | None = None, between_chunks=None) -> dict:  # fmt: skip
+        """Generate -> score -> buffer, chunk by chunk, for every pool; the driver holds only references.
+
+        With ``in_flight``, at most that many chunks per generator are queued at once, and
+        ``between_chunks()`` is called before each new chunk is queued (where a weight push may go).
+        """
         g = self.cfg.generator
         start = time.perf_counter()
-        acks = []
+        acks, queued = [], []
         pieces = chunks(rows, g.chunk_size)
         for k, chunk in enumerate(pieces):
             sampling = SamplingParams(
                 n_samples, g.temperature, g.top_p, g.max_new_tokens, derived_seed(seed, iteration, k)
             )
+            if in_flight is not None:
+                queued = wait_below(queued, in_flight * sum(len(p.workers) for p in pools), between_chunks)
             for pool in pools:
                 samples = pool.submit(chunk, iteration, sampling)
+                queued.append(samples)
                 acks.append(self.buffer.add.remote(self.scorers.submit(samples)))
         per_ack = -(-len(rows) // max(len(pieces), 1)) * n_samples
         total = self.cfg.iterations
@@ -146,14 +161,29 @@ class SelfPlayRunner:
         stats = self._stream(rows, -1, d.n_samples or self.cfg.generator.n_samples, self.cfg.seed, [self.generators])
         return {**stats, **ray.get(self.buffer.freeze_difficulty.remote())}
 
-    def rollout(self, iteration: int) -> dict:
-        """Select (when difficulty is known up front), then generate, score and buffer."""
+    def rollout(self, iteration: int, in_flight: int | None = None, between_chunks=None) -> dict:
+        """Select (when difficulty is known up front), then generate, score and buffer (see :meth:`_stream`)."""
         rows = self.schedule.iteration(iteration)
         if self.cfg.difficulty.source != "current":
             kept = set(ray.get(self.buffer.preselect.remote(iteration, [r["prompt_id"] for r in rows])))
             rows = [r for r in rows if r["prompt_id"] in kept]
         pools = [self.generators, *self.extra_pools]
-        return self._stream(rows, iteration, self.cfg.generator.n_samples, self.cfg.seed, pools)
+        return self._stream(rows, iteration, self.cfg.generator.n_samples, self.cfg.seed, pools, in_flight,
+                            between_chunks)  # fmt: skip
+
+    def freshen(self, iteration: int) -> dict:
+        """Take samples staler than ``pipeline.max_staleness`` out of the buffer (kept in ``stale_samples.parquet``)
+        and, with ``pipeline.stale=regenerate``, sample their prompts again from the current policy."""
+        p = self.cfg.pipeline
+        stale = ray.get(self.buffer.take_stale.remote(iteration, p.max_staleness))
+        ids = set(stale.pop("stale_prompt_ids"))
+        if p.stale == "regenerate" and ids:
+            rows = [r for r in self.schedule.iteration(iteration) if r["prompt_id"] in ids]
+            again = self._stream(rows, iteration, self.cfg.generator.n_samples, self.cfg.seed + REGENERATE_SEED,
+                                 [self.generators, *self.extra_pools])  # fmt: skip
+            stale.update(regenerated_prompts=len(rows), regenerated_samples=again["samples_clean"],
+                         generate_s=again["generate_s"], score_s=again["score_s"])  # fmt: skip
+        return stale
 
     def select(self, iteration: int) -> dict:
         """Compute difficulty, select prompts and build pairs in the buffer."""
@@ -165,11 +195,12 @@ class SelfPlayRunner:
         """Score candidate pairs (on the learner group, if the metric needs log-probs) and keep the best."""
         sel = self.cfg.selection
         start = time.perf_counter()
-        pieces = []
+        pieces, timing = [], {}
         if sel.needs_logprobs:
             pieces = self.learner.pair_logprobs(self.buffer.candidates.remote(iteration), sel.implicit == "dpo")
+            timing["pair_logprobs_s"] = time.perf_counter() - start
         summary = ray.get(self.buffer.choose_pairs.remote(iteration, *pieces))
-        return {**summary, "select_pairs_s": time.perf_counter() - start}
+        return {**summary, **timing, "select_pairs_s": time.perf_counter() - start}
 
     def learn(self, iteration: int) -> dict:
         """Train the learner group on this iteration's pairs."""
@@ -241,14 +272,12 @@ class SelfPlayRunner:
                 if self.resume_from == -1:  # stopped before its first iteration completed: start afresh
                     rollback(self.run_dir, -2)
                 rows = self.initial_stages()
-            started = time.perf_counter()
-            first = len(rows) - 1
-            for it in range(first, self.cfg.iterations):
-                rows.append(self.iterate(it))
-                log.info(
-                    "%s", progress_line(it, self.cfg.iterations, (time.perf_counter() - started) / (it - first + 1))
-                )
-            return self._report(rows)
+            self.tally.take()
+            self.loop_started = time.perf_counter()
+            for it in range(len(rows) - 1, self.cfg.iterations):
+                self.iterate(it)
+            self.pipeline.finish()
+            return self._report(iteration_rows(self.run_dir))
         finally:
             self.shutdown()
 
@@ -284,35 +313,48 @@ class SelfPlayRunner:
         if d.source != "current":
             path = self.run_dir / "difficulty.parquet" if d.source == "frozen" else Path(d.file).expanduser()
             ray.get(self.buffer.load_difficulty.remote(str(path)))
-        synced = self.sync(last + 1)
-        self.generators.set_policy(last + 1, str(checkpoint_dir(self.run_dir, last)))
+        synced = self.pipeline.resume(last)
         self.metrics.write(last + 1, "resume", {"resumed_after": last, "removed": removed, **synced,
                                                 "resume_s": time.perf_counter() - start})  # fmt: skip
         return iteration_rows(self.run_dir)
 
-    def iterate(self, iteration: int) -> dict:
-        """One full self-play iteration; returns its summary row."""
-        start = time.perf_counter()
-        row = {"iteration": iteration}
-        for stage, fn, arg in (
-            ("rollout", self.rollout, iteration),
-            ("select", self.select, iteration),
-            ("select_pairs", self.select_pairs, iteration),
-            ("learn", self.learn, iteration),
-            ("sync", self.sync, iteration + 1),
-            ("checkpoint", self.checkpoint, iteration),
-            ("eval", self.evaluate, iteration + 1),
-        ):
-            values = fn(arg)
-            self.metrics.write(iteration, stage, values)
-            row.update(values)
-            if stage == "select":
-                quarantine = self.run_dir / f"iter_{iteration}" / "quarantine.parquet"
-                check_failures(iteration, values, self.cfg.reward.max_failure_fraction, quarantine)
-        row["iteration_s"] = time.perf_counter() - start
+    def iterate(self, iteration: int) -> None:
+        """One self-play iteration, its stages ordered by the pipeline mode (:mod:`spo.pipeline`)."""
+        self.pipeline.iterate(iteration)
+
+    def policy_path(self, version: int) -> str:
+        """The weights of policy ``version``: the initial model, or the checkpoint after iteration ``version - 1``."""
+        return self.model_path if version == 0 else str(checkpoint_dir(self.run_dir, version - 1))
+
+    def stage(self, iteration: int, name: str, fn, *args) -> dict:
+        """Run one stage and record its values."""
+        return self.record(iteration, name, fn(*args))
+
+    def record(self, iteration: int, name: str, values: dict) -> dict:
+        """Write a stage's ``metrics.jsonl`` line and count its busy time; stop the run if too many rewards failed."""
+        self.metrics.write(iteration, name, values)
+        self.tally.add(values)
+        if name == "select":
+            quarantine = self.run_dir / f"iter_{iteration}" / "quarantine.parquet"
+            check_failures(iteration, values, self.cfg.reward.max_failure_fraction, quarantine)
+        return values
+
+    def complete(self, iteration: int, row: dict) -> None:
+        """Write the iteration's summary row (with the time since the previous one completed, and each role's
+        idle fraction in it) and mark the iteration complete."""
+        row.update(self.tally.take(), elapsed_s=time.perf_counter() - self.loop_started)
         if self.cfg.difficulty.source != "current":
             row.update(saved_compute(self.cfg.prompts_per_iteration, self.cfg.generator.n_samples, row))
         self.metrics.write(iteration, "iteration", row)
         mark_complete(self.run_dir, iteration)
         log.info("%s", iteration_line(row))
-        return row
+        log.info("%s", progress_line(iteration, self.cfg.iterations, row["iteration_s"]))
+
+
+def wait_below(refs: list, limit: int, between=None) -> list:
+    """Wait until fewer than ``limit`` of ``refs`` are unfinished, then call ``between()``; returns the unfinished."""
+    while len(refs) >= limit:
+        _, refs = ray.wait(refs, num_returns=len(refs) - limit + 1)
+    if between is not None:
+        between()
+    return refs

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from spo.buffer.difficulty import prompt_stats, read_difficulty
 from spo.buffer.pair_metrics.base import add_margins, attach_logprobs, mark_top_pairs, trim_to_multiple
@@ -19,6 +20,7 @@ from spo.buffer.quarantine import split_nonfinite
 from spo.buffer.selection import SelectionContext, select_prompts
 from spo.config import Config
 from spo.io import write_parquet
+from spo.pipeline.staleness import pair_staleness, sample_staleness, split_stale, staleness_summary
 from spo.schemas import SAMPLE_KEY, check_schema, difficulty_col, prompts_schema, samples_schema
 
 
@@ -128,6 +130,23 @@ class ReplayBuffer:
         return decided.filter(decided.column("selected")).column("prompt_id").to_pylist()
 
     # ---------------------------------------------------------- iteration
+    def take_stale(self, iteration: int, max_staleness: int) -> dict:
+        """Take out of the collection every prompt with a sample staler than ``max_staleness`` when
+        ``iteration`` trains (see :mod:`spo.pipeline.staleness`); they are kept in
+        ``iter_<k>/stale_samples.parquet``, and their keys may arrive again (regenerated)."""
+        schema = samples_schema(self.scorers)
+        samples = pa.concat_tables(self._chunks) if self._chunks else schema.empty_table()
+        fresh, stale = split_stale(samples, iteration, self.policy, max_staleness)
+        summary = staleness_summary(sample_staleness(samples, iteration, self.policy), "sample_staleness")
+        stale_ids = sorted(set(stale.column("prompt_id").to_pylist()))
+        summary.update(stale_samples=stale.num_rows, stale_prompt_ids=stale_ids)
+        if stale.num_rows:
+            path = self.run_dir / f"iter_{iteration}" / "stale_samples.parquet"
+            write_parquet(pa.concat_tables([pq.read_table(path), stale]) if path.exists() else stale, path)
+            self._chunks = [fresh]
+            self._keys.difference_update(zip(*(stale.column(k).to_pylist() for k in SAMPLE_KEY)))
+        return summary
+
     def select_prompts(self, iteration: int) -> dict:
         """Compute difficulty, select prompts (unless preselected) and build candidate pairs.
 
@@ -191,10 +210,12 @@ class ReplayBuffer:
             pairs = add_margins(pairs, self.beta, sel.implicit, sel.ap_weight)
         pairs = mark_top_pairs(pairs, sel.pair_metric, sel.pair_fraction, sel.judge_dim, self.seed * 7 + iteration)
         pairs, trimmed = trim_to_multiple(pairs, self.ranks)
+        pairs = pairs.append_column("staleness", pair_staleness(pairs, iteration, self.policy))
         write_parquet(pairs, self.run_dir / f"iter_{iteration}" / "pairs.parquet")
         chosen = pairs.filter(pairs.column("selected"))
         self._pairs = {iteration: chosen}
-        summary = {"pairs": chosen.num_rows, "pairs_trimmed_for_ranks": trimmed, "pair_metric": sel.pair_metric}
+        summary = {"pairs": chosen.num_rows, "pairs_trimmed_for_ranks": trimmed, "pair_metric": sel.pair_metric,
+                   **staleness_summary(chosen.column("staleness").combine_chunks(), "pair_staleness")}  # fmt: skip
         for col in ("margin_explicit", "margin_implicit", "alignment_potential"):
             if col in pairs.column_names and chosen.num_rows:
                 summary[f"{col}_selected_mean"] = pc.mean(chosen.column(col)).as_py()

@@ -52,6 +52,7 @@ def collect_heldout(path: str, scorers: list[str], judge: str, baseline: str | N
     """
     table = _write_scored(path, chunks)
     summary = heldout_summary(table, scorers)
+    summary["policy_versions"] = sorted(set(table.column("policy_version").to_pylist()))
     if baseline is not None and Path(baseline).exists() and Path(baseline).resolve() != Path(path).resolve():
         summary.update(compare_to_baseline(table, pq.read_table(baseline), judge))
     if thirds is not None and Path(thirds).exists():

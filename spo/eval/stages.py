@@ -62,7 +62,12 @@ class HeldoutStages:
         thirds = self.eval_dir / HELDOUT_DIFFICULTY
         thirds = str(thirds) if thirds.exists() else (initial if e.difficulty_samples else None)  # older runs: v0
         summary = ray.get(collect_heldout.remote(path, list(self.cfg.reward.scorers), judge, baseline, thirds, *refs))
-        generators.take_busy_seconds()
+        if summary["policy_versions"] != [version]:
+            raise RuntimeError(
+                f"held-out evaluation of policy v{version} got answers of versions "
+                f"{summary['policy_versions']}: a weight push reached the generators mid-evaluation"
+            )
+        summary["eval_generate_s"] = generators.take_busy_seconds()
         scorers.take_busy_seconds()
         if pairwise_judge is not None and (version > 0 or self.reference_answers is not None):
             summary.update(ray.get(pairwise_judge.compare_files.remote(path, baseline)))

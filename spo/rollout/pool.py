@@ -39,10 +39,11 @@ class GeneratorWorker:
     def generate(self, rows: list[dict], iteration: int, sampling: SamplingParams, policy: dict | None = None):
         """Sample ``sampling.n`` responses for each ``{"prompt_id", "prompt"}`` row.
 
-        ``policy`` (``{"version", "path"}``) is the policy the samples must come from; a worker
-        serving an older version (a restarted one) loads it from the checkpoint first.
+        ``policy`` (``{"version", "path"}``) is the oldest policy the samples may come from; a worker
+        serving an older version (a restarted one, or a fresh one on resume) loads it from the checkpoint
+        first. A worker already serving a newer version (pushed while this chunk was queued) keeps it.
         """
-        if policy is not None and policy["version"] != self.policy_version:
+        if policy is not None and policy["version"] > self.policy_version:
             self.load_checkpoint(policy["path"], policy["version"])
         with self.clock.busy():
             completions = self.engine.generate([r["prompt"] for r in rows], sampling)

@@ -16,7 +16,12 @@ in those processes through generic hooks that know nothing of any transport:
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
+
+
+class SyncTimeoutError(RuntimeError):
+    """A weight push was not acknowledged by every generator within ``sync.timeout_s``."""
 
 
 class WeightTransport(ABC):
@@ -31,8 +36,29 @@ class WeightTransport(ABC):
         return None
 
     def push(self, learner, generators, version: int) -> None:
-        """Deliver the weights as ``version``; return only once every generator acknowledged it."""
-        acked = self.deliver(learner, generators, version)
+        """Deliver the weights as ``version``; return only once every generator acknowledged it, or raise
+        :class:`SyncTimeoutError` after ``sync.timeout_s`` (the run stops instead of hanging)."""
+        done: dict = {}
+
+        def deliver() -> None:
+            try:
+                done["acked"] = self.deliver(learner, generators, version)
+            except BaseException as exc:  # re-raised in the caller's thread
+                done["error"] = exc
+
+        worker = threading.Thread(target=deliver, name=f"spo-push-v{version}", daemon=True)
+        worker.start()
+        worker.join(self.sync.timeout_s)
+        if worker.is_alive():
+            raise SyncTimeoutError(
+                f"sync.timeout_s: weight push of policy v{version} ({self.sync.transport}) was not acknowledged by "
+                f"every generator within {self.sync.timeout_s:g} s; a generator is stuck in a generation step or "
+                "dead, or the transport's process group hangs. Raise sync.timeout_s if a push legitimately takes "
+                "longer (large models over slow links)"
+            )
+        if "error" in done:
+            raise done["error"]
+        acked = done["acked"]
         if any(v != version for v in acked):
             raise RuntimeError(f"weight push {version}: generators acknowledged {acked}")
 

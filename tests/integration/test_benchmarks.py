@@ -16,6 +16,7 @@ KEYS = {
     "pipeline": ["overlap", "generators", "two_vs_one_actor_speedup"],
     "buffer": ["sizes", "per_sample_cost_growth"],
     "sync": ["sizes", "transports"],
+    "overlap": ["runs", "vs_sync", "simulated"],
 }
 
 

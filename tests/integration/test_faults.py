@@ -54,7 +54,8 @@ def test_generator_killed_mid_rollout_restarts_on_the_current_policy_and_loses_n
 
         killer = threading.Thread(target=kill_once_streaming)
         killer.start()
-        row = runner.iterate(1)
+        runner.iterate(1)
+        row = _iterations(run_dir)[1]
         killer.join()
         assert seen_at_kill[0] < 96 * 4  # the kill landed mid-rollout
         wait_restarted(worker, pid)  # the actor was restarted
@@ -63,6 +64,60 @@ def test_generator_killed_mid_rollout_restarts_on_the_current_policy_and_loses_n
         assert len(keys) == len(set(keys)) == 96 * 4  # none lost, none duplicated
         assert set(samples.column("policy_version").to_pylist()) == {1}  # restarted actor loaded version 1 first
         assert row["policy_version"] == 2 and ray.get(worker.get_policy_version.remote()) == 2
+    finally:
+        runner.shutdown()
+
+
+@ray.remote(num_cpus=0)
+def _samples_after(buffer, metrics_path: str, iteration: int, stage: str) -> int:
+    """Wait for ``stage``'s metrics line of ``iteration``, then for the buffer to hold new samples."""
+    def written() -> bool:
+        try:
+            return any(x["iteration"] == iteration and x["stage"] == stage for x in read_jsonl(metrics_path))
+        except (OSError, ValueError):  # not there yet, or a line half written
+            return False
+
+    deadline = time.time() + 300
+    while not written():
+        assert time.time() < deadline, f"no {stage} line for iteration {iteration}"
+        time.sleep(0.02)
+    return ray.get(_first_samples.remote(buffer))
+
+
+@pytest.mark.usefixtures("ray_cluster")
+def test_generator_killed_during_an_overlapped_rollout_loses_and_duplicates_nothing(tmp_path, cache_dir):
+    """one_step_off: iteration 2's rollout runs while the learner trains on 1; a generator dies in it."""
+    run_dir = tmp_path / "run"
+    cfg = tiny_config(run_dir, cache_dir, "iterations=3", "prompts_per_iteration=96", "task.n_heldout=16",
+                      "generator.chunk_size=8", "cluster.max_restarts=2", "tracking.backends=[]",
+                      "pipeline=one_step_off")  # fmt: skip
+    runner = SelfPlayRunner(cfg)
+    runner.start()
+    try:
+        runner.initial_stages()
+        runner.iterate(0)
+        worker = runner.generators.workers[0]
+        pid = actor_pid(worker)
+        seen_at_kill = []
+
+        def kill_once_streaming():
+            seen_at_kill.append(ray.get(_samples_after.remote(runner.buffer, str(run_dir / "metrics.jsonl"), 1,
+                                                              "select_pairs")))  # fmt: skip
+            ray.kill(worker, no_restart=False)
+
+        killer = threading.Thread(target=kill_once_streaming)
+        killer.start()
+        runner.iterate(1)
+        killer.join()
+        runner.iterate(2)
+        runner.pipeline.finish()
+        assert seen_at_kill[0] < 96 * 4  # the kill landed mid-rollout
+        wait_restarted(worker, pid)
+        samples = pq.read_table(run_dir / "iter_2" / "samples.parquet")
+        keys = _keys(samples)
+        assert len(keys) == len(set(keys)) == 96 * 4  # none lost, none duplicated
+        assert set(samples.column("policy_version").to_pylist()) == {1}  # the restarted actor loaded version 1
+        assert _iterations(run_dir)[2]["policy_version"] == 3 and ray.get(worker.get_policy_version.remote()) == 3
     finally:
         runner.shutdown()
 
@@ -109,13 +164,16 @@ def _iterations(run_dir) -> dict[int, dict]:
     return {x["iteration"]: x for x in lines if x["stage"] == "iteration"}
 
 
-def test_driver_killed_mid_iteration_resumes_to_the_same_metrics(tmp_path, cache_dir, tiny_policy):
+@pytest.mark.parametrize("pipeline", ["sync", "one_step_off"])
+def test_driver_killed_mid_iteration_resumes_to_the_same_metrics(tmp_path, cache_dir, tiny_policy, pipeline):
+    """In ``one_step_off`` the kill lands while iteration 2's rollout overlaps learning on 1; the resumed run
+    samples iteration 2 again from version 1, as the uninterrupted one did."""
     straight = tmp_path / "straight"
-    out, _ = _train(straight, cache_dir).communicate(timeout=600)
+    out, _ = _train(straight, cache_dir, f"pipeline={pipeline}").communicate(timeout=600)
     assert completed_iteration(straight) == 2, out
 
     run_dir = tmp_path / "killed"
-    proc = _train(run_dir, cache_dir)
+    proc = _train(run_dir, cache_dir, f"pipeline={pipeline}")
     deadline = time.time() + 600
     while time.time() < deadline:  # kill the driver (and its local Ray cluster) inside iteration 1
         metrics = run_dir / "metrics.jsonl"
@@ -129,7 +187,7 @@ def test_driver_killed_mid_iteration_resumes_to_the_same_metrics(tmp_path, cache
     assert completed_iteration(run_dir) == 0
     assert (run_dir / "iter_1" / "pairs.parquet").exists()  # iteration 1 was half written
 
-    out, _ = _train(run_dir, cache_dir).communicate(timeout=600)  # the same command again
+    out, _ = _train(run_dir, cache_dir, f"pipeline={pipeline}").communicate(timeout=600)  # the same command again
     assert "resuming" in out and "removed: ['iter_1'" in out, out
     assert completed_iteration(run_dir) == 2
     a, b = _iterations(straight), _iterations(run_dir)

@@ -96,7 +96,19 @@ def test_the_cycle_check_finds_a_deferred_cycle():
 
 
 PROBE = "import json, sys; import spo.config; print(json.dumps(sorted(sys.modules)))"
-ROLE_PACKAGES = ("assets", "buffer", "cluster", "data", "eval", "learner", "reward", "rollout", "sync", "tracking")
+ROLE_PACKAGES = (
+    "assets",
+    "buffer",
+    "cluster",
+    "data",
+    "eval",
+    "learner",
+    "pipeline",
+    "reward",
+    "rollout",
+    "sync",
+    "tracking",
+)
 LEAVES = {"spo", "spo.config", "spo.errors", "spo.registry", "spo.plugins", "spo.paths"}
 
 

@@ -18,7 +18,7 @@ REGISTRIES = [getattr(plugins, name) for name in dir(plugins) if isinstance(geta
 
 
 def test_every_registry_entry_imports():
-    assert len(REGISTRIES) == 10
+    assert len(REGISTRIES) == 11
     for registry in REGISTRIES:
         for name in registry:
             assert callable(registry.get(name)), (registry.key, name)
@@ -33,6 +33,8 @@ def test_entries_carry_their_own_flags():
     unmatchable = [n for n in plugins.PROMPT_POLICIES if not plugins.PROMPT_POLICIES.flag(n, "matchable")]
     assert unmatchable == ["curriculum", "random"]
     assert [n for n in plugins.PAIR_BUILDERS if plugins.PAIR_BUILDERS.flag(n, "needs_pools")] == ["cross"]
+    assert {n: plugins.PIPELINES.flag(n, "lag") for n in plugins.PIPELINES} == {"async": 0, "one_step_off": 1,
+                                                                                "sync": 0}  # fmt: skip
 
 
 def test_an_unknown_entry_names_the_key_and_the_known_ones():

@@ -1,0 +1,154 @@
+"""Pipeline modes side by side: ``sync``, ``one_step_off`` and ``async``, held-out reward against wall time.
+
+Every mode runs in the split layout, each role owning its cores as it owns its GPUs on a cluster: the
+generator on one core (1 thread), one learner rank on the other (1 thread). ``sync_fast`` is the best
+``sync`` a CPU-only user would run on the same 2 cores: every stage using both in turn (generator 2
+threads, 2 learner ranks). Per seed, runs are interleaved (mode order rotates with the seed).
+
+The headline is time to a target held-out reward: the split ``sync`` run's initial reward plus
+``TARGET_GAIN`` of its gain by the last iteration, per seed; a run's time is the wall time (from the
+first iteration's start) at which its first evaluation reaches it. Also: final held-out reward at equal
+iterations paired by seed, wall time per iteration, each role's idle fraction over the run, and, from
+the split ``sync`` runs' stage times, what the overlap gives as the rollout's share of a step varies.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from scipy import stats
+
+from benchmarks.common import cache_dir, parse_args, write_result
+from spo.config import register, to_config
+from spo.runner import SelfPlayRunner
+
+CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+register()
+TARGET_GAIN = 0.8
+SPLIT = ("cluster.num_cpus=2", "cluster.generator_cpus=1", "cluster.generator_threads=1", "learner.num_ranks=1",
+         "cluster.learner_cpus=1", "cluster.learner_threads=1", "cluster.scorer_cpus=0")  # fmt: skip
+FAST = ("cluster.num_cpus=2", "cluster.generator_cpus=1", "cluster.generator_threads=2", "learner.num_ranks=2",
+        "cluster.learner_cpus=0.5", "cluster.learner_threads=1", "cluster.scorer_cpus=0")  # fmt: skip
+MODES = {"sync": ("pipeline=sync", *SPLIT), "one_step_off": ("pipeline=one_step_off", *SPLIT),
+         "async": ("pipeline=async", *SPLIT), "sync_fast": ("pipeline=sync", *FAST)}  # fmt: skip
+MODELS = {
+    "tiny": ("experiment=tiny", "iterations=6", "prompts_per_iteration=256"),
+    "smollm2": ("experiment=smollm2_ifeval", "iterations=3"),
+}
+
+
+QUICK = ("iterations=2", "prompts_per_iteration=32", "task.n_heldout=16")
+
+
+def run(model: str, mode: str, seed: int, work: Path, cache: Path, extra: tuple = ()) -> list[dict]:
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        overrides = [*MODELS[model], *MODES[mode], *extra, f"seed={seed}", f"run_dir={work / f'{model}-{mode}-{seed}'}",
+                     f"cache_dir={cache}", "tracking.backends=[]"]  # fmt: skip
+        cfg = to_config(compose("config", overrides=overrides))
+    return SelfPlayRunner(cfg).run()
+
+
+def time_to(rows: list[dict], target: float) -> float | None:
+    """Wall time at which the first evaluation reaches ``target`` (``None`` if none does)."""
+    return next((r["elapsed_s"] for r in rows[1:] if r["heldout_reward"] >= target - 1e-12), None)
+
+
+def summary(rows: list[dict], target: float) -> dict:
+    done = rows[1:]
+    wall = done[-1]["elapsed_s"]
+    out = {"initial": rows[0]["heldout_reward"], "final": done[-1]["heldout_reward"], "wall_s": wall,
+           "per_iteration_s": wall / len(done), "time_to_target_s": time_to(rows, target),
+           "curve": [(r["elapsed_s"], r["heldout_reward"]) for r in done]}  # fmt: skip
+    for role in ("generator", "learner", "scorer"):
+        out[f"{role}_idle_fraction"] = 1 - sum(r[f"{role}_busy_s"] for r in done) / wall
+    out["pair_staleness_mean"] = statistics.mean(r.get("pair_staleness_mean", 0.0) for r in done)
+    return out
+
+
+def paired(values: list[float]) -> dict:
+    """Mean and 95% t-interval over seeds."""
+    mean = statistics.mean(values)
+    if len(values) < 2:
+        return {"mean": mean, "ci": None, "values": values}
+    half = stats.t.ppf(0.975, len(values) - 1) * statistics.stdev(values) / len(values) ** 0.5
+    return {"mean": mean, "ci": [mean - half, mean + half], "values": values}
+
+
+def compare(per_seed: dict[int, dict[str, dict]]) -> dict:
+    """Per mode against split ``sync``: speed-up to target, final-reward difference, per-iteration speed-up."""
+    out = {}
+    for mode in MODES:
+        if mode == "sync":
+            continue
+        speed, final, per_it, missed = [], [], [], 0
+        for runs in per_seed.values():
+            base, other = runs["sync"], runs[mode]
+            if base["time_to_target_s"] and other["time_to_target_s"]:
+                speed.append(base["time_to_target_s"] / other["time_to_target_s"])
+            else:
+                missed += 1
+            final.append(other["final"] - base["final"])
+            per_it.append(base["per_iteration_s"] / other["per_iteration_s"])
+        out[mode] = {"time_to_target_speedup": paired(speed) if speed else None, "target_missed": missed,
+                     "final_reward_diff": paired(final), "per_iteration_speedup": paired(per_it)}  # fmt: skip
+    return out
+
+
+def simulated(per_seed: dict[int, dict[str, dict]], stages: list[dict]) -> dict:
+    """Step time with overlap, ``max(L, R + E) + O``, against ``R + L + E + O`` (R rollout, L learning, E
+    evaluation, O the rest), from the measured split-sync stage times, and as the rollout's share varies."""
+
+    def mean(key):
+        return statistics.mean(s.get(key) or 0.0 for s in stages)
+
+    r, e, learn = mean("rollout_s"), mean("eval_s"), mean("train_s")
+    other = mean("iteration_s") - r - e - learn
+    measured = (r + learn + e + other) / (max(learn, r + e) + other)
+    shares = {}
+    for share in (0.3, 0.4, 0.5, 0.6, 0.7):  # generation (rollout + eval) share of R + L + E, O kept at its share
+        total = r + learn + e
+        gen, lrn = share * total, (1 - share) * total
+        shares[str(share)] = (total + other) / (max(gen, lrn) + other)
+    return {"rollout_s": r, "eval_s": e, "train_s": learn, "other_s": other, "measured_ratio": measured,
+            "by_generation_share": shares}  # fmt: skip
+
+
+def bench(model: str, seeds: list[int], cache: Path, extra: tuple = ()) -> dict:
+    per_seed, stages = {}, []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in seeds:
+            order = list(MODES)[seed % len(MODES) :] + list(MODES)[: seed % len(MODES)]
+            rows = {mode: run(model, mode, seed, Path(tmp), cache, extra) for mode in order}
+            base = rows["sync"]
+            target = base[0]["heldout_reward"] + TARGET_GAIN * (base[-1]["heldout_reward"] - base[0]["heldout_reward"])
+            per_seed[seed] = {mode: summary(r, target) for mode, r in rows.items()}
+            per_seed[seed]["target"] = target
+            stages += base[1:]
+            for mode, s in per_seed[seed].items():
+                if mode != "target":
+                    print(f"{model} seed {seed} {mode:>12}: final {s['final']:.3f}, {s['per_iteration_s']:.1f} s/iter,"
+                          f" to target {s['time_to_target_s']}, idle gen {s['generator_idle_fraction']:.2f} "
+                          f"learner {s['learner_idle_fraction']:.2f}", flush=True)  # fmt: skip
+    runs = {s: {m: v for m, v in r.items() if m != "target"} for s, r in per_seed.items()}
+    return {"seeds": seeds, "runs": per_seed, "vs_sync": compare(runs), "simulated": simulated(runs, stages)}
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0], model=("tiny", "tiny or smollm2"), seeds=("3", "seeds per mode"))
+    seeds = [0] if args.quick else list(range(int(args.seeds)))
+    result = {args.model: bench(args.model, seeds, cache_dir(), QUICK if args.quick else ())}
+    for mode, c in result[args.model]["vs_sync"].items():
+        t = c["time_to_target_speedup"]
+        print(f"{args.model} {mode} vs split sync: time to target {t['mean'] if t else float('nan'):.2f}x "
+              f"(CI {t and t['ci']}), final reward {c['final_reward_diff']['mean']:+.3f} "
+              f"(CI {c['final_reward_diff']['ci']}), per iteration {c['per_iteration_speedup']['mean']:.2f}x")  # fmt: skip
+    write_result(
+        "overlap" if args.model == "tiny" else f"overlap_{args.model}", result[args.model], args.out, args.quick
+    )
+
+
+if __name__ == "__main__":
+    main()

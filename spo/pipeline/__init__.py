@@ -1,0 +1,1 @@
+"""How the stages of successive self-play iterations overlap (``pipeline.mode``)."""
