@@ -71,6 +71,7 @@ def test_generator_killed_mid_rollout_restarts_on_the_current_policy_and_loses_n
 @ray.remote(num_cpus=0)
 def _samples_after(buffer, metrics_path: str, iteration: int, stage: str) -> int:
     """Wait for ``stage``'s metrics line of ``iteration``, then for the buffer to hold new samples."""
+
     def written() -> bool:
         try:
             return any(x["iteration"] == iteration and x["stage"] == stage for x in read_jsonl(metrics_path))
