@@ -28,10 +28,12 @@ from spo.runner import SelfPlayRunner
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 register()
 TARGET_GAIN = 0.8
-SPLIT = ("cluster.num_cpus=2", "cluster.generator_cpus=1", "cluster.generator_threads=1", "learner.num_ranks=1",
-         "cluster.learner_cpus=1", "cluster.learner_threads=1", "cluster.scorer_cpus=0")  # fmt: skip
-FAST = ("cluster.num_cpus=2", "cluster.generator_cpus=1", "cluster.generator_threads=2", "learner.num_ranks=2",
-        "cluster.learner_cpus=0.5", "cluster.learner_threads=1", "cluster.scorer_cpus=0")  # fmt: skip
+# Ray's CPUs are logical: 3 lets the rule scorer's actor be placed beside a 1-CPU generator and a 1-CPU learner
+# rank; the cores each role really uses are set by its threads (1 + 1 in the split layout, on 2 cores).
+SPLIT = ("cluster.num_cpus=3", "cluster.generator_cpus=1", "cluster.generator_threads=1", "learner.num_ranks=1",
+         "cluster.learner_cpus=1", "cluster.learner_threads=1", "cluster.scorer_cpus=0.25")  # fmt: skip
+FAST = ("cluster.num_cpus=3", "cluster.generator_cpus=1", "cluster.generator_threads=2", "learner.num_ranks=2",
+        "cluster.learner_cpus=0.5", "cluster.learner_threads=1", "cluster.scorer_cpus=0.25")  # fmt: skip
 MODES = {"sync": ("pipeline=sync", *SPLIT), "one_step_off": ("pipeline=one_step_off", *SPLIT),
          "async": ("pipeline=async", *SPLIT), "sync_fast": ("pipeline=sync", *FAST)}  # fmt: skip
 MODELS = {
