@@ -82,7 +82,7 @@ def paired(values: list[float]) -> dict:
 def compare(per_seed: dict[int, dict[str, dict]]) -> dict:
     """Per mode against split ``sync``: speed-up to target, final-reward difference, per-iteration speed-up."""
     out = {}
-    for mode in MODES:
+    for mode in next(iter(per_seed.values())):
         if mode == "sync":
             continue
         speed, final, per_it, missed = [], [], [], 0
@@ -135,13 +135,24 @@ def bench(model: str, seeds: list[int], cache: Path, extra: tuple = ()) -> dict:
                           f" to target {s['time_to_target_s']}, idle gen {s['generator_idle_fraction']:.2f} "
                           f"learner {s['learner_idle_fraction']:.2f}", flush=True)  # fmt: skip
     runs = {s: {m: v for m, v in r.items() if m != "target"} for s, r in per_seed.items()}
-    return {"seeds": seeds, "runs": per_seed, "vs_sync": compare(runs), "simulated": simulated(runs, stages)}
+    return {
+        "model": model,
+        "seeds": seeds,
+        "runs": per_seed,
+        "vs_sync": compare(runs),
+        "simulated": simulated(runs, stages),
+    }
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0], model=("tiny", "tiny or smollm2"), seeds=("3", "seeds per mode"))
+    args = parse_args(__doc__.splitlines()[0], model=("tiny", "tiny or smollm2"), seeds=("3", "seeds per mode"),
+                      modes=(",".join(MODES), "comma-separated modes; sync is always run (the reference)"))  # fmt: skip
     seeds = [0] if args.quick else list(range(int(args.seeds)))
-    result = {args.model: bench(args.model, seeds, cache_dir(), QUICK if args.quick else ())}
+    modes = tuple(dict.fromkeys(["sync", *args.modes.split(",")]))
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise SystemExit(f"--modes: unknown {unknown}; known: {list(MODES)}")
+    result = {args.model: bench(args.model, seeds, cache_dir(), QUICK if args.quick else (), modes)}
     for mode, c in result[args.model]["vs_sync"].items():
         t = c["time_to_target_speedup"]
         print(f"{args.model} {mode} vs split sync: time to target {t['mean'] if t else float('nan'):.2f}x "

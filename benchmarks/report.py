@@ -159,6 +159,33 @@ def _sync(r: dict) -> list[str]:
     ]
 
 
+def _ci(d: dict | None, fmt: str = "{:.2f}") -> str:
+    if not d:
+        return "-"
+    ci = d.get("ci")
+    return fmt.format(d["mean"]) + (f" ({fmt.format(ci[0])} to {fmt.format(ci[1])})" if ci else "")
+
+
+def _overlap(r: dict) -> list[str]:
+    rows = []
+    for mode, c in r["vs_sync"].items():
+        rows.append(f"| {mode} | {_ci(c['time_to_target_speedup'])}x | {c['target_missed']} | "
+                    f"{_ci(c['per_iteration_speedup'])}x | {_ci(c['final_reward_diff'], '{:+.3f}')} |")  # fmt: skip
+    sim = r["simulated"]
+    shares = ", ".join(f"{k}: {v:.2f}x" for k, v in sim["by_generation_share"].items())
+    return [
+        f"## Pipeline modes against split `sync` ({r.get('model', 'tiny')}, seeds {r['seeds']})",
+        "Ratios paired by seed, mean and 95% t-interval over seeds; see `benchmarks/results/pipeline.md`.",
+        "",
+        "| mode | time to target reward | seeds missing the target | time per iteration | final reward difference |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Overlap model from the split sync stage times: {sim['measured_ratio']:.2f}x here; by generation share "
+        f"of a step: {shares}.",
+    ]
+
+
 SECTIONS = {
     "learner": _learner,
     "learner_smollm2": _learner_smollm2,
@@ -167,6 +194,8 @@ SECTIONS = {
     "pipeline": _pipeline,
     "buffer": _buffer,
     "sync": _sync,
+    "overlap": _overlap,
+    "overlap_smollm2": _overlap,
 }
 
 

@@ -1,8 +1,10 @@
 """The single controller: builds the role groups and runs self-play iterations.
 
 One iteration: rollout (generate -> score -> buffer, streamed chunk by chunk as
-object references), selection, learning, weight sync, checkpoint, held-out
-evaluation. Each stage is its own method and writes one ``metrics.jsonl`` line.
+object references), freshen (drop or regenerate too-stale samples), selection,
+learning, weight sync, checkpoint, held-out evaluation. Each stage is its own
+method and writes one ``metrics.jsonl`` line; the pipeline mode
+(:mod:`spo.pipeline`, ``pipeline.mode``) orders them within and across iterations.
 
 A run continues where it stopped: started again on the same run directory (same
 command, or ``resume=RUN_DIR``), it rolls back to its last complete iteration,

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import yaml
 from matplotlib.ticker import MaxNLocator
 
+from spo.analysis.pipeline_report import pipeline_summary, plot_pipeline
 from spo.analysis.plots import new_figure, save_figure
 from spo.io import atomic_file, read_jsonl
 from spo.metrics import format_table
@@ -259,6 +260,8 @@ def report_run(run: str | Path) -> dict:
         _plot_training(rows, out / "training.png")
         _plot_stage_times(rows, out / "stage_times.png")
         plots += [("Learner", "training.png"), ("Stage times", "stage_times.png")]
+    if plot_pipeline(rows, out / "pipeline.png"):
+        plots.append(("Pipeline: idle time and staleness", "pipeline.png"))
     table = format_table([{"iteration": -1, **evals[0]}] + rows if evals else rows)
     lines = [f"# Run report: {run.name}", ""]
     if missing:
@@ -275,6 +278,7 @@ def report_run(run: str | Path) -> dict:
             lines += [f"Win rate vs baseline {last['win_rate']:.3f}, length-controlled {last['lc_win_rate']:.3f}.", ""]
         lines += [THIRDS.get(last.get("heldout_thirds_from"), THIRDS[None]), ""]
     lines += ["```", table, "```", ""]
+    lines += pipeline_summary(rows, config.get("pipeline", {}).get("mode", "sync"))
     lines += constraint_pass_rates(run, config)
     lines += [f"## {title}\n\n![{title}]({name})\n" for title, name in plots]
     with atomic_file(out / "index.md", "w") as fh:

@@ -27,8 +27,15 @@ class Tracker(ABC):
 
 
 def numeric(values: dict) -> dict[str, float]:
-    """The real-valued entries of ``values`` (booleans excluded), as floats."""
-    return {k: float(v) for k, v in values.items() if isinstance(v, numbers.Real) and not isinstance(v, bool)}
+    """The real-valued entries of ``values`` (booleans excluded), as floats; a dict of them (a histogram such as
+    ``pair_staleness_hist``) becomes one entry per key, ``name/key``."""
+    out = {}
+    for k, v in values.items():
+        if isinstance(v, dict):
+            out.update({f"{k}/{kk}": vv for kk, vv in numeric(v).items()})
+        elif isinstance(v, numbers.Real) and not isinstance(v, bool):
+            out[k] = float(v)
+    return out
 
 
 def build_trackers(tracking, run_dir: Path, run_name: str, config: dict) -> list[Tracker]:

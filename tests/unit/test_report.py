@@ -231,3 +231,29 @@ def test_thirds_from_an_independent_estimate_do_not_move_for_a_policy_that_does_
     for third in ("easy", "medium", "hard"):
         key = f"heldout_reward_{third}/rule"
         assert abs(fair["v1"][key] - fair["v0"][key]) < 0.04, third  # 1000 prompts a third: sd of a change ~0.02
+
+
+def test_report_shows_idle_time_per_role_and_pair_staleness(tmp_path):
+    run = crafted_run(tmp_path)
+    (run / "config.yaml").write_text(yaml.safe_dump({"iterations": 3, "reward": {"primary": "rule"},
+                                                     "pipeline": {"mode": "one_step_off"}}))  # fmt: skip
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    for x, hist in zip((x for x in lines if x["stage"] == "iteration"), ({"0": 4}, {"1": 3})):
+        x.update(iteration_s=10.0, generator_busy_s=8.0, learner_busy_s=5.0, scorer_busy_s=1.0,
+                 generator_idle_fraction=0.2, learner_idle_fraction=0.5, scorer_idle_fraction=0.9,
+                 pair_staleness_hist=hist)  # fmt: skip
+    (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert main(["report", str(run)]) == 0
+    index = (run / "report" / "index.md").read_text()
+    assert (
+        "Pipeline mode `one_step_off`: 20 s over 2 iterations. Idle share of the run: generator 20%, learner 50%, "
+        "scorer 90%. Pairs trained, by staleness (versions behind the learner): 4 at 0, 3 at 1."
+    ) in index
+    assert (run / "report" / "pipeline.png").stat().st_size > 500
+
+
+def test_trackers_get_a_histogram_as_one_scalar_per_bin():
+    from spo.tracking.base import numeric
+
+    assert numeric({"loss": 0.5, "ok": True, "pair_staleness_hist": {"0": 3, "1": 2}, "name": "x"}) == {
+        "loss": 0.5, "pair_staleness_hist/0": 3.0, "pair_staleness_hist/1": 2.0}  # fmt: skip
