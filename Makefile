@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: setup demo demo-tiny test test-unit test-integration test-vllm vllm-env bench lint clean
+.PHONY: setup demo demo-tiny test test-unit test-integration test-vllm vllm-env bench bench-overlap-smollm2 lint clean
 
 setup: $(STAMP)
 
@@ -70,10 +70,16 @@ test-vllm: $(VLLM_STAMP)
 	$(VLLM_VENV)/bin/python -m pytest -q -m vllm tests/integration/test_vllm.py
 
 # Each benchmark writes benchmarks/results/<name>.json; report.py renders them into results/README.md.
-BENCHES := learner engines generation pipeline buffer sync
+# bench_overlap runs the tiny experiment in every pipeline mode, 3 seeds (about 15 minutes on 2 cores).
+BENCHES := learner engines generation pipeline buffer sync overlap
 bench: $(STAMP)
 	for b in $(BENCHES); do $(BIN)/python -m benchmarks.bench_$$b || exit 1; done
 	test ! -d $(MODELS)/smollm2 || $(BIN)/python -m benchmarks.bench_learner --model smollm2
+	$(BIN)/python -m benchmarks.report
+
+# The pipeline modes on SmolLM2 (needs `make demo`'s models): about 35 minutes per seed on 2 cores.
+bench-overlap-smollm2: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_overlap --model smollm2 --seeds 2
 	$(BIN)/python -m benchmarks.report
 
 lint: $(STAMP)

@@ -75,7 +75,7 @@ def paired(values: list[float]) -> dict:
     mean = statistics.mean(values)
     if len(values) < 2:
         return {"mean": mean, "ci": None, "values": values}
-    half = stats.t.ppf(0.975, len(values) - 1) * statistics.stdev(values) / len(values) ** 0.5
+    half = float(stats.t.ppf(0.975, len(values) - 1)) * statistics.stdev(values) / len(values) ** 0.5
     return {"mean": mean, "ci": [mean - half, mean + half], "values": values}
 
 
@@ -118,30 +118,27 @@ def simulated(per_seed: dict[int, dict[str, dict]], stages: list[dict]) -> dict:
             "by_generation_share": shares}  # fmt: skip
 
 
-def bench(model: str, seeds: list[int], cache: Path, extra: tuple = ()) -> dict:
+def bench(model: str, seeds: list[int], cache: Path, extra: tuple, modes: tuple, save) -> dict:
+    """Every mode for every seed; ``save(result)`` after each seed, so a long benchmark keeps what it measured."""
     per_seed, stages = {}, []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
-            order = list(MODES)[seed % len(MODES) :] + list(MODES)[: seed % len(MODES)]
+            order = list(modes)[seed % len(modes) :] + list(modes)[: seed % len(modes)]
             rows = {mode: run(model, mode, seed, Path(tmp), cache, extra) for mode in order}
             base = rows["sync"]
             target = base[0]["heldout_reward"] + TARGET_GAIN * (base[-1]["heldout_reward"] - base[0]["heldout_reward"])
             per_seed[seed] = {mode: summary(r, target) for mode, r in rows.items()}
-            per_seed[seed]["target"] = target
             stages += base[1:]
             for mode, s in per_seed[seed].items():
-                if mode != "target":
-                    print(f"{model} seed {seed} {mode:>12}: final {s['final']:.3f}, {s['per_iteration_s']:.1f} s/iter,"
-                          f" to target {s['time_to_target_s']}, idle gen {s['generator_idle_fraction']:.2f} "
-                          f"learner {s['learner_idle_fraction']:.2f}", flush=True)  # fmt: skip
-    runs = {s: {m: v for m, v in r.items() if m != "target"} for s, r in per_seed.items()}
-    return {
-        "model": model,
-        "seeds": seeds,
-        "runs": per_seed,
-        "vs_sync": compare(runs),
-        "simulated": simulated(runs, stages),
-    }
+                print(f"{model} seed {seed} {mode:>12}: final {s['final']:.3f}, {s['per_iteration_s']:.1f} s/iter,"
+                      f" to target {s['time_to_target_s']}, idle gen {s['generator_idle_fraction']:.2f} "
+                      f"learner {s['learner_idle_fraction']:.2f}", flush=True)  # fmt: skip
+            per_seed[seed]["target"] = target
+            runs = {s: {m: v for m, v in r.items() if m != "target"} for s, r in per_seed.items()}
+            result = {"model": model, "seeds": sorted(per_seed), "runs": per_seed, "vs_sync": compare(runs),
+                      "simulated": simulated(runs, stages)}  # fmt: skip
+            save(result)
+    return result
 
 
 def main() -> None:
@@ -152,15 +149,18 @@ def main() -> None:
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise SystemExit(f"--modes: unknown {unknown}; known: {list(MODES)}")
-    result = {args.model: bench(args.model, seeds, cache_dir(), QUICK if args.quick else (), modes)}
-    for mode, c in result[args.model]["vs_sync"].items():
+    name = "overlap" if args.model == "tiny" else f"overlap_{args.model}"
+    result = bench(args.model, seeds, cache_dir(), QUICK if args.quick else (), modes,
+                   lambda r: write_result(name, r, args.out, args.quick))  # fmt: skip
+    for mode, c in result["vs_sync"].items():
         t = c["time_to_target_speedup"]
-        print(f"{args.model} {mode} vs split sync: time to target {t['mean'] if t else float('nan'):.2f}x "
-              f"(CI {t and t['ci']}), final reward {c['final_reward_diff']['mean']:+.3f} "
-              f"(CI {c['final_reward_diff']['ci']}), per iteration {c['per_iteration_speedup']['mean']:.2f}x")  # fmt: skip
-    write_result(
-        "overlap" if args.model == "tiny" else f"overlap_{args.model}", result[args.model], args.out, args.quick
-    )
+        print(f"{args.model} {mode} vs split sync: time to target {_mean(t)} (CI {t and t['ci']}), final reward "
+              f"{c['final_reward_diff']['mean']:+.3f} (CI {c['final_reward_diff']['ci']}), per iteration "
+              f"{c['per_iteration_speedup']['mean']:.2f}x")  # fmt: skip
+
+
+def _mean(d: dict | None) -> str:
+    return f"{d['mean']:.2f}x" if d else "not reached"
 
 
 if __name__ == "__main__":
