@@ -145,7 +145,7 @@ def main() -> None:
     args = parse_args(__doc__.splitlines()[0], model=("tiny", "tiny or smollm2"), seeds=("3", "seeds per mode"),
                       modes=(",".join(MODES), "comma-separated modes; sync is always run (the reference)"))  # fmt: skip
     seeds = [0] if args.quick else list(range(int(args.seeds)))
-    modes = tuple(dict.fromkeys(["sync", *args.modes.split(",")]))
+    modes = tuple(dict.fromkeys(["sync", *(["one_step_off"] if args.quick else args.modes.split(","))]))
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise SystemExit(f"--modes: unknown {unknown}; known: {list(MODES)}")

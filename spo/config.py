@@ -23,7 +23,7 @@ from spo.eval.config import EvalConfig
 from spo.learner.config import LearnerConfig
 from spo.paths import require_model
 from spo.pipeline.config import PipelineConfig
-from spo.plugins import PAIR_BUILDERS
+from spo.plugins import ENGINES, PAIR_BUILDERS, PROMPT_POLICIES
 from spo.reward.config import RewardConfig
 from spo.rollout.config import GeneratorConfig
 from spo.sync.config import SyncConfig
@@ -173,5 +173,25 @@ def _validate_selection(cfg: Config) -> None:
         )
     if sel.pair_samples is not None:
         require(sel.pair_samples <= n, "selection.pair_samples", f"must be in [2, generator.n_samples={n}]")
+    if cfg.difficulty.source == "predicted":
+        _validate_predicted(cfg)
     if cfg.difficulty.n_samples is not None:
         require(cfg.difficulty.n_samples <= n, "difficulty.n_samples", f"must be in [1, generator.n_samples={n}]")
+
+
+def _validate_predicted(cfg: Config) -> None:
+    sel, d = cfg.selection, cfg.difficulty
+    for key in ("prompts", "match") if sel.prompts == "random" else ("prompts",):
+        policy = getattr(sel, key)
+        require(
+            not PROMPT_POLICIES.flag(policy, "needs_sample_stats"),
+            f"selection.{key}",
+            f"{policy} reads the samples' reward spread, which difficulty.source=predicted does not predict; "
+            "use a difficulty policy (drop_hardest, keep_easiest, bin, curriculum, all)",
+        )
+    if d.features == "policy":
+        require(
+            ENGINES.flag(cfg.generator.engine, "embeds"),
+            "difficulty.features",
+            f"the {cfg.generator.engine} engine cannot read the policy's embedding of a prompt; use text",
+        )

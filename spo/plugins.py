@@ -78,6 +78,16 @@ PROMPT_POLICIES = Registry(
     },
 )
 
+PREDICTORS = Registry(
+    "difficulty.predictor",
+    "predictor",
+    {
+        "history": "spo.buffer.predictors.history:history",
+        "learned": "spo.buffer.predictors.learned:learned",
+        "both": "spo.buffer.predictors.both:both",
+    },
+)
+
 SIGNALS = Registry(
     "selection.signal",
     "signal",

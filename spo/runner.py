@@ -14,6 +14,7 @@ restores the learner's state, and goes on (see :mod:`spo.run_state`).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from spo.eval.stages import HeldoutStages
 from spo.io import atomic_file
 from spo.metrics import MetricsLog, format_table, iteration_line, progress_line, saved_compute
 from spo.plugins import PIPELINES
+from spo.predicted_rollout import predicted_rollout
 from spo.progress import gather_with_progress
 from spo.roles import start_roles
 from spo.rollout.base import SamplingParams
@@ -120,7 +122,7 @@ class SelfPlayRunner:
 
     # ----------------------------------------------------------------- stages
     def _stream(self, rows: list[dict], iteration: int, n_samples: int, seed: int, pools: list,
-                in_flight: int | None = None, between_chunks=None) -> dict:  # fmt: skip
+                in_flight: int | None = None, between_chunks=None, first_chunk: int = 0) -> dict:  # fmt: skip
         """Generate -> score -> buffer, chunk by chunk, for every pool; the driver holds only references.
 
         With ``in_flight``, at most that many chunks per generator are queued at once, and
@@ -132,7 +134,7 @@ class SelfPlayRunner:
         pieces = chunks(rows, g.chunk_size)
         for k, chunk in enumerate(pieces):
             sampling = SamplingParams(
-                n_samples, g.temperature, g.top_p, g.max_new_tokens, derived_seed(seed, iteration, k)
+                n_samples, g.temperature, g.top_p, g.max_new_tokens, derived_seed(seed, iteration, first_chunk + k)
             )
             if in_flight is not None:
                 queued = wait_below(queued, in_flight * sum(len(p.workers) for p in pools), between_chunks)
@@ -165,11 +167,13 @@ class SelfPlayRunner:
 
     def rollout(self, iteration: int, in_flight: int | None = None, between_chunks=None) -> dict:
         """Select (when difficulty is known up front), then generate, score and buffer (see :meth:`_stream`)."""
+        pools = [self.generators, *self.extra_pools]
+        if self.cfg.difficulty.source == "predicted":
+            return predicted_rollout(self, iteration, pools, in_flight, between_chunks)
         rows = self.schedule.iteration(iteration)
         if self.cfg.difficulty.source != "current":
             kept = set(ray.get(self.buffer.preselect.remote(iteration, [r["prompt_id"] for r in rows])))
             rows = [r for r in rows if r["prompt_id"] in kept]
-        pools = [self.generators, *self.extra_pools]
         return self._stream(rows, iteration, self.cfg.generator.n_samples, self.cfg.seed, pools, in_flight,
                             between_chunks)  # fmt: skip
 
@@ -312,7 +316,7 @@ class SelfPlayRunner:
         log.warning("resuming %s after iteration %d; removed: %s", self.run_dir, last, removed or "nothing")
         self.learner.load_state(str(learner_state_dir(self.run_dir, last)))
         d = self.cfg.difficulty
-        if d.source != "current":
+        if d.source in ("frozen", "file"):
             path = self.run_dir / "difficulty.parquet" if d.source == "frozen" else Path(d.file).expanduser()
             ray.get(self.buffer.load_difficulty.remote(str(path)))
         synced = self.pipeline.resume(last)
@@ -345,8 +349,12 @@ class SelfPlayRunner:
         """Write the iteration's summary row (with the time since the previous one completed, and each role's
         idle fraction in it) and mark the iteration complete."""
         row.update(self.tally.take(), elapsed_s=time.perf_counter() - self.loop_started)
-        if self.cfg.difficulty.source != "current":
-            row.update(saved_compute(self.cfg.prompts_per_iteration, self.cfg.generator.n_samples, row))
+        d = self.cfg.difficulty
+        if d.source != "current":  # against generating every prompt (frozen, file) or every candidate (predicted)
+            pool = math.ceil(self.cfg.prompts_per_iteration * (d.oversample if d.source == "predicted" else 1))
+            row.update(saved_compute(pool, self.cfg.generator.n_samples, row))
+        if row.get("pairs_trained"):
+            row["tokens_per_pair"] = row.get("tokens_generated", 0) / row["pairs_trained"]
         self.metrics.write(iteration, "iteration", row)
         mark_complete(self.run_dir, iteration)
         log.info("%s", iteration_line(row))

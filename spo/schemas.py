@@ -59,6 +59,10 @@ def prompts_schema(scorers: list[str]) -> pa.Schema:
         pa.field("n_samples", pa.int32()),
         pa.field("selected", pa.bool_()),
         pa.field("reason", pa.string()),
+        # difficulty.source=predicted: the prediction made before generating, beside the outcome above
+        pa.field("predicted_difficulty", pa.float64()),
+        pa.field("predicted_usable", pa.float64()),
+        pa.field("prediction_source", pa.string()),
     ]
     return pa.schema(fields)
 

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spo.errors import ConfigError, require
-from spo.plugins import PAIR_BUILDERS, PAIR_METRICS, PROMPT_POLICIES, SIGNALS
+from spo.plugins import PAIR_BUILDERS, PAIR_METRICS, PREDICTORS, PROMPT_POLICIES, SIGNALS
 
 log = logging.getLogger(__name__)
 
 SAMPLINGS = ("greedy", "weighted")
 IMPLICIT_FORMS = ("length_normalized", "dpo")
-DIFFICULTY_SOURCES = ("current", "frozen", "file")
+DIFFICULTY_SOURCES = ("current", "frozen", "file", "predicted")
+FEATURES = ("policy", "text")
 
 
 @dataclass
@@ -42,6 +43,7 @@ class SelectionConfig:
     ap_weight: float = 1.0
     implicit: str = "length_normalized"
     judge_dim: str | None = None
+    min_reward_spread: float = 0.0
 
     def upgrade(self, key: str = "selection") -> None:
         """Move the deprecated ``pairs`` into ``pair_metric``."""
@@ -74,6 +76,7 @@ class SelectionConfig:
             require(self.judge_dim is not None, f"{key}.judge_dim", f"required for pair_metric={self.pair_metric}")
         if self.pair_samples is not None:
             require(self.pair_samples >= 2, f"{key}.pair_samples", f"must be >= 2, got {self.pair_samples}")
+        require(self.min_reward_spread >= 0, f"{key}.min_reward_spread", f"must be >= 0, got {self.min_reward_spread}")
 
     @property
     def needs_logprobs(self) -> bool:
@@ -89,12 +92,26 @@ class DifficultyConfig:
     ``frozen`` estimates it once with the initial policy (a difficulty pass over
     every prompt the run will use) and selects *before* generation; ``file``
     reads it from a ``prompts.parquet``/``difficulty.parquet`` or a run directory.
+
+    ``predicted`` predicts it before generating, every iteration, from each prompt's history and a
+    model of prompt ``features`` (``predictor``: ``history``, ``learned`` or ``both``). The iteration
+    then draws ``oversample`` times ``prompts_per_iteration`` candidates, keeps those the prompt policy
+    keeps on predicted difficulty, and generates them in order of predicted probability of a usable
+    pair (``explore`` of the slots go to random candidates), in waves, until ``prompts_per_iteration``
+    prompts gave a usable pair or the candidates run out. An observation ``k`` policy versions old
+    weighs ``discount**k``; the learned model needs ``min_observations``.
     """
 
     source: str = "current"
     file: str | None = None
     scorer: str | None = None
     n_samples: int | None = None
+    predictor: str = "both"
+    features: str = "policy"
+    oversample: float = 2.0
+    explore: float = 0.1
+    discount: float = 0.5
+    min_observations: int = 16
 
     def validate(self, key: str = "difficulty") -> None:
         require(self.source in DIFFICULTY_SOURCES, f"{key}.source", f"must be one of {DIFFICULTY_SOURCES}")
@@ -103,3 +120,9 @@ class DifficultyConfig:
             require(Path(self.file).expanduser().exists(), f"{key}.file", f"no such file or directory: {self.file}")
         if self.n_samples is not None:
             require(self.n_samples >= 1, f"{key}.n_samples", f"must be >= 1, got {self.n_samples}")
+        PREDICTORS.check(self.predictor, f"{key}.predictor")
+        require(self.features in FEATURES, f"{key}.features", f"must be one of {FEATURES}, got {self.features!r}")
+        require(self.oversample >= 1, f"{key}.oversample", f"must be >= 1, got {self.oversample}")
+        require(0 <= self.explore <= 1, f"{key}.explore", f"must be in [0, 1], got {self.explore}")
+        require(0 < self.discount <= 1, f"{key}.discount", f"must be in (0, 1], got {self.discount}")
+        require(self.min_observations >= 2, f"{key}.min_observations", f"must be >= 2, got {self.min_observations}")

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from spo.buffer.difficulty import prompt_stats, read_difficulty
+from spo.buffer.features import text_features
+from spo.buffer.history import read_history, usable
 from spo.buffer.pair_metrics.base import add_margins, attach_logprobs, mark_top_pairs, trim_to_multiple
 from spo.buffer.pairs import build_pairs
+from spo.buffer.prediction import candidates_table, quality, rank
 from spo.buffer.quarantine import split_nonfinite
 from spo.buffer.selection import SelectionContext, select_prompts
 from spo.config import Config
 from spo.io import write_parquet
 from spo.pipeline.staleness import pair_staleness, sample_staleness, split_stale, staleness_summary
+from spo.plugins import PREDICTORS
 from spo.schemas import SAMPLE_KEY, check_schema, difficulty_col, prompts_schema, samples_schema
 
 
@@ -52,6 +57,7 @@ class ReplayBuffer:
         self._decisions: dict[int, pa.Table] = {}
         self._candidates: dict[int, pa.Table] = {}
         self._pairs: dict[int, pa.Table] = {}
+        self._predicted: dict[int, pa.Table] = {}  # difficulty.source=predicted: each iteration's candidates
 
     def _first(self, samples: pa.Table, k: int) -> pa.Table:
         """Each pool's first ``k`` samples of every prompt (pool j numbers its samples from j * n_samples)."""
@@ -129,6 +135,65 @@ class ReplayBuffer:
         self._decisions[iteration] = decided
         return decided.filter(decided.column("selected")).column("prompt_id").to_pylist()
 
+    # ------------------------------------------------- predicted difficulty
+    def rank_candidates(self, iteration: int, rows: list[dict], embeddings, version: int) -> dict:
+        """Predict each candidate's difficulty and chance of a usable pair from the history so far, keep
+        those the prompt policy keeps on predicted difficulty, and rank them (see
+        :func:`spo.buffer.prediction.rank`); writes ``iter_<k>/candidates.parquet``."""
+        d, ids = self.difficulty, [r["prompt_id"] for r in rows]
+        feats = text_features([r["prompt"] for r in rows])
+        if embeddings is not None:
+            feats = np.hstack([np.asarray(embeddings, dtype=np.float64), feats])
+        cands = candidates_table(ids, feats, version)
+        history = read_history(self.run_dir, iteration, self.selector, self.primary, self.selection.min_reward_spread)
+        pred = PREDICTORS.get(d.predictor)(cands, history, version, d)
+        known = pred.filter(pc.invert(pc.is_null(pred.column("predicted_difficulty"))))
+        table = known.rename_columns(["prompt_id", difficulty_col(self.selector), *known.column_names[2:]])
+        kept = set()
+        if known.num_rows:  # the prompt policy, on predicted difficulty; a candidate without a prediction stays
+            decided = select_prompts(table, self.selection, self.selector, self._context(iteration))
+            kept = set(decided.filter(decided.column("selected")).column("prompt_id").to_pylist())
+        predicted_ids = set(known.column("prompt_id").to_pylist())
+        eligible = [pid in kept or pid not in predicted_ids for pid in ids]
+        order = rank(pred.column("predicted_usable").to_pylist(), eligible, d.explore, self.seed * 7919 + iteration)
+        position = {row: k for k, (row, _) in enumerate(order)}
+        out = cands  # predictions come row for row in the candidates' order
+        for name in pred.column_names[1:]:
+            out = out.append_column(name, pred.column(name))
+        rows_of = sorted(range(len(ids)), key=lambda i: ids[i])
+        out = out.take(rows_of)
+        out = out.append_column("eligible", pa.array([eligible[i] for i in rows_of]))
+        out = out.append_column("rank", pa.array([position.get(i) for i in rows_of], pa.int64()))
+        explored = {row for row, e in order if e}
+        out = out.append_column("explored", pa.array([i in explored for i in rows_of]))
+        write_parquet(out, self.run_dir / f"iter_{iteration}" / "candidates.parquet")
+        self._predicted[iteration] = out
+        unranked = sum(s == "none" for s in pred.column("prediction_source").to_pylist())
+        return {"order": [ids[row] for row, _ in order], "candidates": len(ids), "eligible": sum(eligible),
+                "unranked": unranked, "explored": len(explored)}  # fmt: skip
+
+    def usable_count(self) -> int:
+        """Prompts in the collection whose policy samples spread enough to make a pair."""
+        if not self._chunks:
+            return 0
+        stats = self._stats(pa.concat_tables(self._chunks))
+        return int(usable(stats, self.primary, self.selection.min_reward_spread).sum())
+
+    def _with_predictions(self, iteration: int, prompts: pa.Table) -> tuple[pa.Table, dict]:
+        """The generated prompts with their predictions beside them, and how good those were."""
+        pred = self._predicted.pop(iteration)
+        cols = ["prompt_id", "predicted_difficulty", "predicted_usable", "prediction_source", "explored"]
+        prompts = prompts.join(pred.select(cols), "prompt_id", join_type="left outer").sort_by("prompt_id")
+        explored = prompts.column("explored").to_pylist()
+        prompts = prompts.drop_columns(["explored"])
+        prompts = prompts.append_column("selected", pa.array([True] * prompts.num_rows)).append_column(
+            "reason", pa.array(["explored" if e else "predicted" for e in explored], pa.string()))  # fmt: skip
+        ok = usable(prompts, self.primary, self.selection.min_reward_spread)
+        summary = quality(prompts.column("predicted_difficulty").to_pylist(),
+                          prompts.column(difficulty_col(self.selector)).to_pylist(),
+                          prompts.column("predicted_usable").to_pylist(), ok.tolist())  # fmt: skip
+        return prompts, {**summary, "usable_prompts": int(ok.sum()), "candidates": pred.num_rows}
+
     # ---------------------------------------------------------- iteration
     def take_stale(self, iteration: int, max_staleness: int) -> dict:
         """Take out of the collection every prompt with a sample staler than ``max_staleness`` when
@@ -154,8 +219,11 @@ class ReplayBuffer:
         """
         out_dir = self.run_dir / f"iter_{iteration}"
         samples = self._take_collection(out_dir)
-        preselected = iteration in self._decisions
-        if preselected:
+        preselected = iteration in self._decisions or iteration in self._predicted
+        predicted = {}
+        if iteration in self._predicted:
+            prompts, predicted = self._with_predictions(iteration, self._stats(samples))
+        elif preselected:
             prompts = self._decisions.pop(iteration)
         else:
             prompts = select_prompts(self._stats(samples), self.selection, self.selector, self._context(iteration))
@@ -192,6 +260,8 @@ class ReplayBuffer:
             if len(kept_ids)
             else None,
             "response_tokens_mean": pc.mean(samples.column("n_tokens")).as_py() if samples.num_rows else None,
+            "tokens_generated": pc.sum(samples.column("n_tokens")).as_py() if samples.num_rows else 0,
+            **predicted,
         }
 
     def candidates(self, iteration: int) -> pa.Table:

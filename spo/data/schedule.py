@@ -22,6 +22,10 @@ class PromptSchedule:
         n = self.per_iteration
         return [self.prompts[self._index(k * n + i)] for i in range(n)]
 
+    def window(self, k: int, size: int) -> list[dict]:
+        """Iteration ``k``'s candidate pool: the ``k``-th run of ``size`` prompts in the same order (wrapping)."""
+        return [self.prompts[self._index(k * size + i)] for i in range(size)]
+
     def used(self, iterations: int) -> list[dict]:
         """Every prompt the first ``iterations`` iterations draw, once each, in the prompt set's order."""
         return [self.prompts[i] for i in sorted({self._index(i) for i in range(self.per_iteration * iterations)})]

@@ -9,6 +9,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 
@@ -43,6 +44,12 @@ class Engine(ABC):
     @abstractmethod
     def load_weights(self, named_tensors: Iterable[tuple[str, torch.Tensor]]) -> None:
         """Replace the policy's parameters with ``named_tensors``."""
+
+    def embed(self, prompts: list[str]) -> np.ndarray:
+        """One vector per prompt: the policy's own reading of it (for difficulty prediction)."""
+        raise NotImplementedError(
+            f"the {type(self).__name__} engine cannot read prompt embeddings; use difficulty.features=text"
+        )
 
     # The generic hook for weight transports (spo.sync): run ``fn(sink, local_rank, *args)`` in every
     # process that holds this engine's weights. Here that is this process, and the sink is the engine.

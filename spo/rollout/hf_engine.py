@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import torch
 from transformers import AutoModelForCausalLM
 
@@ -18,6 +19,8 @@ from spo.rollout.base import Completion, Engine, SamplingParams
 
 class HFEngine(Engine):
     """Batched sampling with ``model.generate``; weights updated in place."""
+
+    embeds = True  # reads its embedding of a prompt (difficulty.features=policy)
 
     def __init__(self, model_path: str, batch_size: int = 32, trust_remote_code: bool = False):
         self.tokenizer = load_tokenizer(model_path, trust_remote_code)
@@ -77,6 +80,18 @@ class HFEngine(Engine):
             for i in range(new.shape[0])
         ]
         return [[completions[j * n + k % n] for k in range(sampling.n)] for j in range(len(prompts))]
+
+    @torch.no_grad()
+    def embed(self, prompts: list[str]) -> np.ndarray:
+        """The last layer's hidden state, averaged over each chat-templated prompt's tokens."""
+        tok, out = self.tokenizer, []
+        for start in range(0, len(prompts), self.batch_size):
+            batch = [chat_prompt(tok, p) for p in prompts[start : start + self.batch_size]]
+            enc = tok(batch, return_tensors="pt", padding=True, add_special_tokens=False)
+            hidden = self.model.base_model(**enc).last_hidden_state
+            mask = enc["attention_mask"][..., None].to(hidden.dtype)
+            out.append(((hidden * mask).sum(1) / mask.sum(1)).float().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.model.config.hidden_size))
 
     @torch.no_grad()
     def load_weights(self, named_tensors: Iterable[tuple[str, torch.Tensor]]) -> None:

@@ -50,6 +50,13 @@ class GeneratorWorker:
             return samples_table(rows, completions, self.generator_name, self.policy_version, iteration,
                                  self.sample_offset)  # fmt: skip
 
+    def embed(self, rows: list[dict], policy: dict | None = None) -> np.ndarray:
+        """The engine's embedding of each ``{"prompt"}`` row, from ``policy`` (as :meth:`generate`)."""
+        if policy is not None and policy["version"] > self.policy_version:
+            self.load_checkpoint(policy["path"], policy["version"])
+        with self.clock.busy():
+            return self.engine.embed([r["prompt"] for r in rows])
+
     def load_weights(self, named_tensors: list[tuple[str, torch.Tensor | np.ndarray]], version: int) -> int:
         """Load new weights (tensors or read-only NumPy arrays) and adopt ``version``; returns the version served."""
         with warnings.catch_warnings():  # arrays mapped from the object store are read-only; they are only read
@@ -126,6 +133,12 @@ class GeneratorPool:
         worker = self.workers[self._next % len(self.workers)]
         self._next += 1
         return worker.generate.remote(rows, iteration, sampling, self._policy)
+
+    def embed(self, rows: list[dict]) -> ray.ObjectRef:
+        """A reference to the next worker's embedding of ``rows`` (one vector per prompt)."""
+        worker = self.workers[self._next % len(self.workers)]
+        self._next += 1
+        return worker.embed.remote(rows, self._policy)
 
     def load_weights(self, weights_ref: ray.ObjectRef, version: int) -> list[int]:
         """Push weights (an object reference) to every worker; wait for all acknowledgements."""

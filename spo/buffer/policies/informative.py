@@ -22,7 +22,7 @@ def informativeness(p: pa.Table, scorer: str, signal: str) -> np.ndarray:
     return SIGNALS.get(signal)(n=n, **stats)
 
 
-@plugin(matchable=True, uses_fraction=True)
+@plugin(matchable=True, uses_fraction=True, needs_sample_stats=True)
 def informative(p, cfg, scorer, ctx):
     n = p.num_rows
     m = kept_count(cfg.fraction, n)

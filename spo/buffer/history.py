@@ -1,0 +1,57 @@
+"""Every prompt's observed reward statistics across iterations, as pure functions over Arrow tables.
+
+An observation is one prompt in one iteration: the mean of its samples' rewards (its difficulty), their
+spread (max - min) and whether that spread makes a usable pair, the policy version that drew them, and
+the prompt's features when it was chosen. The history is rebuilt from the run directory's
+``iter_<k>/prompts.parquet`` and ``iter_<k>/candidates.parquet``, so a resumed run sees what an
+uninterrupted one saw.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from spo.schemas import difficulty_col
+
+SPREAD_TOLERANCE = 1e-9  # rewards within this of each other count as tied
+
+
+def usable(prompts: pa.Table, scorer: str, min_spread: float) -> np.ndarray:
+    """Per prompt: its samples' ``scorer`` rewards spread by more than ``min_spread`` (a pair can be built)."""
+    hi = prompts.column(f"reward_max/{scorer}").to_numpy(zero_copy_only=False).astype(float)
+    lo = prompts.column(f"reward_min/{scorer}").to_numpy(zero_copy_only=False).astype(float)
+    return np.nan_to_num(hi - lo, nan=0.0) > min_spread + SPREAD_TOLERANCE
+
+
+def observations(prompts: pa.Table, features: pa.Table, scorer: str, pair_scorer: str, min_spread: float,
+                 version: int) -> pa.Table:  # fmt: skip
+    """One iteration's observations: ``prompt_id``, ``policy_version``, ``difficulty`` (mean ``scorer``
+    reward), ``usable`` (spread of ``pair_scorer``), and ``features`` (joined from ``features``)."""
+    obs = pa.table({
+        "prompt_id": prompts.column("prompt_id"),
+        "policy_version": pa.array([version] * prompts.num_rows, pa.int64()),
+        "difficulty": pc.cast(prompts.column(difficulty_col(scorer)), pa.float64()),
+        "usable": pa.array(usable(prompts, pair_scorer, min_spread)),
+    })  # fmt: skip
+    vectors = dict(zip(features.column("prompt_id").to_pylist(), features.column("features").to_pylist()))
+    feats = pa.array([vectors.get(pid) for pid in obs.column("prompt_id").to_pylist()], pa.list_(pa.float64()))
+    return obs.append_column("features", feats).sort_by("prompt_id")
+
+
+def read_history(run_dir: Path, before: int, scorer: str, pair_scorer: str, min_spread: float) -> pa.Table | None:
+    """Observations of iterations ``< before`` from the run directory (``None`` if there are none)."""
+    parts = []
+    for k in range(before):
+        d = Path(run_dir) / f"iter_{k}"
+        if (d / "prompts.parquet").exists() and (d / "candidates.parquet").exists():
+            prompts = pq.read_table(d / "prompts.parquet")
+            cands = pq.read_table(d / "candidates.parquet")
+            generated = prompts.filter(pc.invert(pc.is_null(prompts.column(difficulty_col(scorer)))))
+            version = int(pc.min(cands.column("policy_version")).as_py())
+            parts.append(observations(generated, cands, scorer, pair_scorer, min_spread, version))
+    return pa.concat_tables(parts) if parts else None

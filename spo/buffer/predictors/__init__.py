@@ -1,0 +1,1 @@
+"""Difficulty predictors (``difficulty.predictor``): history, learned, or both."""

@@ -1,0 +1,55 @@
+"""difficulty.source=predicted on the tiny model: ranking before generation, the budget, and resume."""
+
+import pyarrow.parquet as pq
+import pytest
+from test_e2e import tiny_config
+
+from spo.io import read_jsonl
+from spo.runner import SelfPlayRunner
+
+PREDICTED = ("prompts_per_iteration=48", "task.n_heldout=16", "tracking.backends=[]", "difficulty.source=predicted",
+             "difficulty.oversample=2", "difficulty.explore=0.1", "generator.chunk_size=16")  # fmt: skip
+
+
+def _lines(run_dir, stage):
+    return {x["iteration"]: x for x in read_jsonl(run_dir / "metrics.jsonl") if x["stage"] == stage}
+
+
+@pytest.mark.usefixtures("ray_cluster")
+def test_predicted_difficulty_ranks_before_generating_and_stops_at_the_budget(tmp_path, cache_dir, tiny_policy):
+    run_dir = tmp_path / "run"
+    SelfPlayRunner(tiny_config(run_dir, cache_dir, "iterations=3", *PREDICTED)).run()
+    rollout, select = _lines(run_dir, "rollout"), _lines(run_dir, "select")
+    assert rollout[0]["rank_unranked"] == 96  # nothing observed yet: schedule order, said and counted
+    for it in (1, 2):
+        assert rollout[it]["rank_unranked"] == 0  # the learned model, fit on earlier observations, ranks all
+        assert 0 <= select[it]["usable_auc"] <= 1 and -1 <= select[it]["difficulty_spearman"] <= 1
+    for it in range(3):
+        cands = pq.read_table(run_dir / f"iter_{it}" / "candidates.parquet")
+        prompts = pq.read_table(run_dir / f"iter_{it}" / "prompts.parquet")
+        assert cands.num_rows == 96 and len(cands.column("features")[0].as_py()) == 128 + 6  # embedding + text
+        generated = prompts.column("prompt_id").to_pylist()
+        assert len(generated) == rollout[it]["prompts_generated"] <= 96
+        ranks = dict(zip(cands.column("prompt_id").to_pylist(), cands.column("rank").to_pylist()))
+        assert sorted(ranks[p] for p in generated) == list(range(len(generated)))  # generated in rank order
+        met = select[it]["usable_prompts"] >= 48
+        assert met == rollout[it]["budget_met"] and (met or len(generated) == cands.column("rank").count())
+        if it:
+            assert set(prompts.column("prediction_source").to_pylist()) <= {"learned", "both"}
+    row = _lines(run_dir, "iteration")[2]
+    assert row["tokens_per_pair"] > 0 and row["saved_prompts"] == 96 - rollout[2]["prompts_generated"]
+
+
+@pytest.mark.usefixtures("ray_cluster")
+def test_a_resumed_predicted_run_selects_the_same_prompts(tmp_path, cache_dir, tiny_policy):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    SelfPlayRunner(tiny_config(straight, cache_dir, "iterations=3", *PREDICTED)).run()
+    SelfPlayRunner(tiny_config(resumed, cache_dir, "iterations=2", *PREDICTED)).run()
+    SelfPlayRunner(tiny_config(resumed, cache_dir, "iterations=3", *PREDICTED)).run()
+    for name in ("candidates", "prompts"):
+        a = pq.read_table(straight / "iter_2" / f"{name}.parquet")
+        b = pq.read_table(resumed / "iter_2" / f"{name}.parquet")
+        assert a.column("prompt_id").to_pylist() == b.column("prompt_id").to_pylist()
+        for col in ("rank", "explored") if name == "candidates" else ("predicted_usable", "reason"):
+            assert a.column(col).to_pylist() == pytest.approx(b.column(col).to_pylist()) if col == "predicted_usable" \
+                else a.column(col).to_pylist() == b.column(col).to_pylist()  # fmt: skip
