@@ -158,6 +158,15 @@ def _rm_train(args) -> str | dict:
             f"{describe(result)}; saved {result['output']}")  # fmt: skip
 
 
+def _analyze_predict(args) -> str | list:
+    from spo.analysis.predict import evaluate, format_rows
+
+    names = ["history", "learned", "both"] if args.predictor == "all" else [args.predictor]
+    rows = [r for run in expand_runs(args.runs) for name in names
+            for r in evaluate(run, name, args.min_reward_spread, args.discount)]  # fmt: skip
+    return rows if args.json else format_rows(rows)
+
+
 # Old command names, accepted for one release with a deprecation message.
 RENAMED_COMMANDS = {"train": "train-offline"}
 
@@ -280,6 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
                      plot="group.png")  # fmt: skip
     g.add_argument("--by", action="append", required=True,
                    help="a dotted config key, e.g. selection.pair_metric (repeatable)")  # fmt: skip
+    pr = _runs_parser(analyze, "predict", "a difficulty predictor fit on earlier iterations, scored on later ones",
+                      _analyze_predict)  # fmt: skip
+    pr.add_argument("--predictor", default="all", choices=["history", "learned", "both", "all"])
+    pr.add_argument("--min-reward-spread", type=float, help="usable-pair threshold (default: the run's own)")
+    pr.add_argument("--discount", type=float, help="weight per policy version of age (default: the run's own)")
     s = _runs_parser(analyze, "sweep", "aggregate a fraction-pruned x model-size sweep", _analyze_sweep)
     s.add_argument("--out", help="folder for the PNG plots ('' for none; default: <the runs' parent>/analysis/sweep)")
     return parser

@@ -34,6 +34,21 @@ def _first_samples(buffer) -> int:
     return n
 
 
+def _kill_generator_when(runner, ready):
+    """Kill generator 0 (Ray restarts it) from a thread, once the remote call ``ready()`` returns; returns
+    the worker, its pid, the list ``ready``'s value lands in, and the thread."""
+    worker = runner.generators.workers[0]
+    pid, seen = actor_pid(worker), []
+
+    def kill():
+        seen.append(ray.get(ready()))
+        ray.kill(worker, no_restart=False)
+
+    killer = threading.Thread(target=kill)
+    killer.start()
+    return worker, pid, seen, killer
+
+
 @pytest.mark.usefixtures("ray_cluster")
 def test_generator_killed_mid_rollout_restarts_on_the_current_policy_and_loses_nothing(tmp_path, cache_dir):
     run_dir = tmp_path / "run"
@@ -44,16 +59,7 @@ def test_generator_killed_mid_rollout_restarts_on_the_current_policy_and_loses_n
     try:
         runner.initial_stages()
         runner.iterate(0)
-        worker = runner.generators.workers[0]
-        pid = actor_pid(worker)
-        seen_at_kill = []
-
-        def kill_once_streaming():
-            seen_at_kill.append(ray.get(_first_samples.remote(runner.buffer)))
-            ray.kill(worker, no_restart=False)
-
-        killer = threading.Thread(target=kill_once_streaming)
-        killer.start()
+        worker, pid, seen_at_kill, killer = _kill_generator_when(runner, lambda: _first_samples.remote(runner.buffer))
         runner.iterate(1)
         row = _iterations(run_dir)[1]
         killer.join()
@@ -97,17 +103,10 @@ def test_generator_killed_during_an_overlapped_rollout_loses_and_duplicates_noth
     try:
         runner.initial_stages()
         runner.iterate(0)
-        worker = runner.generators.workers[0]
-        pid = actor_pid(worker)
-        seen_at_kill = []
-
-        def kill_once_streaming():
-            seen_at_kill.append(ray.get(_samples_after.remote(runner.buffer, str(run_dir / "metrics.jsonl"), 1,
-                                                              "select_pairs")))  # fmt: skip
-            ray.kill(worker, no_restart=False)
-
-        killer = threading.Thread(target=kill_once_streaming)
-        killer.start()
+        metrics = str(run_dir / "metrics.jsonl")
+        worker, pid, seen_at_kill, killer = _kill_generator_when(
+            runner, lambda: _samples_after.remote(runner.buffer, metrics, 1, "select_pairs")
+        )
         runner.iterate(1)
         killer.join()
         runner.iterate(2)

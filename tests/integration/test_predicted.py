@@ -1,9 +1,12 @@
 """difficulty.source=predicted on the tiny model: ranking before generation, the budget, and resume."""
 
+import json
+
 import pyarrow.parquet as pq
 import pytest
 from test_e2e import tiny_config
 
+from spo.cli import main
 from spo.io import read_jsonl
 from spo.runner import SelfPlayRunner
 
@@ -16,7 +19,7 @@ def _lines(run_dir, stage):
 
 
 @pytest.mark.usefixtures("ray_cluster")
-def test_predicted_difficulty_ranks_before_generating_and_stops_at_the_budget(tmp_path, cache_dir, tiny_policy):
+def test_predicted_difficulty_ranks_before_generating_and_stops_at_the_budget(tmp_path, cache_dir, tiny_policy, capsys):
     run_dir = tmp_path / "run"
     SelfPlayRunner(tiny_config(run_dir, cache_dir, "iterations=3", *PREDICTED)).run()
     rollout, select = _lines(run_dir, "rollout"), _lines(run_dir, "select")
@@ -38,6 +41,12 @@ def test_predicted_difficulty_ranks_before_generating_and_stops_at_the_budget(tm
             assert set(prompts.column("prediction_source").to_pylist()) <= {"learned", "both"}
     row = _lines(run_dir, "iteration")[2]
     assert row["tokens_per_pair"] > 0 and row["saved_prompts"] == 96 - rollout[2]["prompts_generated"]
+    # offline, the same predictor refit on iterations < k scores iteration k as the run did online
+    assert main(["analyze", "predict", str(run_dir), "--predictor", "both", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["iteration"] for r in rows] == [1, 2] and [r["history_prompts"] for r in rows] == [
+        select[0]["prompts"], select[0]["prompts"] + select[1]["prompts"]]  # fmt: skip
+    assert rows[0]["usable_auc"] == pytest.approx(select[1]["usable_auc"])  # explored rows included in both
 
 
 @pytest.mark.usefixtures("ray_cluster")

@@ -132,3 +132,11 @@ def test_predicted_difficulty_config_is_checked():
                      ("difficulty.predictor=oracle", "predictor"), ("selection.min_reward_spread=-1", "spread")):  # fmt: skip
         with pytest.raises(ConfigError, match=key):
             validate(make_config("difficulty.source=predicted", bad))
+
+
+def test_pairs_narrower_than_the_minimum_spread_are_dropped_as_ties_are(tmp_path):
+    buf = make_buffer(tmp_path, selection=SelectionConfig(min_reward_spread=0.5))
+    buf.add(samples([("a", 0, 0.0), ("a", 1, 1.0), ("b", 0, 0.4), ("b", 1, 0.6), ("c", 0, 0.5), ("c", 1, 0.5)]))
+    assert buf.usable_count() == 1
+    summary = buf.select_prompts(0)
+    assert summary["pairs_candidates"] == 1 and summary["pairs_dropped"] == 2  # b too narrow, c tied

@@ -1,0 +1,107 @@
+"""Predicting difficulty before generating against post-hoc selection, at the same pair budget.
+
+Per seed: a ``post-hoc`` run (``difficulty.source=current``: generate every scheduled prompt, pair those
+whose samples spread by more than ``selection.min_reward_spread``), then a ``predicted`` run whose
+budget (``prompts_per_iteration``: prompts with a usable pair) is the post-hoc run's mean number of
+usable prompts per iteration, drawn from ``OVERSAMPLE`` times as many candidates. Same policy, seed,
+pair builder and threshold. Reported: generated tokens per trained pair, wall time per iteration,
+held-out reward per iteration (paired by seed and iteration, cluster bootstrap over seeds), the online
+predictor's quality, and offline, history vs learned vs both (``spo analyze predict``) on the same runs.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from hydra import compose, initialize_config_dir
+
+from benchmarks.common import cache_dir, parse_args, write_result
+from spo.analysis.predict import evaluate
+from spo.analysis.stats import cluster_bootstrap_ci
+from spo.config import register, to_config
+from spo.io import read_jsonl
+from spo.runner import SelfPlayRunner
+
+CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+register()
+OVERSAMPLE = 2.5
+COMMON = ("experiment=tiny", "selection.min_reward_spread=0.3", "tracking.backends=[]")
+
+
+def run(run_dir: Path, cache: Path, *overrides: str) -> Path:
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = to_config(compose("config", overrides=[*COMMON, f"run_dir={run_dir}", f"cache_dir={cache}",
+                                                     *overrides]))  # fmt: skip
+    SelfPlayRunner(cfg).run()
+    return run_dir
+
+
+def summary(run_dir: Path) -> dict:
+    lines = read_jsonl(run_dir / "metrics.jsonl")
+    rows = [x for x in lines if x["stage"] == "iteration"]
+    select = [x for x in lines if x["stage"] == "select"]
+    evals = [x["heldout_reward"] for x in lines if x["stage"] == "eval"]
+    tokens, pairs = sum(r.get("tokens_generated", 0) for r in rows), sum(r.get("pairs_trained", 0) for r in rows)
+    return {"tokens_per_pair": tokens / max(pairs, 1), "tokens": tokens, "pairs": pairs,
+            "usable_per_iteration": statistics.mean(_usable(run_dir, s) for s in select),
+            "prompts_generated": sum(r["prompts_generated"] for r in rows),
+            "per_iteration_s": statistics.mean(r["iteration_s"] for r in rows), "heldout": evals,
+            "usable_auc": [s.get("usable_auc") for s in select],
+            "difficulty_spearman": [s.get("difficulty_spearman") for s in select]}  # fmt: skip
+
+
+def _usable(run_dir: Path, select: dict) -> int:
+    if "usable_prompts" in select:
+        return select["usable_prompts"]
+    return select["pairs_candidates"]  # post-hoc, within builder: one candidate pair per usable prompt
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0], seeds=("3", "seeds"), iterations=("6", "iterations per run"),
+                      prompts=("128", "post-hoc prompts per iteration"))  # fmt: skip
+    seeds = [0] if args.quick else list(range(int(args.seeds)))
+    its, prompts = ("2", "32") if args.quick else (args.iterations, args.prompts)
+    cache, out = cache_dir(), {"seeds": seeds, "oversample": OVERSAMPLE, "runs": {}, "offline": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in seeds:
+            common = (f"seed={seed}", f"iterations={its}", "task.n_heldout=64" if args.quick else "task.n_heldout=128")
+            post = summary(run(Path(tmp) / f"posthoc-{seed}", cache, *common, f"prompts_per_iteration={prompts}"))
+            budget = max(1, round(post["usable_per_iteration"]))
+            pred_dir = run(Path(tmp) / f"predicted-{seed}", cache, *common, f"prompts_per_iteration={budget}",
+                           "difficulty.source=predicted", f"difficulty.oversample={OVERSAMPLE}")  # fmt: skip
+            out["runs"][seed] = {"posthoc": post, "predicted": summary(pred_dir), "budget": budget}
+            for name in ("history", "learned", "both"):
+                out["offline"] += [{"seed": seed, **r} for r in evaluate(pred_dir, name)]
+            p = out["runs"][seed]
+            print(f"seed {seed}: budget {budget}; tokens per pair post-hoc {post['tokens_per_pair']:.1f}, "
+                  f"predicted {p['predicted']['tokens_per_pair']:.1f}; held-out {post['heldout'][-1]:.3f} vs "
+                  f"{p['predicted']['heldout'][-1]:.3f}", flush=True)  # fmt: skip
+    out["compare"] = compare(out["runs"])
+    write_result("predicted", out, args.out, args.quick)
+
+
+def compare(runs: dict) -> dict:
+    """Ratios and paired differences, predicted against post-hoc."""
+    seeds = sorted(runs)
+    ratio = [runs[s]["predicted"]["tokens_per_pair"] / runs[s]["posthoc"]["tokens_per_pair"] for s in seeds]
+    diffs, groups = [], []
+    for s in seeds:
+        a, b = runs[s]["posthoc"]["heldout"], runs[s]["predicted"]["heldout"]
+        for k in range(1, min(len(a), len(b))):  # every iteration's evaluation, the initial one excluded
+            diffs.append(b[k] - a[k])
+            groups.append(s)
+    final = [runs[s]["predicted"]["heldout"][-1] - runs[s]["posthoc"]["heldout"][-1] for s in seeds]
+    return {
+        "tokens_per_pair_ratio": {"mean": float(np.mean(ratio)), "values": ratio},
+        "heldout_diff_per_iteration": {"mean": float(np.mean(diffs)), "ci": cluster_bootstrap_ci(diffs, groups)},
+        "final_heldout_diff": {"mean": float(np.mean(final)), "values": final},
+        "per_iteration_s_ratio": float(np.mean([runs[s]["predicted"]["per_iteration_s"]
+                                                / runs[s]["posthoc"]["per_iteration_s"] for s in seeds])),
+    }  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
