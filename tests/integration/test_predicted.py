@@ -42,6 +42,7 @@ def test_predicted_difficulty_ranks_before_generating_and_stops_at_the_budget(tm
     row = _lines(run_dir, "iteration")[2]
     assert row["tokens_per_pair"] > 0 and row["saved_prompts"] == 96 - rollout[2]["prompts_generated"]
     # offline, the same predictor refit on iterations < k scores iteration k as the run did online
+    capsys.readouterr()  # the run's own table
     assert main(["analyze", "predict", str(run_dir), "--predictor", "both", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["iteration"] for r in rows] == [1, 2] and [r["history_prompts"] for r in rows] == [
