@@ -70,8 +70,9 @@ test-vllm: $(VLLM_STAMP)
 	$(VLLM_VENV)/bin/python -m pytest -q -m vllm tests/integration/test_vllm.py
 
 # Each benchmark writes benchmarks/results/<name>.json; report.py renders them into results/README.md.
-# bench_overlap runs the tiny experiment in every pipeline mode, 3 seeds (about 15 minutes on 2 cores).
-BENCHES := learner engines generation pipeline buffer sync overlap
+# bench_overlap runs the tiny experiment in every pipeline mode, 3 seeds (about 15 minutes on 2 cores);
+# bench_predicted, predicted against post-hoc selection, 3 seeds (about 10 minutes).
+BENCHES := learner engines generation pipeline buffer sync overlap predicted
 bench: $(STAMP)
 	for b in $(BENCHES); do $(BIN)/python -m benchmarks.bench_$$b || exit 1; done
 	test ! -d $(MODELS)/smollm2 || $(BIN)/python -m benchmarks.bench_learner --model smollm2

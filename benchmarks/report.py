@@ -186,6 +186,22 @@ def _overlap(r: dict) -> list[str]:
     ]
 
 
+def _predicted(r: dict) -> list[str]:
+    c = r["compare"]
+    d = c["heldout_diff_per_iteration"]
+    rows = [f"| {s} | {v['budget']} | {v['posthoc']['tokens_per_pair']:.1f} | {v['predicted']['tokens_per_pair']:.1f} | "
+            f"{v['posthoc']['heldout'][-1]:.3f} | {v['predicted']['heldout'][-1]:.3f} |" for s, v in r["runs"].items()]  # fmt: skip
+    return [
+        "## Predicted difficulty against post-hoc selection, same pair budget (tiny)",
+        f"Tokens per trained pair, predicted / post-hoc: {c['tokens_per_pair_ratio']['mean']:.2f}; held-out reward "
+        f"difference per iteration {d['mean']:+.3f} (CI {d['ci'][0]:+.3f} to {d['ci'][1]:+.3f}, bootstrap over seeds).",
+        "",
+        "| seed | budget | tokens/pair post-hoc | tokens/pair predicted | final post-hoc | final predicted |",
+        "|---|---|---|---|---|---|",
+        *rows,
+    ]
+
+
 SECTIONS = {
     "learner": _learner,
     "learner_smollm2": _learner_smollm2,
@@ -196,6 +212,7 @@ SECTIONS = {
     "sync": _sync,
     "overlap": _overlap,
     "overlap_smollm2": _overlap,
+    "predicted": _predicted,
 }
 
 
