@@ -12,7 +12,18 @@ from pathlib import Path
 from benchmarks.common import RESULTS
 from spo.io import atomic_file
 
-ORDER = ("learner", "learner_smollm2", "engines", "generation", "pipeline", "buffer", "sync")
+ORDER = (
+    "learner",
+    "learner_smollm2",
+    "engines",
+    "generation",
+    "pipeline",
+    "overlap",
+    "overlap_smollm2",
+    "predicted",
+    "buffer",
+    "sync",
+)
 
 
 def _load(results: Path) -> dict[str, dict]:
