@@ -18,7 +18,7 @@ REGISTRIES = [getattr(plugins, name) for name in dir(plugins) if isinstance(geta
 
 
 def test_every_registry_entry_imports():
-    assert len(REGISTRIES) == 11
+    assert len(REGISTRIES) == 12
     for registry in REGISTRIES:
         for name in registry:
             assert callable(registry.get(name)), (registry.key, name)
@@ -33,6 +33,7 @@ def test_entries_carry_their_own_flags():
     unmatchable = [n for n in plugins.PROMPT_POLICIES if not plugins.PROMPT_POLICIES.flag(n, "matchable")]
     assert unmatchable == ["curriculum", "random"]
     assert [n for n in plugins.PAIR_BUILDERS if plugins.PAIR_BUILDERS.flag(n, "needs_pools")] == ["cross"]
+    assert [n for n in plugins.PREDICTORS if plugins.PREDICTORS.flag(n, "needs_features")] == ["both", "learned"]
     assert {n: plugins.PIPELINES.flag(n, "lag") for n in plugins.PIPELINES} == {"async": 0, "one_step_off": 1,
                                                                                 "sync": 0}  # fmt: skip
 
