@@ -143,13 +143,16 @@ def bench(model: str, seeds: list[int], cache: Path, extra: tuple, modes: tuple,
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], model=("tiny", "tiny or smollm2"), seeds=("3", "seeds per mode"),
-                      modes=(",".join(MODES), "comma-separated modes; sync is always run (the reference)"))  # fmt: skip
-    seeds = [0] if args.quick else list(range(int(args.seeds)))
+                      modes=(",".join(MODES), "comma-separated modes; sync is always run (the reference)"),
+                      first_seed=("0", "the first seed"))  # fmt: skip
+    first = int(args.first_seed)
+    seeds = [0] if args.quick else list(range(first, first + int(args.seeds)))
     modes = tuple(dict.fromkeys(["sync", *(["one_step_off"] if args.quick else args.modes.split(","))]))
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise SystemExit(f"--modes: unknown {unknown}; known: {list(MODES)}")
     name = "overlap" if args.model == "tiny" else f"overlap_{args.model}"
+    name += f"_from_seed{first}" if first else ""
     result = bench(args.model, seeds, cache_dir(), QUICK if args.quick else (), modes,
                    lambda r: write_result(name, r, args.out, args.quick))  # fmt: skip
     for mode, c in result["vs_sync"].items():
