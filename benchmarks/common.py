@@ -40,7 +40,7 @@ def parse_args(description: str, **extra: tuple[str, str]) -> argparse.Namespace
     options given as ``name=(default, help)``."""
     parser = argparse.ArgumentParser(description=description)
     for name, (default, help_text) in extra.items():
-        parser.add_argument(f"--{name}", default=default, help=help_text)
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, default=default, help=help_text)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check that it runs, not how fast")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for <name>.json")
     return parser.parse_args()
