@@ -43,8 +43,7 @@ class GeneratorWorker:
         serving an older version (a restarted one, or a fresh one on resume) loads it from the checkpoint
         first. A worker already serving a newer version (pushed while this chunk was queued) keeps it.
         """
-        if policy is not None and policy["version"] > self.policy_version:
-            self.load_checkpoint(policy["path"], policy["version"])
+        self._serve(policy)
         with self.clock.busy():
             completions = self.engine.generate([r["prompt"] for r in rows], sampling)
             return samples_table(rows, completions, self.generator_name, self.policy_version, iteration,
@@ -52,10 +51,14 @@ class GeneratorWorker:
 
     def embed(self, rows: list[dict], policy: dict | None = None) -> np.ndarray:
         """The engine's embedding of each ``{"prompt"}`` row, from ``policy`` (as :meth:`generate`)."""
-        if policy is not None and policy["version"] > self.policy_version:
-            self.load_checkpoint(policy["path"], policy["version"])
+        self._serve(policy)
         with self.clock.busy():
             return self.engine.embed([r["prompt"] for r in rows])
+
+    def _serve(self, policy: dict | None) -> None:
+        """Load ``policy`` (``{"version", "path"}``) if this worker serves an older version."""
+        if policy is not None and policy["version"] > self.policy_version:
+            self.load_checkpoint(policy["path"], policy["version"])
 
     def load_weights(self, named_tensors: list[tuple[str, torch.Tensor | np.ndarray]], version: int) -> int:
         """Load new weights (tensors or read-only NumPy arrays) and adopt ``version``; returns the version served."""
@@ -130,15 +133,17 @@ class GeneratorPool:
 
     def submit(self, rows: list[dict], iteration: int, sampling: SamplingParams) -> ray.ObjectRef:
         """Queue one chunk on the next worker; returns a reference to its samples table."""
-        worker = self.workers[self._next % len(self.workers)]
-        self._next += 1
-        return worker.generate.remote(rows, iteration, sampling, self._policy)
+        return self._next_worker().generate.remote(rows, iteration, sampling, self._policy)
 
     def embed(self, rows: list[dict]) -> ray.ObjectRef:
         """A reference to the next worker's embedding of ``rows`` (one vector per prompt)."""
+        return self._next_worker().embed.remote(rows, self._policy)
+
+    def _next_worker(self):
+        """The workers in turn (round robin)."""
         worker = self.workers[self._next % len(self.workers)]
         self._next += 1
-        return worker.embed.remote(rows, self._policy)
+        return worker
 
     def load_weights(self, weights_ref: ray.ObjectRef, version: int) -> list[int]:
         """Push weights (an object reference) to every worker; wait for all acknowledgements."""
