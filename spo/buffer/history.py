@@ -21,11 +21,17 @@ from spo.schemas import difficulty_col
 SPREAD_TOLERANCE = 1e-9  # rewards within this of each other count as tied
 
 
+def wide(gaps, min_spread: float) -> np.ndarray:
+    """Per reward gap: wider than ``min_spread`` (with :data:`SPREAD_TOLERANCE`), the rule for a usable pair;
+    a missing gap is not."""
+    return np.nan_to_num(np.asarray(gaps, dtype=float), nan=0.0) > min_spread + SPREAD_TOLERANCE
+
+
 def usable(prompts: pa.Table, scorer: str, min_spread: float) -> np.ndarray:
     """Per prompt: its samples' ``scorer`` rewards spread by more than ``min_spread`` (a pair can be built)."""
     hi = prompts.column(f"reward_max/{scorer}").to_numpy(zero_copy_only=False).astype(float)
     lo = prompts.column(f"reward_min/{scorer}").to_numpy(zero_copy_only=False).astype(float)
-    return np.nan_to_num(hi - lo, nan=0.0) > min_spread + SPREAD_TOLERANCE
+    return wide(hi - lo, min_spread)
 
 
 def observations(prompts: pa.Table, features: pa.Table, scorer: str, pair_scorer: str, min_spread: float,

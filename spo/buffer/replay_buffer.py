@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from spo.buffer.difficulty import prompt_stats, read_difficulty
 from spo.buffer.features import text_features
-from spo.buffer.history import SPREAD_TOLERANCE, read_history, usable
+from spo.buffer.history import read_history, usable, wide
 from spo.buffer.pair_metrics.base import add_margins, attach_logprobs, mark_top_pairs, trim_to_multiple
 from spo.buffer.pairs import build_pairs
 from spo.buffer.prediction import candidates_table, quality, rank
@@ -239,10 +239,10 @@ class ReplayBuffer:
             kept = self._first(kept, self.selection.pair_samples)
         sel = self.selection
         pairs, n_tied = build_pairs(kept, self.primary, sel.pair_builder, self.policy, sel.strong, sel.weak)
-        if sel.min_reward_spread > 0:  # a usable pair spreads by more than this (spo.buffer.history.usable)
-            wide = pc.greater(pairs.column("margin_explicit"), sel.min_reward_spread + SPREAD_TOLERANCE)
-            n_tied += pairs.num_rows - pc.sum(wide).as_py() if pairs.num_rows else 0
-            pairs = pairs.filter(wide)
+        if sel.min_reward_spread > 0:  # the same rule as a usable prompt's (spo.buffer.history.wide)
+            keep = wide(pairs.column("margin_explicit").to_numpy(zero_copy_only=False), sel.min_reward_spread)
+            n_tied += int((~keep).sum())
+            pairs = pairs.filter(pa.array(keep, pa.bool_()))
         write_parquet(samples, out_dir / "samples.parquet")
         write_parquet(prompts, out_dir / "prompts.parquet")
         self._candidates = {iteration: pairs}
