@@ -13,29 +13,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import yaml
 
 from spo.buffer.config import DifficultyConfig
-from spo.buffer.features import text_features
-from spo.buffer.history import observations
-from spo.buffer.prediction import candidates_table, quality
+from spo.buffer.history import iteration_observations
+from spo.buffer.prediction import quality
 from spo.plugins import PREDICTORS
-from spo.schemas import difficulty_col
-
-
-def _iteration_observations(run: Path, k: int, scorer: str, pair_scorer: str, min_spread: float) -> pa.Table:
-    d = run / f"iter_{k}"
-    prompts = pq.read_table(d / "prompts.parquet")
-    prompts = prompts.filter(pc.invert(pc.is_null(prompts.column(difficulty_col(scorer)))))
-    if (d / "candidates.parquet").exists():
-        feats = pq.read_table(d / "candidates.parquet", columns=["prompt_id", "features"])
-    else:
-        samples = pq.read_table(d / "samples.parquet", columns=["prompt_id", "prompt"])
-        text = dict(zip(samples.column("prompt_id").to_pylist(), samples.column("prompt").to_pylist()))
-        ids = prompts.column("prompt_id").to_pylist()
-        feats = candidates_table(ids, text_features([text[i] for i in ids]), k)
-    return observations(prompts, feats, scorer, pair_scorer, min_spread, k)
 
 
 def evaluate(run: Path, predictor: str, min_spread: float | None = None, discount: float | None = None) -> list[dict]:
@@ -52,7 +35,7 @@ def evaluate(run: Path, predictor: str, min_spread: float | None = None, discoun
     dcfg = DifficultyConfig(**{k: v for k, v in (cfg.get("difficulty") or {}).items() if k in known})
     dcfg = replace(dcfg, discount=discount) if discount is not None else dcfg
     iters = sorted(int(p.name.split("_")[1]) for p in run.glob("iter_*") if (p / "prompts.parquet").exists())
-    obs = {k: _iteration_observations(run, k, scorer, primary, spread) for k in iters}
+    obs = {k: iteration_observations(run, k, scorer, primary, spread) for k in iters}
     rows = []
     for k in iters[1:]:
         history = pa.concat_tables([obs[j] for j in iters if j < k])

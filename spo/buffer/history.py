@@ -16,6 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from spo.buffer.features import text_features
+from spo.buffer.prediction import candidates_table
 from spo.schemas import difficulty_col
 
 SPREAD_TOLERANCE = 1e-9  # rewards within this of each other count as tied
@@ -49,15 +51,27 @@ def observations(prompts: pa.Table, features: pa.Table, scorer: str, pair_scorer
     return obs.append_column("features", feats).sort_by("prompt_id")
 
 
+def iteration_observations(run_dir: Path, k: int, scorer: str, pair_scorer: str, min_spread: float) -> pa.Table:
+    """Iteration ``k``'s observations from the run directory: its generated prompts, with the features and
+    version its ``candidates.parquet`` stored, else (a run with post-hoc selection) the prompts' text
+    features and version ``k``."""
+    d = Path(run_dir) / f"iter_{k}"
+    prompts = pq.read_table(d / "prompts.parquet")
+    generated = prompts.filter(pc.invert(pc.is_null(prompts.column(difficulty_col(scorer)))))
+    if (d / "candidates.parquet").exists():
+        cands = pq.read_table(d / "candidates.parquet", columns=["prompt_id", "features", "policy_version"])
+        version = int(pc.min(cands.column("policy_version")).as_py())
+    else:
+        samples = pq.read_table(d / "samples.parquet", columns=["prompt_id", "prompt"])
+        text = dict(zip(samples.column("prompt_id").to_pylist(), samples.column("prompt").to_pylist()))
+        ids = generated.column("prompt_id").to_pylist()
+        cands, version = candidates_table(ids, text_features([text[i] for i in ids]), k), k
+    return observations(generated, cands, scorer, pair_scorer, min_spread, version)
+
+
 def read_history(run_dir: Path, before: int, scorer: str, pair_scorer: str, min_spread: float) -> pa.Table | None:
-    """Observations of iterations ``< before`` from the run directory (``None`` if there are none)."""
-    parts = []
-    for k in range(before):
-        d = Path(run_dir) / f"iter_{k}"
-        if (d / "prompts.parquet").exists() and (d / "candidates.parquet").exists():
-            prompts = pq.read_table(d / "prompts.parquet")
-            cands = pq.read_table(d / "candidates.parquet")
-            generated = prompts.filter(pc.invert(pc.is_null(prompts.column(difficulty_col(scorer)))))
-            version = int(pc.min(cands.column("policy_version")).as_py())
-            parts.append(observations(generated, cands, scorer, pair_scorer, min_spread, version))
+    """Observations of the iterations ``< before`` that chose their prompts by prediction (``None`` if none)."""
+    parts = [iteration_observations(run_dir, k, scorer, pair_scorer, min_spread) for k in range(before)
+             if (Path(run_dir) / f"iter_{k}" / "candidates.parquet").exists()
+             and (Path(run_dir) / f"iter_{k}" / "prompts.parquet").exists()]  # fmt: skip
     return pa.concat_tables(parts) if parts else None
