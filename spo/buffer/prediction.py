@@ -6,8 +6,9 @@ import random
 
 import numpy as np
 import pyarrow as pa
-from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
+
+from spo.analysis.stats import spearman
 
 UNKNOWN_USABLE = 0.5  # the Beta(1, 1) prior's mean, for a candidate with no prediction
 
@@ -50,7 +51,8 @@ def quality(predicted_difficulty: list, difficulty: list, predicted_usable: list
     out: dict = {"predicted_prompts": sum(p is not None for p in predicted_usable)}
     pd_ = [(p, d) for p, d in zip(predicted_difficulty, difficulty) if p is not None and d is not None]
     if len(pd_) >= 3 and len({p for p, _ in pd_}) > 1 and len({d for _, d in pd_}) > 1:
-        out["difficulty_spearman"] = float(spearmanr(*zip(*pd_)).statistic)
+        predicted, realised = (np.array(v, dtype=float) for v in zip(*pd_))
+        out["difficulty_spearman"] = spearman(predicted, realised)
     pu = [(p, u) for p, u in zip(predicted_usable, usable) if p is not None]
     if len({u for _, u in pu}) == 2:
         out["usable_auc"] = float(roc_auc_score([u for _, u in pu], [p for p, _ in pu]))
