@@ -182,9 +182,10 @@ class SelfPlayRunner:
         and, with ``pipeline.stale=regenerate``, sample their prompts again from the current policy."""
         p = self.cfg.pipeline
         stale = ray.get(self.buffer.take_stale.remote(iteration, p.max_staleness))
-        ids = set(stale.pop("stale_prompt_ids"))
+        ids = stale.pop("stale_prompt_ids")
         if p.stale == "regenerate" and ids:
-            rows = [r for r in self.schedule.iteration(iteration) if r["prompt_id"] in ids]
+            by_id = {r["prompt_id"]: r for r in self.train_prompts}  # the iteration's prompts, however chosen
+            rows = [by_id[i] for i in ids]
             again = self._stream(rows, iteration, self.cfg.generator.n_samples, self.cfg.seed + REGENERATE_SEED,
                                  [self.generators, *self.extra_pools])  # fmt: skip
             stale.update(regenerated_prompts=len(rows), regenerated_samples=again["samples_clean"],
