@@ -189,7 +189,7 @@ class SelfPlayRunner:
             again = self._stream(rows, iteration, self.cfg.generator.n_samples, self.cfg.seed + REGENERATE_SEED,
                                  [self.generators, *self.extra_pools])  # fmt: skip
             stale.update(regenerated_prompts=len(rows), regenerated_samples=again["samples_clean"],
-                         generate_s=again["generate_s"], score_s=again["score_s"])  # fmt: skip
+                         regenerate_generate_s=again["generate_s"], regenerate_score_s=again["score_s"])  # fmt: skip
         return stale
 
     def select(self, iteration: int) -> dict:

@@ -27,7 +27,8 @@ class BusyClock:
 
 
 # Which stage timings are a role's busy time (the generators' and scorers' own clocks, the learner's wall time).
-ROLE_BUSY = {"generate_s": "generator", "eval_generate_s": "generator", "score_s": "scorer", "train_s": "learner",
+ROLE_BUSY = {"generate_s": "generator", "eval_generate_s": "generator", "regenerate_generate_s": "generator",
+             "score_s": "scorer", "regenerate_score_s": "scorer", "train_s": "learner",
              "pair_logprobs_s": "learner"}  # fmt: skip
 
 
