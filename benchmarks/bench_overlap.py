@@ -18,15 +18,11 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
 from scipy import stats
 
-from benchmarks.common import cache_dir, parse_args, write_result
-from spo.config import register, to_config
+from benchmarks.common import cache_dir, compose_config, parse_args, write_result
 from spo.runner import SelfPlayRunner
 
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
-register()
 TARGET_GAIN = 0.8
 # Ray's CPUs are logical: 3 lets the rule scorer's actor be placed beside a 1-CPU generator and a 1-CPU learner
 # rank; the cores each role really uses are set by its threads (1 + 1 in the split layout, on 2 cores).
@@ -46,10 +42,8 @@ QUICK = ("iterations=2", "prompts_per_iteration=32", "task.n_heldout=16")
 
 
 def run(model: str, mode: str, seed: int, work: Path, cache: Path, extra: tuple = ()) -> list[dict]:
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        overrides = [*MODELS[model], *MODES[mode], *extra, f"seed={seed}", f"run_dir={work / f'{model}-{mode}-{seed}'}",
-                     f"cache_dir={cache}", "tracking.backends=[]"]  # fmt: skip
-        cfg = to_config(compose("config", overrides=overrides))
+    cfg = compose_config(*MODELS[model], *MODES[mode], *extra, f"seed={seed}",
+                         f"run_dir={work / f'{model}-{mode}-{seed}'}", f"cache_dir={cache}", "tracking.backends=[]")  # fmt: skip
     return SelfPlayRunner(cfg).run()
 
 

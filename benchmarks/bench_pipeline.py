@@ -13,18 +13,13 @@ import time
 from pathlib import Path
 
 import ray
-from hydra import compose, initialize_config_dir
 
-from benchmarks.common import cache_dir, parse_args, write_result
+from benchmarks.common import cache_dir, compose_config, parse_args, write_result
 from spo.assets.paths import resolve_model_path
 from spo.assets.tiny import build_tiny_reward_model
-from spo.config import register, to_config
 from spo.data.schedule import chunks as split
 from spo.rollout.base import SamplingParams
 from spo.runner import SelfPlayRunner
-
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
-register()
 
 
 def tiny_rm(cache: Path, policy: str) -> str:
@@ -36,10 +31,8 @@ def tiny_rm(cache: Path, policy: str) -> str:
 
 
 def config(run_dir: Path, cache: Path, *overrides: str):
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        dcfg = compose("config", overrides=["experiment=tiny", f"run_dir={run_dir}", f"cache_dir={cache}",
-                                            "iterations=1", "tracking.backends=[]", *overrides])  # fmt: skip
-    return to_config(dcfg)
+    return compose_config("experiment=tiny", f"run_dir={run_dir}", f"cache_dir={cache}", "iterations=1",
+                          "tracking.backends=[]", *overrides)  # fmt: skip
 
 
 def serial_rollout(runner: SelfPlayRunner, iteration: int) -> dict:

@@ -16,26 +16,19 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from hydra import compose, initialize_config_dir
 
-from benchmarks.common import cache_dir, parse_args, write_result
+from benchmarks.common import cache_dir, compose_config, parse_args, write_result
 from spo.analysis.predict import evaluate
 from spo.analysis.stats import cluster_bootstrap_ci
-from spo.config import register, to_config
 from spo.io import read_jsonl
 from spo.runner import SelfPlayRunner
 
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
-register()
 OVERSAMPLE = 2.5
 COMMON = ("experiment=tiny", "selection.min_reward_spread=0.3", "tracking.backends=[]")
 
 
 def run(run_dir: Path, cache: Path, *overrides: str) -> Path:
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = to_config(compose("config", overrides=[*COMMON, f"run_dir={run_dir}", f"cache_dir={cache}",
-                                                     *overrides]))  # fmt: skip
-    SelfPlayRunner(cfg).run()
+    SelfPlayRunner(compose_config(*COMMON, f"run_dir={run_dir}", f"cache_dir={cache}", *overrides)).run()
     return run_dir
 
 

@@ -100,3 +100,17 @@ def write_result(name: str, result: dict, out: Path, quick: bool) -> Path:
     write_json({"benchmark": name, "quick": quick, "machine": machine(), **result}, path)
     print(f"wrote {path}", flush=True)
     return path
+
+
+CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+
+
+def compose_config(*overrides: str):
+    """A validated-schema run config from ``conf/`` and Hydra ``overrides``, as ``python -m spo.train`` composes it."""
+    from hydra import compose, initialize_config_dir
+
+    from spo.config import register, to_config
+
+    register()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return to_config(compose("config", overrides=list(overrides)))
