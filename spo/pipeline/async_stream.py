@@ -24,12 +24,11 @@ class AsyncPipeline(OneStepOffPipeline):
     def generator_side(self, iteration: int, learned) -> None:
         self.finish()
         r = self.runner
-        pushed: dict = {}
-        self._pushed = pushed
+        self._pushed = {}  # filled by the push, once learning has ended
 
         def push_when_learned() -> None:
-            if not pushed and learned.done():
-                OneStepOffPipeline.after_learning(self, iteration, pushed, learned.result())
+            if not self._pushed and learned.done():
+                OneStepOffPipeline.after_learning(self, iteration, self._pushed, learned.result())
 
         if iteration + 1 < r.cfg.iterations:
             in_flight = r.cfg.pipeline.chunks_in_flight
