@@ -39,14 +39,14 @@ def summary(run_dir: Path) -> dict:
     evals = [x["heldout_reward"] for x in lines if x["stage"] == "eval"]
     tokens, pairs = sum(r.get("tokens_generated", 0) for r in rows), sum(r.get("pairs_trained", 0) for r in rows)
     return {"tokens_per_pair": tokens / max(pairs, 1), "tokens": tokens, "pairs": pairs,
-            "usable_per_iteration": statistics.mean(_usable(run_dir, s) for s in select),
+            "usable_per_iteration": statistics.mean(_usable(s) for s in select),
             "prompts_generated": sum(r["prompts_generated"] for r in rows),
             "per_iteration_s": statistics.mean(r["iteration_s"] for r in rows), "heldout": evals,
             "usable_auc": [s.get("usable_auc") for s in select],
             "difficulty_spearman": [s.get("difficulty_spearman") for s in select]}  # fmt: skip
 
 
-def _usable(run_dir: Path, select: dict) -> int:
+def _usable(select: dict) -> int:
     if "usable_prompts" in select:
         return select["usable_prompts"]
     return select["pairs_candidates"]  # post-hoc, within builder: one candidate pair per usable prompt
