@@ -26,12 +26,17 @@ def _keys(table):
     return list(zip(*(table.column(k).to_pylist() for k in SAMPLE_KEY)))
 
 
-@ray.remote(num_cpus=0)
-def _first_samples(buffer) -> int:
-    """Wait until the buffer holds samples (from its own caller, so not queued behind the driver's adds)."""
+def _wait_collected(buffer) -> int:
+    """Wait until the buffer holds samples; returns how many it holds then."""
     while not (n := ray.get(buffer.collected.remote())):
         time.sleep(0.02)
     return n
+
+
+@ray.remote(num_cpus=0)
+def _first_samples(buffer) -> int:
+    """:func:`_wait_collected` from its own caller, so not queued behind the driver's adds."""
+    return _wait_collected(buffer)
 
 
 def _kill_generator_when(runner, ready):
@@ -88,7 +93,7 @@ def _samples_after(buffer, metrics_path: str, iteration: int, stage: str) -> int
     while not written():
         assert time.time() < deadline, f"no {stage} line for iteration {iteration}"
         time.sleep(0.02)
-    return ray.get(_first_samples.remote(buffer))
+    return _wait_collected(buffer)  # in this task: a nested task could wait seconds for a worker process
 
 
 @pytest.mark.usefixtures("ray_cluster")
