@@ -52,3 +52,19 @@ def test_cli_result_alone_on_stdout_while_libraries_print(capfd):
     out, err = capfd.readouterr()
     assert json.loads(out) == {"ok": True}
     assert "a library speaks" in err and "fd 1" in err
+
+
+def test_a_stale_torch_extension_build_lock_is_removed_and_a_fresh_one_kept(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from spo.learner.prebuild import STALE_LOCK_S, clear_stale_build_locks
+
+    stale, fresh = tmp_path / "deepspeed_shm_comm" / "lock", tmp_path / "other_op" / "lock"
+    for lock in (stale, fresh):
+        lock.parent.mkdir()
+        lock.touch()
+    old = time.time() - STALE_LOCK_S - 5
+    os.utime(stale, (old, old))
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
+    assert clear_stale_build_locks() == [stale] and not stale.exists() and fresh.exists()
