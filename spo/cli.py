@@ -74,7 +74,7 @@ def _select(args) -> str | dict:
     from spo.offline.select import select_offline
 
     result = select_offline(args.input, args.output, args.metric, args.fraction, args.weight, args.implicit,
-                            args.beta, args.model, args.judge_dim, args.seed, args.skipped)  # fmt: skip
+                            args.beta, args.model, args.judge_dim, args.seed, args.skipped, args.split)  # fmt: skip
     if args.json:
         return result
     skipped = f"; {result['skipped']} rows gave no pair and were skipped" if result["skipped"] else ""
@@ -90,7 +90,7 @@ def _train(args) -> str | dict:
 
     learner = LearnerConfig(loss=args.loss, beta=args.beta, lr=args.lr, epochs=args.epochs,
                             zero_stage=args.zero_stage, num_ranks=args.ranks, reference="iteration_start")  # fmt: skip
-    result = train_offline(args.data, args.model, args.out, learner, seed=args.seed)
+    result = train_offline(args.data, args.model, args.out, learner, seed=args.seed, split=args.split)
     return result if args.json else f"trained on {result['pairs']} pairs, loss {result.get('loss')}; saved {args.out}"
 
 
@@ -98,10 +98,10 @@ def _export(args) -> str | dict:
     from spo.export import export_alpaca_eval, export_arena_hard, export_trl
 
     args.run = str(resolve_run(args.run))
-    if args.format == "trl":
+    if args.format in ("trl", "hf"):
         if args.iteration is None:
-            raise ValueError("--iteration is required for --format trl")
-        result = export_trl(args.run, args.iteration, args.out, args.trl_format)
+            raise ValueError(f"--iteration is required for --format {args.format}")
+        result = export_trl(args.run, args.iteration, args.out, args.trl_format, as_dataset=args.format == "hf")
         return (
             result
             if args.json
@@ -193,7 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sel = sub.add_parser("select", help="keep the top fraction of a preference dataset's pairs by a metric")
-    sel.add_argument("input", help="Parquet or JSONL: TRL pairs with scores, or all responses with scores")
+    sel.add_argument("input", help="Parquet or JSONL file, or a dataset (a hub id in the local datasets cache, a "
+                     "save_to_disk directory, a folder of shards): TRL pairs with scores, or all responses with "
+                     "scores")  # fmt: skip
+    sel.add_argument("--split", default="train", help="the dataset's split (not for a single file)")
     sel.add_argument("output", help="where the selected pairs go (.parquet or .jsonl)")
     sel.add_argument("--metric", default="alignment_potential", help="explicit_margin, implicit_margin, "
                      "alignment_potential, judge_delta, uniform or all")  # fmt: skip
@@ -210,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     sel.set_defaults(fn=_select)
 
     tr = sub.add_parser("train-offline", help="train the DeepSpeed learner on an existing preference dataset")
-    tr.add_argument("data", help="Parquet or JSONL preference pairs (as for select)")
+    tr.add_argument("data", help="preference pairs: a file or a dataset (as for select)")
+    tr.add_argument("--split", default="train", help="the dataset's split (not for a single file)")
     tr.add_argument("--model", required=True, help="HF model directory of the policy")
     tr.add_argument("--out", required=True, help="checkpoint directory to write")
     tr.add_argument("--loss", default="dpo")
@@ -259,11 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("export", help="export a run's data for other tools")
     ex.add_argument("run", help="run directory")
-    ex.add_argument("--iteration", type=int, help="the iteration whose pairs to export (--format trl)")
-    ex.add_argument("--format", default="trl", choices=("trl", "alpaca_eval", "arena_hard"))
+    ex.add_argument("--iteration", type=int, help="the iteration whose pairs to export (--format trl or hf)")
+    ex.add_argument("--format", default="trl", choices=("trl", "hf", "alpaca_eval", "arena_hard"),
+                    help="trl: a file; hf: a datasets directory (save_to_disk) with TRL's columns")  # fmt: skip
     ex.add_argument("--version", type=int, help="policy version of the held-out answers (default: the last)")
     ex.add_argument("--name", help="model name written into the answers (default: <run>-v<version>)")
-    ex.add_argument("--out", required=True, help="output file (.jsonl or .parquet; .json or .jsonl for alpaca_eval)")
+    ex.add_argument("--out", required=True, help="output file (.jsonl or .parquet; .json or .jsonl for alpaca_eval; "
+                    "a new directory for hf)")  # fmt: skip
     ex.add_argument("--trl-format", default="conversational", choices=("conversational", "standard"),
                     help="TRL's message-list columns (default) or plain strings")  # fmt: skip
     ex.add_argument("--arena-version", default="v2", choices=("v2", "v0.1"), help="Arena-Hard-Auto answer layout")

@@ -13,6 +13,7 @@ SAMPLE_KEY = ("iteration", "prompt_id", "sample_idx")
 _SAMPLE_FIELDS = [
     pa.field("prompt_id", pa.string(), nullable=False),
     pa.field("prompt", pa.string(), nullable=False),
+    pa.field("context", pa.string(), nullable=True),  # earlier turns as JSON (spo.chat); null if single-turn
     pa.field("response", pa.string(), nullable=False),
     pa.field("sample_idx", pa.int32(), nullable=False),
     pa.field("generator", pa.string(), nullable=False),
@@ -73,6 +74,7 @@ def pairs_schema() -> pa.Schema:
         [
             pa.field("prompt_id", pa.string(), nullable=False),
             pa.field("prompt", pa.string(), nullable=False),
+            pa.field("context", pa.string(), nullable=True),
             pa.field("chosen", pa.string(), nullable=False),
             pa.field("rejected", pa.string(), nullable=False),
             pa.field("chosen_reward", pa.float64()),

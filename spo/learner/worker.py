@@ -16,11 +16,12 @@ from pathlib import Path
 import pyarrow as pa
 import torch
 
-from spo.chat import load_tokenizer
+from spo.chat import load_tokenizer, row_conversation
 from spo.io import atomic_dir
 from spo.learner.config import LearnerConfig
 from spo.learner.logprobs import pair_logprobs, response_logprobs
 from spo.learner.losses.base import LossInputs, compute_loss
+from spo.learner.prebuild import clear_stale_build_locks
 from spo.learner.sampler_reference import check as check_sampler
 from spo.learner.sampler_reference import take as take_sampler
 from spo.learner.sampler_reference import usable
@@ -73,6 +74,7 @@ class LearnerWorker:
         import deepspeed
         from transformers import AutoModelForCausalLM
 
+        clear_stale_build_locks()
         deepspeed.init_distributed(dist_backend="nccl" if torch.cuda.is_available() else "gloo")
         torch.manual_seed(seed)
         self.cfg = cfg
@@ -130,7 +132,7 @@ class LearnerWorker:
         batches += [rows[:1]] * (int(count) - len(batches))  # idle ranks keep the collective count
         diff = 0.0
         for k, batch in enumerate(batches):
-            prompts = [b["prompt"] for b in batch]
+            prompts = [row_conversation(b) for b in batch]
             chosen, rejected = [b["chosen"] for b in batch], [b["rejected"] for b in batch]
             c, r, _, _ = pair_logprobs(model, self.tokenizer, prompts, chosen, rejected)
             if k == 0 and checked:
@@ -145,7 +147,7 @@ class LearnerWorker:
         return {"reference_from_sampler": len(from_sampler) - len(checked), "sampler_max_diff": diff}
 
     def _loss_inputs(self, batch: list[dict]) -> LossInputs:
-        prompts = [b["prompt"] for b in batch]
+        prompts = [row_conversation(b) for b in batch]
         pc, pr, nc, nr = pair_logprobs(
             self.engine, self.tokenizer, prompts, [b["chosen"] for b in batch], [b["rejected"] for b in batch]
         )
@@ -243,7 +245,7 @@ class LearnerWorker:
         if with_reference:
             cols.update(ref_chosen_logps=[], ref_rejected_logps=[])
         for batch in self._micro_batches(rows):
-            args = ([b["prompt"] for b in batch], [b["chosen"] for b in batch], [b["rejected"] for b in batch])
+            args = ([row_conversation(b) for b in batch], [b["chosen"] for b in batch], [b["rejected"] for b in batch])
             c, r, nc, nr = pair_logprobs(self.engine, self.tokenizer, *args)
             for name, values in zip(LOGPROB_COLUMNS, (c, r, nc, nr)):
                 cols[name] += values.tolist()

@@ -1,12 +1,15 @@
-"""Reading preference datasets (Parquet or JSONL) into spo's pair columns.
+"""Reading preference datasets (a Parquet or JSONL file, or a ``datasets`` source: a hub id in the
+local cache, a ``save_to_disk`` directory or a folder of shards) into spo's pair columns.
 
 Two layouts are accepted:
-- TRL pairs: ``prompt``, ``chosen``, ``rejected`` with ``chosen_score`` and ``rejected_score``;
+- TRL pairs: ``prompt``, ``chosen``, ``rejected`` with ``chosen_score`` and ``rejected_score`` (or
+  ``score_chosen`` and ``score_rejected``, as in ``HuggingFaceH4/ultrafeedback_binarized``);
 - all responses with scores: ``prompt``, ``all_generated_responses``, ``all_rm_scores`` (as in the
   public on-policy UltraFeedback sets); each row becomes its best-vs-worst pair.
 
-Responses may be strings or chat message lists (the last message's content is used). Errors
-name the file and the row.
+Responses may be strings or chat message lists (the last message's content is used); a prompt may be
+a string or chat messages (the last user turn is the prompt, earlier turns its ``context``). Errors
+name the file (or dataset and split) and the row.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from spo.chat import split_messages
+from spo.data.hf_dataset import DatasetSourceError, open_dataset
 from spo.errors import ConfigError
 from spo.io import atomic_file, read_jsonl, write_parquet
 
@@ -43,10 +48,14 @@ def as_flags(flags: dict[str, str]):
         raise DatasetError(f"{flags.get(key, key)}: {msg}") from exc
 
 
-def read_table(path: str | Path) -> pa.Table:
+def read_table(path: str | Path, split: str = "train") -> pa.Table:
+    """A file as it is; anything else (a directory, a hub id) split ``split`` through ``datasets``."""
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"{path}: no such file")
+        try:
+            return open_dataset(str(path), split, key="dataset").with_format("arrow")[:]
+        except DatasetSourceError as exc:
+            raise DatasetError(str(exc).removeprefix("dataset: ")) from None
     try:
         if path.suffix == ".parquet":
             return pq.read_table(path)
@@ -124,36 +133,54 @@ def _best_worst(row: dict, where: str) -> tuple[int, int, list[float]] | str:
     return scores.index(max(scores)), scores.index(min(scores)), scores
 
 
-def _layout(path, cols: set[str]) -> str:
-    if {"prompt", "chosen", "rejected", "chosen_score", "rejected_score"} <= cols:
-        return "pairs"
+SCORE_COLUMNS = (("chosen_score", "rejected_score"), ("score_chosen", "score_rejected"))  # TRL's, UltraFeedback's
+
+
+def _layout(path, cols: set[str]) -> tuple[str, tuple[str, str] | None]:
+    """``("pairs", score columns)`` or ``("all", None)``."""
+    for scores in SCORE_COLUMNS:
+        if {"prompt", "chosen", "rejected", *scores} <= cols:
+            return "pairs", scores
     if {"prompt", "all_generated_responses", "all_rm_scores"} <= cols:
-        return "all"
+        return "all", None
     raise DatasetError(
-        f"{path}: missing required columns; need prompt, chosen, rejected, chosen_score, rejected_score, "
-        f"or prompt, all_generated_responses, all_rm_scores; found {sorted(cols)}"
+        f"{path}: missing required columns; need prompt, chosen, rejected, chosen_score, rejected_score (or "
+        f"score_chosen, score_rejected), or prompt, all_generated_responses, all_rm_scores; found {sorted(cols)}"
     )
 
 
-def read_pairs(path: str | Path) -> LoadedPairs:
-    """Normalise a dataset to ``prompt_id, prompt, chosen, rejected, chosen_reward, rejected_reward,
-    margin_explicit`` plus any log-prob columns it carries.
+def _prompt(value, where: str) -> tuple[str, str | None]:
+    """``(prompt, context)`` of a string or chat-messages prompt."""
+    if isinstance(value, list):
+        try:
+            return split_messages(value)
+        except ValueError as exc:
+            raise DatasetError(f"{where}: prompt: {exc}") from None
+    if isinstance(value, str):
+        return value, None
+    raise DatasetError(f"{where}: prompt: expected a string or a list of chat messages, got {type(value).__name__}")
+
+
+def read_pairs(path: str | Path, split: str = "train") -> LoadedPairs:
+    """Normalise a dataset to ``prompt_id, prompt, context, chosen, rejected, chosen_reward,
+    rejected_reward, margin_explicit`` plus any log-prob columns it carries.
 
     A row of all responses that cannot give a pair (fewer than two responses, or all scores tied) is
     skipped and reported; a malformed row is an error naming it; no usable row at all is an error.
     """
-    table = read_table(path)
-    layout = _layout(path, set(table.column_names))
+    table = read_table(path, split)
+    name = path if Path(path).is_file() else f"{path} split {split!r}"
+    layout, scores = _layout(name, set(table.column_names))
     if table.num_rows == 0:
-        raise DatasetError(f"{path}: the dataset is empty")
-    out = {k: [] for k in ("prompt_id", "prompt", "chosen", "rejected", "chosen_reward", "rejected_reward")}
+        raise DatasetError(f"{name}: the dataset is empty")
+    out = {k: [] for k in ("prompt_id", "prompt", "context", "chosen", "rejected", "chosen_reward", "rejected_reward")}
     rows, skipped = [], []
     for i, row in enumerate(table.to_pylist(), start=1):
-        where = f"{path}: row {i}"
-        prompt = _text(row["prompt"], where)
+        where = f"{name}: row {i}"
+        prompt, context = _prompt(row["prompt"], where)
         if layout == "pairs":
             chosen, rejected = _text(row["chosen"], where), _text(row["rejected"], where)
-            rc, rr = _score(row["chosen_score"], where), _score(row["rejected_score"], where)
+            rc, rr = _score(row[scores[0]], where), _score(row[scores[1]], where)
         else:
             found = _best_worst(row, where)
             if isinstance(found, str):
@@ -164,15 +191,17 @@ def read_pairs(path: str | Path) -> LoadedPairs:
             chosen, rejected = _text(responses[best], where), _text(responses[worst], where)
             rc, rr = scores[best], scores[worst]
         rows.append(i)
-        out["prompt_id"].append(str(row["prompt_id"]) if row.get("prompt_id") is not None else _prompt_id(prompt))
+        text = prompt if context is None else f"{context}\n{prompt}"
+        out["prompt_id"].append(str(row["prompt_id"]) if row.get("prompt_id") is not None else _prompt_id(text))
         out["prompt"].append(prompt)
+        out["context"].append(context)
         out["chosen"].append(chosen)
         out["rejected"].append(rejected)
         out["chosen_reward"].append(rc)
         out["rejected_reward"].append(rr)
     if not rows:
-        raise DatasetError(f"{path}: no row gives a pair ({len(skipped)} skipped; row 1: {skipped[0]['reason']})")
-    pairs = pa.table(out)
+        raise DatasetError(f"{name}: no row gives a pair ({len(skipped)} skipped; row 1: {skipped[0]['reason']})")
+    pairs = pa.table({**out, "context": pa.array(out["context"], pa.string())})
     pairs = pairs.append_column(
         "margin_explicit", pa.array([c - r for c, r in zip(out["chosen_reward"], out["rejected_reward"])])
     )
@@ -183,6 +212,6 @@ def read_pairs(path: str | Path) -> LoadedPairs:
     return LoadedPairs(pairs, rows, skipped)
 
 
-def load_pairs(path: str | Path) -> pa.Table:
+def load_pairs(path: str | Path, split: str = "train") -> pa.Table:
     """The pairs of :func:`read_pairs` alone."""
-    return read_pairs(path).pairs
+    return read_pairs(path, split).pairs

@@ -29,18 +29,18 @@ def model_logps_mean(pairs: pa.Table, model_path: str, batch_size: int = 8) -> t
     import torch
     from transformers import AutoModelForCausalLM
 
-    from spo.chat import load_tokenizer
+    from spo.chat import load_tokenizer, row_conversation
     from spo.learner.logprobs import pair_logprobs
 
     tok = load_tokenizer(model_path)
     tok.padding_side = "right"
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32, use_safetensors=True).eval()
     chosen, rejected = [], []
-    rows = pairs.select(["prompt", "chosen", "rejected"]).to_pylist()
+    rows = pairs.select(["prompt", "context", "chosen", "rejected"]).to_pylist()
     with torch.no_grad():
         for start in range(0, len(rows), batch_size):
             b = rows[start : start + batch_size]
-            c, r, nc, nr = pair_logprobs(model, tok, [x["prompt"] for x in b], [x["chosen"] for x in b],
+            c, r, nc, nr = pair_logprobs(model, tok, [row_conversation(x) for x in b], [x["chosen"] for x in b],
                                          [x["rejected"] for x in b])  # fmt: skip
             chosen += (c / nc).tolist()
             rejected += (r / nr).tolist()
@@ -87,8 +87,10 @@ def select_offline(
     judge_dim: str | None = None,
     seed: int = 0,
     skipped_out: str | None = None,
+    split: str = "train",
 ) -> dict:
-    """Score the pairs in ``inp``, keep the top ``fraction`` by ``metric`` and write them to ``out``.
+    """Score the pairs in ``inp`` (a file, or split ``split`` of a dataset), keep the top ``fraction`` by
+    ``metric`` and write them to ``out``.
 
     Rows that cannot give a pair (all scores tied, fewer than two responses) are skipped: written to
     ``skipped_out`` (JSONL of ``row``, ``reason``) if given, else logged one by one, and counted.
@@ -96,7 +98,7 @@ def select_offline(
     sel = SelectionConfig(pair_metric=metric, pair_fraction=fraction, ap_weight=weight, judge_dim=judge_dim)
     with as_flags(FLAGS):
         sel.validate("selection")
-    loaded = read_pairs(inp)
+    loaded = read_pairs(inp, split)
     pairs = loaded.pairs
     report_skipped(loaded.skipped, inp, skipped_out)
     form = None

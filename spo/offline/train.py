@@ -17,14 +17,16 @@ FLAGS = {"learner.loss": "--loss", "learner.beta": "--beta", "learner.lr": "--lr
          "learner.zero_stage": "--zero-stage", "learner.num_ranks": "--ranks"}  # fmt: skip
 
 
-def train_offline(data: str, model: str, out: str, learner: LearnerConfig, seed: int = 0, cpus: float = 0.5) -> dict:
-    """Train ``learner.epochs`` passes over the pairs in ``data`` and save an HF checkpoint to ``out``."""
+def train_offline(data: str, model: str, out: str, learner: LearnerConfig, seed: int = 0, cpus: float = 0.5,
+                  split: str = "train") -> dict:  # fmt: skip
+    """Train ``learner.epochs`` passes over the pairs in ``data`` (a file, or split ``split`` of a dataset)
+    and save an HF checkpoint to ``out``."""
     if not Path(model).is_dir():
         raise DatasetError(f"--model: no such directory: {model}")
     with as_flags(FLAGS):
         learner.validate("learner")
-    raw = read_table(data)
-    loaded = read_pairs(data)
+    raw = read_table(data, split)
+    loaded = read_pairs(data, split)
     pairs = loaded.pairs
     if "selected" in raw.column_names:
         selected = pc.fill_null(raw.column("selected"), False).take(pa.array([i - 1 for i in loaded.rows]))

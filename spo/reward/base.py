@@ -20,9 +20,12 @@ class ScorerContext:
 
 
 class RewardBackend:
-    """Config hooks every reward backend has; flags: ``is_judge``."""
+    """Config hooks every reward backend has; flags: ``is_judge``, and ``conversational``: the backend
+    reads the whole conversation (a message list, see :mod:`spo.chat`) where a prompt has earlier turns;
+    otherwise it gets the last user turn as a string (what rule rewards check)."""
 
     is_judge = False
+    conversational = False
 
     @classmethod
     def check_config(cls, sc, key: str) -> None:
@@ -47,7 +50,7 @@ class Scorer(RewardBackend, ABC):
     """Maps (prompt, response) pairs to scalar rewards; higher is better."""
 
     @abstractmethod
-    def score(self, prompts: list[str], responses: list[str], finish_reasons: list[str] | None = None) -> list[float]:
+    def score(self, prompts: list, responses: list[str], finish_reasons: list[str] | None = None) -> list[float]:
         """One reward per (prompt, response); NaN marks a reward that could not be computed.
 
         ``finish_reasons`` (``stop`` or ``length``, per response) lets a scorer penalise truncation.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 
+from spo.chat import transcript
 from spo.plugins import ENGINES
 from spo.reward.base import Judge
 from spo.rollout.base import SamplingParams
@@ -47,7 +48,9 @@ def parse_scores(reply: str, dimensions: list[str]) -> dict[str, int | None]:
 
 
 class GenerativeJudge(Judge):
-    """A causal LM behind an engine, prompted with :data:`RUBRIC`."""
+    """A causal LM behind an engine, prompted with :data:`RUBRIC` (a conversation as its transcript)."""
+
+    conversational = True
 
     @classmethod
     def check_config(cls, sc, key):
@@ -68,9 +71,8 @@ class GenerativeJudge(Judge):
         self.max_new_tokens = max_new_tokens
 
     def _ask(self, prompts: list[str], responses: list[str], temperature: float, seed: int) -> list[str]:
-        queries = [
-            RUBRIC.format(dims=", ".join(self.dimensions), prompt=p, response=r) for p, r in zip(prompts, responses)
-        ]
+        dims = ", ".join(self.dimensions)
+        queries = [RUBRIC.format(dims=dims, prompt=transcript(p), response=r) for p, r in zip(prompts, responses)]
         sampling = SamplingParams(n=1, temperature=temperature, max_new_tokens=self.max_new_tokens, seed=seed)
         return [c[0].text for c in self.engine.generate(queries, sampling)]
 

@@ -15,6 +15,7 @@ import torch
 from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
+from spo.chat import row_conversation
 from spo.cluster.resources import placement_bundle
 from spo.plugins import SCORERS
 from spo.reward.base import ScorerContext
@@ -39,7 +40,9 @@ class ScorerWorker:
         whose reward is NaN/inf, gets a null reward and its reason in ``score_error``.
         """
         with self.clock.busy():
-            prompts, responses = table.column("prompt").to_pylist(), table.column("response").to_pylist()
+            rows = table.select(["prompt", "context"]).to_pylist()
+            prompts = [row_conversation(r) if self.scorer.conversational else r["prompt"] for r in rows]
+            responses = table.column("response").to_pylist()
             finish = table.column("finish_reason").to_pylist()
             errors = [None] * table.num_rows
             try:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from spo.chat import turns
 from spo.reward.base import Scorer
 
 
-def render(template, prompt: str, response: str) -> str:
-    """The (user prompt, assistant response) conversation as text, in ``template``'s chat template."""
-    messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
-    return template.apply_chat_template(messages, tokenize=False)
+def render(template, prompt: str | list[dict], response: str) -> str:
+    """The conversation (the prompt's turns, then the assistant ``response``) as text, in ``template``'s
+    chat template."""
+    return template.apply_chat_template([*turns(prompt), {"role": "assistant", "content": response}], tokenize=False)
 
 
 def encode(tokenizer, texts: list[str]):
@@ -35,6 +36,8 @@ def reward_values(model, enc) -> torch.Tensor:
 
 class SequenceClassifierScorer(Scorer):
     """Scores with an HF sequence-classification reward model."""
+
+    conversational = True
 
     @classmethod
     def check_config(cls, sc, key):

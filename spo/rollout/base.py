@@ -38,14 +38,15 @@ class Engine(ABC):
     """Samples from a causal LM and takes weight updates in place."""
 
     @abstractmethod
-    def generate(self, prompts: list[str], sampling: SamplingParams) -> list[list[Completion]]:
-        """Return ``sampling.n`` completions for each prompt, in prompt order."""
+    def generate(self, prompts: list[str | list[dict]], sampling: SamplingParams) -> list[list[Completion]]:
+        """Return ``sampling.n`` completions for each prompt (a user turn, or a conversation ending in one:
+        see :mod:`spo.chat`), in prompt order."""
 
     @abstractmethod
     def load_weights(self, named_tensors: Iterable[tuple[str, torch.Tensor]]) -> None:
         """Replace the policy's parameters with ``named_tensors``."""
 
-    def embed(self, prompts: list[str]) -> np.ndarray:
+    def embed(self, prompts: list[str | list[dict]]) -> np.ndarray:
         """One vector per prompt: the policy's own reading of it (for difficulty prediction)."""
         raise NotImplementedError(
             f"the {type(self).__name__} engine cannot read prompt embeddings; use difficulty.features=text"

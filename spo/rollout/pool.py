@@ -18,6 +18,7 @@ import numpy as np
 import ray
 import torch
 
+from spo.chat import row_conversation
 from spo.io import load_safetensors_dir
 from spo.plugins import ENGINES
 from spo.rollout.base import SamplingParams
@@ -37,7 +38,7 @@ class GeneratorWorker:
         self.clock = BusyClock()
 
     def generate(self, rows: list[dict], iteration: int, sampling: SamplingParams, policy: dict | None = None):
-        """Sample ``sampling.n`` responses for each ``{"prompt_id", "prompt"}`` row.
+        """Sample ``sampling.n`` responses for each ``{"prompt_id", "prompt", "context"?}`` row.
 
         ``policy`` (``{"version", "path"}``) is the oldest policy the samples may come from; a worker
         serving an older version (a restarted one, or a fresh one on resume) loads it from the checkpoint
@@ -45,7 +46,7 @@ class GeneratorWorker:
         """
         self._serve(policy)
         with self.clock.busy():
-            completions = self.engine.generate([r["prompt"] for r in rows], sampling)
+            completions = self.engine.generate([row_conversation(r) for r in rows], sampling)
             return samples_table(rows, completions, self.generator_name, self.policy_version, iteration,
                                  self.sample_offset)  # fmt: skip
 
@@ -53,7 +54,7 @@ class GeneratorWorker:
         """The engine's embedding of each ``{"prompt"}`` row, from ``policy`` (as :meth:`generate`)."""
         self._serve(policy)
         with self.clock.busy():
-            return self.engine.embed([r["prompt"] for r in rows])
+            return self.engine.embed([row_conversation(r) for r in rows])
 
     def _serve(self, policy: dict | None) -> None:
         """Load ``policy`` (``{"version", "path"}``) if this worker serves an older version."""

@@ -20,6 +20,7 @@ def samples_table(rows: list[dict], completions: list[list], generator: str, pol
         for idx, c in enumerate(comps):
             out["prompt_id"].append(row["prompt_id"])
             out["prompt"].append(row["prompt"])
+            out["context"].append(row.get("context"))
             out["response"].append(c.text)
             out["sample_idx"].append(sample_offset + idx)
             out["generator"].append(generator)

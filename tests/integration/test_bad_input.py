@@ -6,6 +6,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hf_datasets import save_dict
 from test_e2e import tiny_config
 from transformers import AutoTokenizer
 
@@ -50,6 +51,15 @@ def _parquet(d: Path) -> list[str]:
     return [f"task.prompts_file={d / 'train.parquet'}", f"task.heldout_file={d / 'heldout.jsonl'}", "task.name=custom"]
 
 
+def _dataset(splits: dict, *overrides: str):
+    """A save_to_disk dataset with ``splits`` as ``task.dataset``."""
+
+    def make(d: Path) -> list[str]:
+        return [f"task.dataset={save_dict(d / 'ds', splits)}", "task.name=custom", *overrides]
+
+    return make
+
+
 def _overlap(d: Path) -> list[str]:
     (d / "train.jsonl").write_bytes(GOOD)
     (d / "heldout.jsonl").write_bytes(b'{"prompt": "Sort: 9 8"}\n')
@@ -60,13 +70,18 @@ CASES = [
     ("empty prompt", _prompts(b'{"prompt_id": "a", "prompt": "Sort: 1"}\n{"prompt_id": "b", "prompt": "   "}\n'), "prompt 'b' is empty"),
     ("over-long prompt", _prompts(GOOD.replace(b"3 1 2", b"3 1 2 " * 200)), "prompt 'a' has .* tokens, over task.max_prompt_tokens=512"),
     ("non-UTF-8 bytes", _prompts(b'{"prompt": "caf\xe9"}\n'), r"train.jsonl: row 1: not a JSON object .*utf-8"),
-    ("duplicate prompt ids", _prompts(b'{"prompt_id": "x", "prompt": "a"}\n{"prompt_id": "x", "prompt": "b"}\n'), "row 2: duplicate prompt_id 'x'"),
-    ("prompt not a string", _prompts(b'{"prompt": 5}\n'), "row 1: needs a string 'prompt' field"),
+    ("duplicate prompt ids", _prompts(b'{"prompt_id": "x", "prompt": "a"}\n{"prompt_id": "x", "prompt": "b"}\n'), "row 2: duplicate prompt id 'x'"),
+    ("prompt not a string", _prompts(b'{"prompt": 5}\n'), "row 1: field 'prompt' is int, expected a string or a list of chat messages"),
     ("row not JSON", _prompts(b'{"prompt": "a"}\nnot json\n'), "row 2: not a JSON object"),
     ("empty prompt file", _prompts(b"\n\n"), "train.jsonl: prompt file is empty"),
     ("unsupported file type", _prompts(GOOD, ".txt"), "unsupported prompt file type '.txt'"),
     ("corrupt parquet", _parquet, "train.parquet: not a readable Parquet file"),
     ("held-out overlaps train", _overlap, "1 held-out prompts also appear in the training set"),
+    ("dataset column missing", _dataset({"train": {"text": ["a"]}}, "task.heldout_fraction=0.5"), r"task.dataset .*/ds split 'train': no column 'prompt'; it has \['text'\]"),
+    ("dataset prompt not text", _dataset({"train": {"prompt": [1, 2]}}, "task.heldout_fraction=0.5"), r"split 'train': row 1: field 'prompt' is int"),
+    ("messages without a user turn", _dataset({"train": {"m": [[{"role": "system", "content": "s"}]] * 2}}, "task.prompt_field=m", "task.heldout_fraction=0.5"), r"split 'train': row 1: field 'm': the 1 chat messages hold no user turn"),
+    ("dataset split missing", _dataset({"train": {"prompt": ["a", "b"]}}, "task.heldout_split=test"), r"task.dataset: .*/ds has no split 'test'; it has \['train'\]"),
+    ("hub dataset not cached", _overrides("task.dataset=acme/not-cached", "task.heldout_fraction=0.1"), "task.dataset: acme/not-cached: not a local path, and not in the datasets cache"),
     ("missing prompts file", _overrides("task.name=custom", "task.prompts_file=/nope/train.jsonl", "task.heldout_file=/nope/h.jsonl"), "task.prompts_file: no such file: /nope/train.jsonl"),
     ("model path missing", _overrides("model.path=/nope/model"), "model.path: no such directory: /nope/model"),
     ("hub id while offline", _overrides("model.path=org/model"), "a hub id is accepted only when HF_HUB_OFFLINE is unset"),

@@ -71,8 +71,14 @@ def test_unknown_key_is_rejected_by_schema():
     [
         (b"", "prompt file is empty"),
         (b'{"prompt": "a"}\nnot json\n', "row 2: not a JSON object"),
-        (b'{"text": "a"}\n', "row 1: needs a string 'prompt' field"),
-        (b'{"prompt": "a", "prompt_id": "x"}\n{"prompt": "b", "prompt_id": "x"}\n', "row 2: duplicate prompt_id 'x'"),
+        (b'{"text": "a"}\n', "row 1: no field 'prompt'"),
+        (b'{"prompt": 3}\n', "row 1: field 'prompt' is int, expected a string or a list of chat messages"),
+        (
+            b'{"prompt": [{"role": "system", "content": "s"}]}\n',
+            "row 1: field 'prompt': the 1 chat messages hold no user turn",
+        ),
+        (b'{"prompt": "a", "prompt_id": "x"}\n{"prompt": "b", "prompt_id": "x"}\n', "row 2: duplicate prompt id 'x'"),
+        (b'{"prompt": "a", "prompt_id": "x"}\n{"prompt": "b"}\n', "row 2: no value in id field 'prompt_id'"),
         (b'{"prompt": "caf\xe9"}\n', "row 1: not a JSON object"),
     ],
 )
@@ -96,8 +102,8 @@ def test_prompt_file_loads_with_default_ids(tmp_path):
     path = tmp_path / "p.jsonl"
     path.write_text("\n".join(json.dumps({"prompt": p}) for p in ["sort: 1 2", "sort: 3 1"]) + "\n")
     assert load_prompt_file(path) == [
-        {"prompt_id": "row-000001", "prompt": "sort: 1 2"},
-        {"prompt_id": "row-000002", "prompt": "sort: 3 1"},
+        {"prompt_id": "row-000001", "prompt": "sort: 1 2", "context": None},
+        {"prompt_id": "row-000002", "prompt": "sort: 3 1", "context": None},
     ]
 
 
@@ -141,8 +147,8 @@ def test_runner_refuses_a_run_dir_with_metrics_but_no_config(tmp_path):
 
 def test_required_value_is_named(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    with pytest.raises(ConfigError, match=r"^task.prompts_file: required for task 'ultrafeedback'"):
-        validate(make_config("experiment=paper_difficulty"))
+    with pytest.raises(ConfigError, match=r"^task.prompts_file: required for task 'ultrafeedback' \(or task.dataset\)"):
+        validate(make_config("experiment=paper_difficulty", "task.dataset=null"))
 
 
 def test_hub_ids_only_when_online(monkeypatch):
@@ -180,8 +186,9 @@ def test_gpu_presets_validate_and_state_their_gpus(monkeypatch, preset, gpus):
     from spo.cluster.resources import check_fits, required_gpus
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    cfg = make_config(f"experiment={preset}", "task.prompts_file=pyproject.toml", "task.heldout_file=pyproject.toml")
+    cfg = make_config(f"experiment={preset}")
     validate(cfg)
+    assert cfg.task.dataset == "HuggingFaceH4/ultrafeedback_binarized" and cfg.task.heldout_split == "test_prefs"
     assert cfg.generator.engine == "vllm" and cfg.sync.transport == "nccl"
     assert sum(required_gpus(cfg).values()) == gpus
     check_fits(cfg, available_cpus=500, available_gpus=gpus)

@@ -148,3 +148,43 @@ def test_read_pairs_keeps_source_rows_aligned_with_log_probs(tmp_path):
     loaded = read_pairs(write_jsonl(tmp_path / "in.jsonl", rows))
     assert loaded.rows == [1, 3]
     assert loaded.pairs.column("chosen_logps_mean").to_pylist() == [-1.0, -3.0]
+
+
+def _ultrafeedback_binarized(path, with_history: bool = False) -> str:
+    """A small dataset in HuggingFaceH4/ultrafeedback_binarized's layout: a string prompt (or, with
+    ``with_history``, chat messages), chosen/rejected as user+assistant messages, score_chosen/score_rejected."""
+    from hf_datasets import SYSTEM, save_dict
+
+    def split(rows):
+        def turns(answer):
+            return [{"role": "user", "content": "x"}, {"role": "assistant", "content": answer}]
+
+        prompt = [[SYSTEM, {"role": "user", "content": r["prompt"]}] if with_history else r["prompt"] for r in rows]
+        return {"prompt": prompt, "prompt_id": [f"id{i}" for i in range(len(rows))],
+                "chosen": [turns(r["chosen"]) for r in rows], "rejected": [turns(r["rejected"]) for r in rows],
+                "score_chosen": [r["chosen_score"] for r in rows], "score_rejected": [r["rejected_score"] for r in rows]}  # fmt: skip
+
+    return save_dict(path, {"train_prefs": split(TRL_ROWS), "test_prefs": split(TRL_ROWS[:1])})
+
+
+def test_select_reads_a_hub_format_dataset_directory_by_split(tmp_path, capsys):
+    src = _ultrafeedback_binarized(tmp_path / "uf")
+    out = tmp_path / "out.parquet"
+    argv = ["select", src, str(out), "--split", "train_prefs", "--metric", "explicit_margin", "--fraction", "0.34"]
+    assert main([*argv, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"] == 3
+    kept = pq.read_table(out).to_pylist()
+    assert [(r["prompt_id"], r["prompt"], r["chosen"], r["rejected"]) for r in kept] == [
+        ("id0", "sort: 3 1 2", "1 2 3", "3 2 1")
+    ]
+    assert load_pairs(src, "test_prefs").num_rows == 1
+    assert main(["select", src, str(tmp_path / "x.parquet"), "--split", "validation"]) == 2
+    assert "has no split 'validation'; it has ['test_prefs', 'train_prefs']" in capsys.readouterr().err
+
+
+def test_a_messages_prompt_keeps_its_earlier_turns(tmp_path):
+    from hf_datasets import SYSTEM
+
+    pairs = load_pairs(_ultrafeedback_binarized(tmp_path / "uf", with_history=True), "train_prefs")
+    assert pairs.column("prompt").to_pylist()[0] == "sort: 3 1 2"
+    assert json.loads(pairs.column("context")[0].as_py()) == [SYSTEM]

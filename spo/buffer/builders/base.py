@@ -19,7 +19,7 @@ def judge_cols(samples: pa.Table) -> list[str]:
 
 def first_per_prompt(samples: pa.Table, reward: str, order: str) -> pa.Table:
     ranked = samples.sort_by([("prompt_id", "ascending"), (reward, order), ("sample_idx", "ascending")])
-    cols = ["prompt", "response", reward, "generator", "iteration", "policy_version", "logprob_sum",
+    cols = ["prompt", "context", "response", reward, "generator", "iteration", "policy_version", "logprob_sum",
             *judge_cols(samples)]  # fmt: skip
     # skip_nulls=False: a missing judge score must stay missing, not borrow another sample's value
     keep_nulls = pc.ScalarAggregateOptions(skip_nulls=False)
@@ -52,6 +52,7 @@ def assemble(best: pa.Table, worst: pa.Table, reward: str) -> tuple[pa.Table, in
         {
             "prompt_id": best.column("prompt_id"),
             "prompt": best.column("prompt_first"),
+            "context": best.column("context_first"),
             "chosen": best.column("response_first"),
             "rejected": worst.column("response_first"),
             "chosen_reward": chosen_r,
