@@ -34,6 +34,7 @@ def make_chunk(start_prompt: int, n_prompts: int, rng: np.random.Generator) -> p
     cols = {
         "prompt_id": ids,
         "prompt": pa.array([f"Sort: {p % 997}" for p in pids]),
+        "context": pa.nulls(n, pa.string()),
         "response": pa.array([f"r{i}" for i in range(n)]),
         "sample_idx": pa.array(idx),
         "generator": pa.array(["policy"] * n),
