@@ -26,17 +26,12 @@ def _keys(table):
     return list(zip(*(table.column(k).to_pylist() for k in SAMPLE_KEY)))
 
 
-def _wait_collected(buffer) -> int:
-    """Wait until the buffer holds samples; returns how many it holds then."""
+@ray.remote(num_cpus=0)
+def _first_samples(buffer) -> int:
+    """Wait until the buffer holds samples (from its own caller, so not queued behind the driver's adds)."""
     while not (n := ray.get(buffer.collected.remote())):
         time.sleep(0.02)
     return n
-
-
-@ray.remote(num_cpus=0)
-def _first_samples(buffer) -> int:
-    """:func:`_wait_collected` from its own caller, so not queued behind the driver's adds."""
-    return _wait_collected(buffer)
 
 
 def _kill_generator_when(runner, ready):
@@ -93,7 +88,11 @@ def _samples_after(buffer, metrics_path: str, iteration: int, stage: str) -> int
     while not written():
         assert time.time() < deadline, f"no {stage} line for iteration {iteration}"
         time.sleep(0.02)
-    return _wait_collected(buffer)  # in this task: a nested task could wait seconds for a worker process
+    # then wait for samples in this same task (a nested task could wait seconds for a worker process, and
+    # the test module is not importable on the workers, so no module-level helper either)
+    while not (n := ray.get(buffer.collected.remote())):
+        time.sleep(0.02)
+    return n
 
 
 @pytest.mark.usefixtures("ray_cluster")
