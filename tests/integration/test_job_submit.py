@@ -13,6 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # a local Ray head and a submitted job: about 2 minutes; make test-slow (and .ci/run)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
