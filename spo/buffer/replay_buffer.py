@@ -22,6 +22,7 @@ from spo.buffer.pairs import build_pairs
 from spo.buffer.prediction import candidates_table, quality, rank
 from spo.buffer.quarantine import split_nonfinite
 from spo.buffer.selection import SelectionContext, select_prompts
+from spo.cluster.placement import Placed
 from spo.config import Config
 from spo.io import write_parquet
 from spo.pipeline.staleness import pair_staleness, sample_staleness, split_stale, staleness_summary
@@ -33,7 +34,7 @@ class DuplicateSampleError(RuntimeError):
     """A sample key (iteration, prompt_id, sample_idx) arrived twice."""
 
 
-class ReplayBuffer:
+class ReplayBuffer(Placed):
     """Holds the samples being collected; decides which prompts train and hands out pairs."""
 
     def __init__(self, cfg: Config):

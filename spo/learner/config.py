@@ -42,6 +42,7 @@ class LearnerConfig(LossParams):
     # first compares one micro-batch with a teacher-forced pass and refuses a difference above the tolerance.
     reference_from_sampler: bool = False
     sampler_tolerance: float = 0.01  # nats per sequence
+    timeout_s: float = 1800.0
 
     def validate(self, key: str = "learner") -> None:
         """Check every value; the self-play and offline commands both call this."""
@@ -65,6 +66,7 @@ class LearnerConfig(LossParams):
         )
         require(self.zero_stage in (0, 1, 2, 3), f"{key}.zero_stage", f"must be 0-3, got {self.zero_stage}")
         require(self.num_ranks >= 1, f"{key}.num_ranks", "must be >= 1")
+        require(self.timeout_s > 0, f"{key}.timeout_s", f"must be > 0, got {self.timeout_s}")
         require(self.micro_batch_size >= 1, f"{key}.micro_batch_size", "must be >= 1")
         require(self.warmup_steps >= 0, f"{key}.warmup_steps", "must be >= 0")
         require(

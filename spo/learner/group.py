@@ -12,8 +12,17 @@ from spo.learner.config import LearnerConfig
 from spo.learner.worker import LearnerWorker
 
 
+class LearnerFailedError(RuntimeError):
+    """A learner rank died, or did not answer within ``learner.timeout_s`` of the first rank that did."""
+
+
 class LearnerGroup:
-    """Drives every rank through the same collective calls."""
+    """Drives every rank through the same collective calls.
+
+    Ranks work in lock step, so they answer a call within moments of each other: once one has, the others
+    get ``learner.timeout_s`` (also DeepSpeed's collective timeout) before the call fails, naming the ranks
+    and their nodes; a rank that dies fails the call at once. A run never hangs on a lost rank.
+    """
 
     def __init__(
         self, cfg: LearnerConfig, model_path: str, num_cpus: float, threads: int, seed: int, num_gpus: float = 0
@@ -31,20 +40,41 @@ class LearnerGroup:
             ).remote(i, num_ranks, threads)
             for i in range(num_ranks)
         ]
+        self.timeout_s = cfg.timeout_s
+        self.nodes = [p["node"] for p in ray.get([w.placement.remote() for w in self.workers])]
         addr, port = ray.get(self.workers[0].address.remote())
-        ray.get([w.setup.remote(addr, port, model_path, cfg, seed) for w in self.workers])
+        self._gather([w.setup.remote(addr, port, model_path, cfg, seed) for w in self.workers], "set-up")
+
+    def _gather(self, refs: list[ray.ObjectRef], what: str) -> list:
+        """Every rank's answer to one call (see the class docstring)."""
+        ray.wait(refs, num_returns=1)  # however long the work takes
+        ready, late = ray.wait(refs, num_returns=len(refs), timeout=self.timeout_s)
+        for rank, ref in enumerate(refs):
+            if ref in ready:
+                try:
+                    ray.get(ref)
+                except ray.exceptions.RayActorError as exc:
+                    raise LearnerFailedError(f"learner rank {rank} on node {self.nodes[rank]} died during {what}: "
+                                             f"{type(exc).__name__}") from exc  # fmt: skip
+        if late:
+            ranks = [rank for rank, ref in enumerate(refs) if ref in late]
+            raise LearnerFailedError(
+                f"learner.timeout_s: rank(s) {ranks} on node(s) {sorted({self.nodes[r] for r in ranks})} did not "
+                f"finish {what} within {self.timeout_s:g}s of the first rank (a stuck collective or a lost node)"
+            )
+        return ray.get(refs)
 
     def train(self, pairs_ref: ray.ObjectRef, iteration: int, sampler: tuple[str, int] | None = None) -> dict:
         """Train on the pairs behind ``pairs_ref``; returns the group's metrics.
 
         ``sampler``: the policy's generator and version, whose log-probs may serve as the reference.
         """
-        return ray.get([w.train.remote(pairs_ref, iteration, sampler) for w in self.workers])[0]
+        return self._gather([w.train.remote(pairs_ref, iteration, sampler) for w in self.workers], "training")[0]
 
     def pair_logprobs(self, pairs_ref: ray.ObjectRef, with_reference: bool) -> list[ray.ObjectRef]:
         """References to each rank's log-prob table over its share of the candidate pairs."""
         refs = [w.pair_logprobs.remote(pairs_ref, with_reference) for w in self.workers]
-        ray.wait(refs, num_returns=len(refs))
+        self._gather(refs, "log-probs")
         return refs
 
     def call(self, fn, *args) -> list[ray.ObjectRef]:
@@ -65,14 +95,14 @@ class LearnerGroup:
         On several nodes ``path`` must be on storage that every rank and the driver share.
         """
         with atomic_dir(path) as tmp:
-            ray.get([w.save_state.remote(str(tmp)) for w in self.workers])
+            self._gather([w.save_state.remote(str(tmp)) for w in self.workers], "saving state")
 
     def load_state(self, path: str) -> None:
         """Restore every rank's training state from ``path``."""
-        ray.get([w.load_state.remote(path) for w in self.workers])
+        self._gather([w.load_state.remote(path) for w in self.workers], "loading state")
 
     def save_checkpoint(self, path: str) -> None:
-        ray.get([w.save_checkpoint.remote(path) for w in self.workers])
+        self._gather([w.save_checkpoint.remote(path) for w in self.workers], "saving the checkpoint")
 
     def shutdown(self) -> None:
         for w in self.workers:

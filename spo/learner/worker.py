@@ -8,6 +8,7 @@ per iteration, before the first update.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import random
 import socket
@@ -17,6 +18,7 @@ import pyarrow as pa
 import torch
 
 from spo.chat import load_tokenizer, row_conversation
+from spo.cluster.placement import Placed
 from spo.io import atomic_dir
 from spo.learner.config import LearnerConfig
 from spo.learner.logprobs import pair_logprobs, response_logprobs
@@ -45,7 +47,7 @@ def deepspeed_config(cfg: LearnerConfig, world_size: int) -> dict:
     }
 
 
-class LearnerWorker:
+class LearnerWorker(Placed):
     """One rank of the learner group."""
 
     def __init__(self, rank: int, world_size: int, threads: int):
@@ -75,7 +77,8 @@ class LearnerWorker:
         from transformers import AutoModelForCausalLM
 
         clear_stale_build_locks()
-        deepspeed.init_distributed(dist_backend="nccl" if torch.cuda.is_available() else "gloo")
+        deepspeed.init_distributed(dist_backend="nccl" if torch.cuda.is_available() else "gloo",
+                                   timeout=datetime.timedelta(seconds=cfg.timeout_s))  # fmt: skip
         torch.manual_seed(seed)
         self.cfg = cfg
         self.seed = seed

@@ -16,6 +16,7 @@ from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from spo.chat import row_conversation
+from spo.cluster.placement import Placed
 from spo.cluster.resources import placement_bundle
 from spo.plugins import SCORERS
 from spo.reward.base import ScorerContext
@@ -23,7 +24,7 @@ from spo.schemas import reward_col
 from spo.timing import BusyClock
 
 
-class ScorerWorker:
+class ScorerWorker(Placed):
     """One scorer backend in a Ray actor."""
 
     def __init__(self, name: str, backend: str, kwargs: dict, threads: int):

@@ -19,6 +19,7 @@ import ray
 import torch
 
 from spo.chat import row_conversation
+from spo.cluster.placement import Placed
 from spo.io import load_safetensors_dir
 from spo.plugins import ENGINES
 from spo.rollout.base import SamplingParams
@@ -26,7 +27,7 @@ from spo.rollout.samples import samples_table
 from spo.timing import BusyClock
 
 
-class GeneratorWorker:
+class GeneratorWorker(Placed):
     """One engine in a Ray actor; stamps every sample with its policy version."""
 
     def __init__(self, engine: str, engine_kwargs: dict, generator_name: str, threads: int, sample_offset: int = 0):
@@ -165,6 +166,17 @@ class GeneratorPool:
     def receive_weights(self, fn, version: int, *args) -> list[ray.ObjectRef]:
         """References to every worker's acknowledgement (its new version) of weights loaded by ``fn``."""
         return [w.receive_weights.remote(fn, version, *args) for w in self.workers]
+
+    def lagging(self, version: int, wait_s: float = 5.0) -> list[str]:
+        """Which workers do not serve ``version``: ``"generator <i> (serves v<k>)"`` or ``"(no answer)"``."""
+        refs = [w.get_policy_version.remote() for w in self.workers]
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=wait_s)
+        out = []
+        for i, ref in enumerate(refs):
+            served = ray.get(ref) if ref in ready else None
+            if served != version:
+                out.append(f"{self.name} generator {i} ({'no answer' if served is None else f'serves v{served}'})")
+        return out
 
     def policy_versions(self) -> list[int]:
         return ray.get([w.get_policy_version.remote() for w in self.workers])

@@ -52,7 +52,8 @@ class WeightTransport(ABC):
         if worker.is_alive():
             raise SyncTimeoutError(
                 f"sync.timeout_s: weight push of policy v{version} ({self.sync.transport}) was not acknowledged by "
-                f"every generator within {self.sync.timeout_s:g} s; a generator is stuck in a generation step or "
+                f"every generator within {self.sync.timeout_s:g} s ({', '.join(generators.lagging(version))}); "
+                "a generator is stuck in a generation step or "
                 "dead, or the transport's process group hangs. Raise sync.timeout_s if a push legitimately takes "
                 "longer (large models over slow links)"
             )
