@@ -158,6 +158,32 @@ def _rm_train(args) -> str | dict:
             f"{describe(result)}; saved {result['output']}")  # fmt: skip
 
 
+def _plan(args) -> str | dict:
+    from hydra import compose, initialize_config_dir
+
+    from spo.cluster.plan import Node, render
+    from spo.config import register, to_config
+    from spo.train import CONF_DIR
+
+    register()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = to_config(compose("config", overrides=["run_dir=plan", *args.overrides]))
+    if args.nodes:
+        nodes = [Node(args.cpus_per_node, args.gpus_per_node)] * args.nodes
+    else:
+        import ray
+
+        ray.init(address=args.address or "auto", logging_level="ERROR", log_to_driver=False)
+        try:
+            nodes = [
+                Node(n["Resources"].get("CPU", 0.0), n["Resources"].get("GPU", 0.0)) for n in ray.nodes() if n["Alive"]
+            ]
+        finally:
+            ray.shutdown()
+    text, data = render(cfg, nodes)
+    return data if args.json else text
+
+
 def _analyze_predict(args) -> str | list:
     from spo.analysis.predict import evaluate, format_rows
 
@@ -226,6 +252,15 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--json", action="store_true")
     tr.set_defaults(fn=_train)
+
+    pl = sub.add_parser("plan", help="how a config's roles would be placed on a cluster; starts no actor")
+    pl.add_argument("overrides", nargs="*", help="the run's config overrides (experiment=..., key=value)")
+    pl.add_argument("--nodes", type=int, help="plan for this many identical nodes (else: the running cluster)")
+    pl.add_argument("--gpus-per-node", type=float, default=8)
+    pl.add_argument("--cpus-per-node", type=float, default=64)
+    pl.add_argument("--address", help="the running cluster (default: RAY_ADDRESS, or the local `ray start` one)")
+    pl.add_argument("--json", action="store_true")
+    pl.set_defaults(fn=_plan)
 
     mp = sub.add_parser("models", help="real models shipped in PyPI packages").add_subparsers(
         dest="models", required=True

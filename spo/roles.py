@@ -35,6 +35,13 @@ class Roles:
     pairwise_judge: ray.actor.ActorHandle | None = None
     trackers: list = field(default_factory=list)
 
+    def placement(self) -> dict[str, list[dict]]:
+        """Where every actor runs, by role (:func:`spo.cluster.placement.here`)."""
+        groups = {f"generators/{p.name}": p.workers for p in [self.generators, *self.extra_pools]}
+        groups.update({f"scorers/{name}": ws for name, ws in self.scorers.workers.items()})
+        groups.update(learner=self.learner.workers, buffer=[self.buffer])
+        return {role: ray.get([w.placement.remote() for w in workers]) for role, workers in groups.items()}
+
     def shutdown(self) -> None:
         if self.pairwise_judge is not None:
             ray.kill(self.pairwise_judge)

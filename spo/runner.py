@@ -13,6 +13,7 @@ restores the learner's state, and goes on (see :mod:`spo.run_state`).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -26,6 +27,7 @@ from spo.buffer.quarantine import RewardFailureError, check_failures
 from spo.chat import load_tokenizer
 from spo.cluster.connect import connect
 from spo.cluster.resources import check_fits
+from spo.cluster.simulate import with_stand_ins
 from spo.config import Config, validate
 from spo.data.prompts import load_screened_prompts
 from spo.data.schedule import PromptSchedule, chunks, derived_seed
@@ -67,6 +69,8 @@ class SelfPlayRunner:
 
     def __init__(self, cfg: Config, overrides: list[str] | None = None):
         """``overrides``: the command line's ``key=value`` overrides, recorded in ``invocations.jsonl``."""
+        if cfg.cluster.simulate_gpus:
+            with_stand_ins(cfg)
         validate(cfg)
         self.overrides = overrides
         self.cfg = cfg
@@ -111,6 +115,8 @@ class SelfPlayRunner:
         r = self.roles
         self.generators, self.extra_pools, self.scorers, self.buffer = r.generators, r.extra_pools, r.scorers, r.buffer
         self.learner, self.transport, self.pairwise_judge = r.learner, r.transport, r.pairwise_judge
+        with atomic_file(self.run_dir / "placement.json", "w") as fh:
+            json.dump(r.placement(), fh, indent=1)
 
     def shutdown(self) -> None:
         """Stop every role, and the local Ray cluster if this runner started it."""

@@ -16,6 +16,8 @@ class ClusterConfig:
     A dead generator or scorer actor is restarted up to ``max_restarts`` times, and the
     chunks it held are run again. ``*_gpus`` are GPUs per actor (a vLLM engine needs its
     ``tensor_parallel_size``); roles never share a GPU (whole GPUs only) unless ``colocate``.
+    ``simulate_gpus`` (tests only) keeps the layout on logical GPUs with CPU stand-ins
+    (:mod:`spo.cluster.simulate`).
     """
 
     address: str | None = None
@@ -32,6 +34,7 @@ class ClusterConfig:
     scorer_gpus: float = 0.0
     learner_gpus: float = 0.0
     colocate: bool = False
+    simulate_gpus: bool = False
 
     def validate(self, key: str = "cluster") -> None:
         require(self.max_restarts >= 0, f"{key}.max_restarts", "must be >= 0")
