@@ -5,6 +5,7 @@ from the run's ``placement.json``."""
 
 import json
 import math
+import sys
 from collections import Counter
 
 import pytest
@@ -14,10 +15,12 @@ from hydra import compose, initialize_config_dir
 from ray.cluster_utils import Cluster
 from safetensors.torch import load_file
 
-from spo.config import to_config
+from spo.config import register, to_config
 from spo.runner import SelfPlayRunner
 
 pytestmark = pytest.mark.cluster
+register()
+ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # _digest runs in the engines
 
 NODES, GPUS_PER_NODE, CPUS_PER_NODE = 3, 4, 32
 SMALL = ["iterations=1", "prompts_per_iteration=16", "task.n_train=48", "task.n_heldout=8", "generator.max_new_tokens=8",
@@ -45,7 +48,7 @@ def preset_config(run_dir, cache_dir, preset: str, *overrides: str):
 
 
 def _digest(sink, _rank) -> float:
-    return float(sum(t.double().sum() for t in sink.model.state_dict().values()))
+    return float(sum(p.double().sum() for p in sink.model.parameters()))  # tied weights once, as saved
 
 
 def _run(tmp_path, cache_dir, address, preset, *extra):
@@ -64,7 +67,8 @@ def _run(tmp_path, cache_dir, address, preset, *extra):
     return cfg, run_dir, [d[0] for d in digests], versions
 
 
-@pytest.mark.parametrize("preset", ["onpolicy_ultrafeedback_armorm", "paper_difficulty", "qwen_ladder"])
+@pytest.mark.parametrize("preset", ["onpolicy_ultrafeedback_armorm", "instruct_8b", "qwen_ladder", "paper_difficulty",
+                                    "paper_capacity"])  # fmt: skip
 def test_a_gpu_preset_runs_an_iteration_on_its_layout(gpu_cluster, tmp_path, cache_dir, preset):
     cfg, run_dir, digests, versions = _run(tmp_path, cache_dir, gpu_cluster.address, preset)
     placed = json.loads((run_dir / "placement.json").read_text())
