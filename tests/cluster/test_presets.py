@@ -6,6 +6,8 @@ from the run's ``placement.json``."""
 import json
 import math
 import sys
+import threading
+import time
 from collections import Counter
 
 import pytest
@@ -16,6 +18,7 @@ from ray.cluster_utils import Cluster
 from safetensors.torch import load_file
 
 from spo.config import register, to_config
+from spo.learner.group import LearnerFailedError
 from spo.runner import SelfPlayRunner
 
 pytestmark = pytest.mark.cluster
@@ -93,3 +96,34 @@ def test_a_gpu_preset_runs_an_iteration_on_its_layout(gpu_cluster, tmp_path, cac
     assert digests == pytest.approx([float(sum(t.double().sum() for t in saved.values()))] * len(digests), rel=1e-6)
     metrics = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert any(m["stage"] == "iteration" for m in metrics)
+
+
+def test_losing_a_node_mid_training_fails_the_run_naming_the_rank_and_node(gpu_cluster, tmp_path, cache_dir):
+    """The learner's ranks on a removed node die; the run fails at once with the rank and node named, never hangs."""
+    cfg = preset_config(tmp_path / "run", cache_dir, "qwen_ladder", f"cluster.address={gpu_cluster.address}",
+                        "learner.epochs=40", "learner.timeout_s=60")  # fmt: skip
+    runner = SelfPlayRunner(cfg)
+    runner.start()
+    try:
+        placed = json.loads((tmp_path / "run" / "placement.json").read_text())
+        victim = placed["learner"][1]["node"]
+        node = next(n for n in gpu_cluster.list_all_nodes() if n.node_id == victim)
+        runner.initial_stages()
+        learning = threading.Event()
+        real = runner.learner.train
+
+        def train(*args, **kwargs):
+            learning.set()
+            return real(*args, **kwargs)
+
+        runner.learner.train = train
+        killer = threading.Thread(target=lambda: learning.wait() and time.sleep(3) or gpu_cluster.remove_node(node))
+        killer.start()
+        started = time.monotonic()
+        with pytest.raises(LearnerFailedError, match=rf"learner rank \d on node {victim} died during training"):
+            runner.iterate(0)
+        assert time.monotonic() - started < 120
+        killer.join()
+    finally:
+        runner.shutdown()
+        gpu_cluster.add_node(num_cpus=CPUS_PER_NODE, num_gpus=GPUS_PER_NODE, object_store_memory=200 * 2**20)

@@ -44,3 +44,14 @@ def test_the_plan_command_prints_json(capsys):
     )
     learner = next(r for r in data["roles"] if r["role"] == "learner")
     assert len(set(learner["nodes"])) == 2  # 8 ranks on 4-GPU nodes span two of them
+
+
+def test_simulated_gpus_are_refused_outside_the_test_suite(monkeypatch):
+    import pytest
+
+    from spo.cluster.simulate import with_stand_ins
+    from spo.errors import ConfigError
+
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")
+    with pytest.raises(ConfigError, match=r"^cluster.simulate_gpus: refused outside the test suite"):
+        with_stand_ins(make_config("experiment=qwen_ladder", "cluster.simulate_gpus=true"))
