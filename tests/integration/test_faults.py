@@ -21,27 +21,60 @@ from spo.run_state import completed_iteration
 from spo.runner import SelfPlayRunner
 from spo.schemas import SAMPLE_KEY
 
+ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the watcher runs this module's helpers
+
 
 def _keys(table):
     return list(zip(*(table.column(k).to_pylist() for k in SAMPLE_KEY)))
 
 
-@ray.remote(num_cpus=0)
-def _first_samples(buffer) -> int:
-    """Wait until the buffer holds samples (from its own caller, so not queued behind the driver's adds)."""
-    while not (n := ray.get(buffer.collected.remote())):
+def _until(done, what: str, timeout: float = 300.0):
+    """Poll ``done()`` every 20 ms until it returns something truthy; fail (never hang) after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not (value := done()):
+        assert time.monotonic() < deadline, f"waited {timeout:.0f} s for {what}"
         time.sleep(0.02)
-    return n
+    return value
+
+
+@ray.remote(num_cpus=0)
+class _Watcher:
+    """Watches the buffer from a process of its own (its calls are not queued behind the driver's adds)."""
+
+    def __init__(self, buffer):
+        self.buffer = buffer
+
+    def ready(self) -> bool:
+        return True
+
+    def first_samples(self) -> int:
+        return _until(lambda: ray.get(self.buffer.collected.remote()), "samples in the buffer")
+
+    def samples_after(self, metrics_path: str, iteration: int, stage: str) -> int:
+        """Wait for ``stage``'s metrics line of ``iteration``, then for the buffer to hold new samples."""
+
+        def written() -> bool:
+            try:
+                return any(x["iteration"] == iteration and x["stage"] == stage for x in read_jsonl(metrics_path))
+            except (OSError, ValueError):  # not there yet, or a line half written
+                return False
+
+        _until(written, f"the {stage} line of iteration {iteration}")
+        return self.first_samples()
 
 
 def _kill_generator_when(runner, ready):
-    """Kill generator 0 (Ray restarts it) from a thread, once the remote call ``ready()`` returns; returns
-    the worker, its pid, the list ``ready``'s value lands in, and the thread."""
+    """Kill generator 0 (Ray restarts it) from a thread once ``ready(watcher)`` (a call on a running
+    :class:`_Watcher`) returns; returns the worker, its pid, the list that value lands in, and the thread.
+    The watcher is up before this returns, so its first poll comes within milliseconds, not after a
+    worker process starts (which could take longer than the whole rollout)."""
     worker = runner.generators.workers[0]
     pid, seen = actor_pid(worker), []
+    watcher = _Watcher.remote(runner.buffer)
+    ray.get(watcher.ready.remote())
 
     def kill():
-        seen.append(ray.get(ready()))
+        seen.append(ray.get(ready(watcher)))
         ray.kill(worker, no_restart=False)
 
     killer = threading.Thread(target=kill)
@@ -59,7 +92,7 @@ def test_generator_killed_mid_rollout_restarts_on_the_current_policy_and_loses_n
     try:
         runner.initial_stages()
         runner.iterate(0)
-        worker, pid, seen_at_kill, killer = _kill_generator_when(runner, lambda: _first_samples.remote(runner.buffer))
+        worker, pid, seen_at_kill, killer = _kill_generator_when(runner, lambda w: w.first_samples.remote())
         runner.iterate(1)
         row = _iterations(run_dir)[1]
         killer.join()
@@ -72,27 +105,6 @@ def test_generator_killed_mid_rollout_restarts_on_the_current_policy_and_loses_n
         assert row["policy_version"] == 2 and ray.get(worker.get_policy_version.remote()) == 2
     finally:
         runner.shutdown()
-
-
-@ray.remote(num_cpus=0)
-def _samples_after(buffer, metrics_path: str, iteration: int, stage: str) -> int:
-    """Wait for ``stage``'s metrics line of ``iteration``, then for the buffer to hold new samples."""
-
-    def written() -> bool:
-        try:
-            return any(x["iteration"] == iteration and x["stage"] == stage for x in read_jsonl(metrics_path))
-        except (OSError, ValueError):  # not there yet, or a line half written
-            return False
-
-    deadline = time.time() + 300
-    while not written():
-        assert time.time() < deadline, f"no {stage} line for iteration {iteration}"
-        time.sleep(0.02)
-    # then wait for samples in this same task (a nested task could wait seconds for a worker process, and
-    # the test module is not importable on the workers, so no module-level helper either)
-    while not (n := ray.get(buffer.collected.remote())):
-        time.sleep(0.02)
-    return n
 
 
 @pytest.mark.usefixtures("ray_cluster")
@@ -109,7 +121,7 @@ def test_generator_killed_during_an_overlapped_rollout_loses_and_duplicates_noth
         runner.iterate(0)
         metrics = str(run_dir / "metrics.jsonl")
         worker, pid, seen_at_kill, killer = _kill_generator_when(
-            runner, lambda: _samples_after.remote(runner.buffer, metrics, 1, "select_pairs")
+            runner, lambda w: w.samples_after.remote(metrics, 1, "select_pairs")
         )
         runner.iterate(1)
         killer.join()
