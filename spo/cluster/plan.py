@@ -86,10 +86,10 @@ def render(cfg, nodes: list[Node]) -> tuple[str, dict]:
     need_cpu, need_gpu = sum(required_cpus(cfg).values()), sum(required_gpus(cfg).values())
     have_cpu, have_gpu = sum(n.cpus for n in nodes), sum(n.gpus for n in nodes)
     lines = [f"cluster: {len(nodes)} node(s), {have_cpu:g} CPUs and {have_gpu:g} GPUs in all",
-             f"{'role':<28}{'actors':>7}{'CPUs each':>11}{'GPUs each':>11}  nodes"]  # fmt: skip
+             f"{'role':<34}{'actors':>7}{'CPUs each':>11}{'GPUs each':>11}  nodes"]  # fmt: skip
     for grp in plan:
         where = ", ".join(f"node{i} x{grp.nodes.count(i)}" for i in sorted(set(grp.nodes))) or "-"
-        lines.append(f"{grp.role:<28}{grp.actors:>7}{grp.cpus:>11g}{grp.gpus:>11g}  {where}")
+        lines.append(f"{grp.role:<34}{grp.actors:>7}{grp.cpus:>11g}{grp.gpus:>11g}  {where}")
     verdict = "fits" if not missing else "DOES NOT FIT: " + "; ".join(missing)
     lines.append(f"needs {need_cpu:g} CPUs and {need_gpu:g} GPUs: {verdict}")
     data = {"nodes": [vars(n) for n in nodes], "roles": [vars(g) for g in plan], "cpus": need_cpu,
