@@ -12,6 +12,8 @@ import ray
 pytestmark = pytest.mark.vllm
 vllm = pytest.importorskip("vllm", reason="the vLLM tier runs in .venv-vllm (make test-vllm)")
 
+from conftest import CONF_DIR  # noqa: E402
+
 from spo.assets.tiny import TinySpec, ensure_tiny_policy  # noqa: E402
 from spo.cluster.connect import actor_env  # noqa: E402
 from spo.io import load_safetensors_dir  # noqa: E402
@@ -61,5 +63,28 @@ def test_vllm_actor_generates_and_takes_weight_updates(cluster, cache_dir, tiny_
         back, versions = _texts(pool, 2)
         assert pool.policy_versions() == [2] and versions == {2}
         assert back == first  # the broadcast restored the initial policy, received inside the vLLM worker
+    finally:
+        pool.shutdown()
+
+
+@pytest.mark.parametrize("preset", ["onpolicy_ultrafeedback_armorm", "paper_difficulty"])
+def test_vllm_samples_with_each_presets_own_settings(cluster, tiny_policy, preset):
+    """The presets sample at T=0.8, top_p=0.95 with per-request seeds: the engine takes them as they are."""
+    from hydra import compose, initialize_config_dir
+
+    from spo.config import register, to_config
+
+    register()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        g = to_config(compose("config", overrides=[f"experiment={preset}", "run_dir=/tmp/unused"])).generator
+    sampling = SamplingParams(n=g.n_samples, temperature=g.temperature, top_p=g.top_p, max_new_tokens=16, seed=3)
+    assert (sampling.temperature, sampling.top_p) == (0.8, 0.95)
+    pool = GeneratorPool(1, "vllm", {"model_path": tiny_policy, **ENGINE_KWARGS}, "tiny", num_cpus=1, threads=1)
+    try:
+        first = ray.get(pool.submit(PROMPTS * 4, 0, sampling))
+        again = ray.get(pool.submit(PROMPTS * 4, 0, sampling))
+        assert first.num_rows == len(PROMPTS) * 4 * g.n_samples
+        assert first.column("response").to_pylist() == again.column("response").to_pylist()  # seeded
+        assert len(set(first.column("response").to_pylist())) > 1  # sampled, not greedy
     finally:
         pool.shutdown()
