@@ -161,6 +161,7 @@ def _rm_train(args) -> str | dict:
 def _plan(args) -> str | dict:
     from hydra import compose, initialize_config_dir
 
+    from spo.cluster.connect import live_nodes
     from spo.cluster.plan import Node, render
     from spo.config import register, to_config
     from spo.train import CONF_DIR
@@ -171,15 +172,7 @@ def _plan(args) -> str | dict:
     if args.nodes:
         nodes = [Node(args.cpus_per_node, args.gpus_per_node)] * args.nodes
     else:
-        import ray
-
-        ray.init(address=args.address or "auto", logging_level="ERROR", log_to_driver=False)
-        try:
-            nodes = [
-                Node(n["Resources"].get("CPU", 0.0), n["Resources"].get("GPU", 0.0)) for n in ray.nodes() if n["Alive"]
-            ]
-        finally:
-            ray.shutdown()
+        nodes = [Node(cpus, gpus) for cpus, gpus in live_nodes(args.address)]
     text, data = render(cfg, nodes)
     return data if args.json else text
 
@@ -208,16 +201,8 @@ def _runs_parser(analyze, name: str, help: str, fn, plot: str | None = None) -> 
     return p
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="spo",
-        description=__doc__,
-        epilog="self-play: python -m spo.train experiment=tiny (Hydra overrides; see the README)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"spo {package_version()}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _offline_commands(sub) -> None:
+    """select, train-offline and plan: datasets and layouts, no run needed."""
     sel = sub.add_parser("select", help="keep the top fraction of a preference dataset's pairs by a metric")
     sel.add_argument("input", help="Parquet or JSONL file, or a dataset (a hub id in the local datasets cache, a "
                      "save_to_disk directory, a folder of shards): TRL pairs with scores, or all responses with "
@@ -262,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--json", action="store_true")
     pl.set_defaults(fn=_plan)
 
+
+def _model_commands(sub) -> None:
+    """models and rm: the packaged models and reward-model training."""
     mp = sub.add_parser("models", help="real models shipped in PyPI packages").add_subparsers(
         dest="models", required=True
     )
@@ -290,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     rmt.add_argument("--json", action="store_true")
     rmt.set_defaults(fn=_rm_train)
 
+
+def _run_commands(sub) -> None:
+    """report and export: one finished run's outputs."""
     rp = sub.add_parser("report", help="markdown report with plots for a run, or a comparison of several")
     rp.add_argument("runs", nargs="+", help="one run directory (report in RUN/report/), or several to compare")
     rp.add_argument("--out", help="folder for a comparison (default: <the runs' parent>/analysis/report-compare)")
@@ -310,6 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--arena-version", default="v2", choices=("v2", "v0.1"), help="Arena-Hard-Auto answer layout")
     ex.add_argument("--json", action="store_true")
     ex.set_defaults(fn=_export)
+
+
+def _analysis_commands(sub) -> None:
+    """analyze: studies across finished runs."""
     analyze = sub.add_parser("analyze", help="analyses of finished runs").add_subparsers(dest="analysis", required=True)
 
     t = analyze.add_parser("transfer", help="rank agreement of two difficulty estimates")
@@ -337,6 +332,19 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--discount", type=float, help="weight per policy version of age (default: the run's own)")
     s = _runs_parser(analyze, "sweep", "aggregate a fraction-pruned x model-size sweep", _analyze_sweep)
     s.add_argument("--out", help="folder for the PNG plots ('' for none; default: <the runs' parent>/analysis/sweep)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spo",
+        description=__doc__,
+        epilog="self-play: python -m spo.train experiment=tiny (Hydra overrides; see the README)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"spo {package_version()}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_offline_commands, _model_commands, _run_commands, _analysis_commands):
+        add(sub)
     return parser
 
 

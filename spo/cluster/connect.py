@@ -46,3 +46,13 @@ def connect(cluster: ClusterConfig, cache_dir: str) -> bool:
     # ray.init() would silently join that one instead).
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, runtime_env={"env_vars": env})
     return True
+
+
+def live_nodes(address: str | None) -> list[tuple[float, float]]:
+    """``(CPUs, GPUs)`` of every live node of the running cluster at ``address`` (or ``RAY_ADDRESS`` /
+    the local ``ray start`` one); joins it only to read them, starting nothing."""
+    ray.init(address=address or "auto", logging_level="ERROR", log_to_driver=False)
+    try:
+        return [(n["Resources"].get("CPU", 0.0), n["Resources"].get("GPU", 0.0)) for n in ray.nodes() if n["Alive"]]
+    finally:
+        ray.shutdown()

@@ -43,6 +43,16 @@ def gpu_cluster():
     cluster.shutdown()
 
 
+def test_plan_reads_the_running_cluster(gpu_cluster, capsys):
+    from spo.cli import main
+
+    ray.shutdown()  # plan joins the cluster only to read its nodes
+    assert main(["plan", "experiment=paper_difficulty", "--address", gpu_cluster.address, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert sorted((n["cpus"], n["gpus"]) for n in data["nodes"]) == [(0, 0)] + [(CPUS_PER_NODE, GPUS_PER_NODE)] * 3
+    assert data["fits"] and len(set(next(r for r in data["roles"] if r["role"] == "learner")["nodes"])) == 2
+
+
 def preset_config(run_dir, cache_dir, preset: str, *overrides: str):
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         dcfg = compose("config", overrides=[f"experiment={preset}", f"run_dir={run_dir}", f"cache_dir={cache_dir}",
