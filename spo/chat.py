@@ -49,6 +49,16 @@ def split_messages(messages) -> tuple[str, str | None]:
     return messages[users[-1]]["content"], encode_context(messages[: users[-1]])
 
 
+def prompt_and_context(value) -> tuple[str, str | None]:
+    """``(prompt, context)`` of a prompt held as a string or as chat messages (:func:`split_messages`).
+    Raises ``TypeError`` ("is <type>, expected ...") for anything else, ``ValueError`` for a bad list."""
+    if isinstance(value, str):
+        return value, None
+    if isinstance(value, list):
+        return split_messages(value)
+    raise TypeError(f"is {type(value).__name__}, expected a string or a list of chat messages")
+
+
 def turns(prompt: str | list[dict]) -> list[dict]:
     """A prompt as a message list (a string is one user turn)."""
     return [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)

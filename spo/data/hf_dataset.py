@@ -49,17 +49,26 @@ def _open_all(source: str, subset: str | None):
         ) from exc
 
 
-def open_dataset(source: str, split: str, subset: str | None = None, key: str = "task.dataset"):
-    """Split ``split`` of ``source`` as a ``datasets.Dataset`` (a single file is split ``train``)."""
+def open_splits(source: str, subset: str | None = None, key: str = "task.dataset"):
+    """Every split of ``source`` as a ``datasets.DatasetDict`` (a single file is split ``train``)."""
     try:
-        splits = _open_all(source, subset)
+        return _open_all(source, subset)
     except DatasetSourceError as exc:
         raise DatasetSourceError(f"{key}: {exc}") from None
     except Exception as exc:  # datasets raises many types for unreadable data
         raise DatasetSourceError(f"{key}: {source}: cannot be read ({type(exc).__name__}: {exc})") from exc
+
+
+def pick_split(splits, source: str, split: str, key: str = "task.dataset"):
+    """Split ``split`` of an opened source (:func:`open_splits`); refuses a missing or empty one."""
     if split not in splits:
         raise DatasetSourceError(f"{key}: {source} has no split {split!r}; it has {sorted(splits)}")
     ds = splits[split]
     if ds.num_rows == 0:
         raise DatasetSourceError(f"{key}: {source} split {split!r} is empty")
     return ds
+
+
+def open_dataset(source: str, split: str, subset: str | None = None, key: str = "task.dataset"):
+    """Split ``split`` of ``source`` as a ``datasets.Dataset``."""
+    return pick_split(open_splits(source, subset, key), source, split, key)

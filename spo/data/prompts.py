@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from spo.chat import chat_prompt, row_conversation, split_messages
+from spo.chat import chat_prompt, prompt_and_context, row_conversation
 from spo.data.config import TaskConfig
-from spo.data.hf_dataset import open_dataset
+from spo.data.hf_dataset import open_splits, pick_split
 from spo.errors import ConfigError
 from spo.io import read_jsonl
 from spo.plugins import TASKS
@@ -35,17 +35,12 @@ def prompt_rows(records, prompt_field: str, id_field: str | None, where: str, de
         at = f"{where}: row {i}"
         if not isinstance(rec, dict) or prompt_field not in rec:
             raise PromptFileError(f"{at}: no field {prompt_field!r}")
-        value = rec[prompt_field]
-        if isinstance(value, list):
-            try:
-                prompt, context = split_messages(value)
-            except ValueError as exc:
-                raise PromptFileError(f"{at}: field {prompt_field!r}: {exc}") from None
-        elif isinstance(value, str):
-            prompt, context = value, None
-        else:
-            raise PromptFileError(f"{at}: field {prompt_field!r} is {type(value).__name__}, "
-                                  "expected a string or a list of chat messages")  # fmt: skip
+        try:
+            prompt, context = prompt_and_context(rec[prompt_field])
+        except TypeError as exc:
+            raise PromptFileError(f"{at}: field {prompt_field!r} {exc}") from None
+        except ValueError as exc:
+            raise PromptFileError(f"{at}: field {prompt_field!r}: {exc}") from None
         if id_field is not None and rec.get(id_field) is None:
             raise PromptFileError(f"{at}: no value in id field {id_field!r}")
         pid = str(rec[id_field]) if id_field is not None else f"{default_id}-{i:06d}"
@@ -84,10 +79,10 @@ def _matches(record: dict, wanted: dict) -> bool:
     return all(record[k] in v if isinstance(v, list) else record[k] == v for k, v in wanted.items())
 
 
-def split_prompts(task: TaskConfig, split: str) -> list[dict]:
-    """Split ``split`` of ``task.dataset`` as prompt rows: ``task.filter`` applied, then the first
-    ``task.max_prompts``. Ids default to ``<split>-<row number>``."""
-    ds = open_dataset(task.dataset, split, task.subset)
+def split_prompts(task: TaskConfig, splits, split: str) -> list[dict]:
+    """Split ``split`` of ``task.dataset`` (opened as ``splits``) as prompt rows: ``task.filter`` applied,
+    then the first ``task.max_prompts``. Ids default to ``<split>-<row number>``."""
+    ds = pick_split(splits, task.dataset, split)
     where = f"task.dataset {task.dataset} split {split!r}"
     wanted = dict(task.filter or {})
     fields = list(dict.fromkeys(f for f in (task.prompt_field, task.id_field, *wanted) if f))
@@ -103,9 +98,10 @@ def split_prompts(task: TaskConfig, split: str) -> list[dict]:
 def dataset_prompts(task: TaskConfig) -> tuple[list[dict], list[dict]]:
     """``(train, heldout)`` from ``task.dataset``: held out is split ``task.heldout_split``, or a seeded
     ``task.heldout_fraction`` of the training split's prompts; at most ``task.n_heldout`` of it is kept."""
-    train = split_prompts(task, task.split)
+    splits = open_splits(task.dataset, task.subset)  # once, for both splits
+    train = split_prompts(task, splits, task.split)
     if task.heldout_split is not None:
-        heldout = split_prompts(task, task.heldout_split)
+        heldout = split_prompts(task, splits, task.heldout_split)
     else:
         order = list(range(len(train)))
         random.Random(task.seed).shuffle(order)

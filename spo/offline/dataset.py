@@ -24,7 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spo.chat import split_messages
+from spo.chat import prompt_and_context
 from spo.data.hf_dataset import DatasetSourceError, open_dataset
 from spo.errors import ConfigError
 from spo.io import atomic_file, read_jsonl, write_parquet
@@ -113,11 +113,13 @@ def _score(value, where: str) -> float:
 
 @dataclass
 class LoadedPairs:
-    """A dataset's pairs, the source row (1-based) of each, and the rows that gave no pair, with the reason."""
+    """A dataset's pairs, the source row (1-based) of each, the rows that gave no pair with the reason, and
+    the dataset as read (its other columns, e.g. ``selected``)."""
 
     pairs: pa.Table
     rows: list[int]
     skipped: list[dict]
+    source: pa.Table
 
 
 def _best_worst(row: dict, where: str) -> tuple[int, int, list[float]] | str:
@@ -149,18 +151,6 @@ def _layout(path, cols: set[str]) -> tuple[str, tuple[str, str] | None]:
     )
 
 
-def _prompt(value, where: str) -> tuple[str, str | None]:
-    """``(prompt, context)`` of a string or chat-messages prompt."""
-    if isinstance(value, list):
-        try:
-            return split_messages(value)
-        except ValueError as exc:
-            raise DatasetError(f"{where}: prompt: {exc}") from None
-    if isinstance(value, str):
-        return value, None
-    raise DatasetError(f"{where}: prompt: expected a string or a list of chat messages, got {type(value).__name__}")
-
-
 def read_pairs(path: str | Path, split: str = "train") -> LoadedPairs:
     """Normalise a dataset to ``prompt_id, prompt, context, chosen, rejected, chosen_reward,
     rejected_reward, margin_explicit`` plus any log-prob columns it carries.
@@ -177,7 +167,12 @@ def read_pairs(path: str | Path, split: str = "train") -> LoadedPairs:
     rows, skipped = [], []
     for i, row in enumerate(table.to_pylist(), start=1):
         where = f"{name}: row {i}"
-        prompt, context = _prompt(row["prompt"], where)
+        try:
+            prompt, context = prompt_and_context(row["prompt"])
+        except TypeError as exc:
+            raise DatasetError(f"{where}: prompt {exc}") from None
+        except ValueError as exc:
+            raise DatasetError(f"{where}: prompt: {exc}") from None
         if layout == "pairs":
             chosen, rejected = _text(row["chosen"], where), _text(row["rejected"], where)
             rc, rr = _score(row[scores[0]], where), _score(row[scores[1]], where)
@@ -209,7 +204,7 @@ def read_pairs(path: str | Path, split: str = "train") -> LoadedPairs:
     for name in LOGPROB_INPUTS:
         if name in table.column_names:
             pairs = pairs.append_column(name, table.column(name).take(kept).cast(pa.float64()))
-    return LoadedPairs(pairs, rows, skipped)
+    return LoadedPairs(pairs, rows, skipped, table)
 
 
 def load_pairs(path: str | Path, split: str = "train") -> pa.Table:

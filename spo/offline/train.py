@@ -10,7 +10,7 @@ import ray
 
 from spo.learner.config import LearnerConfig
 from spo.learner.group import LearnerGroup
-from spo.offline.dataset import DatasetError, as_flags, read_pairs, read_table
+from spo.offline.dataset import DatasetError, as_flags, read_pairs
 
 # the learner config's keys as the command's flags name them
 FLAGS = {"learner.loss": "--loss", "learner.beta": "--beta", "learner.lr": "--lr", "learner.epochs": "--epochs",
@@ -25,8 +25,8 @@ def train_offline(data: str, model: str, out: str, learner: LearnerConfig, seed:
         raise DatasetError(f"--model: no such directory: {model}")
     with as_flags(FLAGS):
         learner.validate("learner")
-    raw = read_table(data, split)
-    loaded = read_pairs(data, split)
+    loaded = read_pairs(data, split)  # reads the dataset once
+    raw = loaded.source
     pairs = loaded.pairs
     if "selected" in raw.column_names:
         selected = pc.fill_null(raw.column("selected"), False).take(pa.array([i - 1 for i in loaded.rows]))
