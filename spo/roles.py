@@ -9,6 +9,7 @@ from pathlib import Path
 import ray
 
 from spo.buffer.replay_buffer import ReplayBuffer
+from spo.cluster.watch import ActorWatch
 from spo.config import Config
 from spo.eval.pairwise import PairwiseJudge
 from spo.learner.group import LearnerGroup
@@ -41,6 +42,11 @@ class Roles:
         groups.update({f"scorers/{name}": ws for name, ws in self.scorers.workers.items()})
         groups.update(learner=self.learner.workers, buffer=[self.buffer])
         return {role: ray.get([w.placement.remote() for w in workers]) for role, workers in groups.items()}
+
+    def watch(self, timeout_s: float) -> ActorWatch:
+        """A watch over the actors a rollout waits on (generators and scorers), which Ray restarts."""
+        pools = [self.generators, *self.extra_pools, self.scorers]
+        return ActorWatch([w for pool in pools for w in pool.watched()], timeout_s)
 
     def shutdown(self) -> None:
         if self.pairwise_judge is not None:

@@ -151,7 +151,8 @@ class SelfPlayRunner:
         per_ack = -(-len(rows) // max(len(pieces), 1)) * n_samples
         total = self.cfg.iterations
         label = f"rollout {iteration} (iteration {iteration + 1}/{total})" if iteration >= 0 else "difficulty pass"
-        kept = sum(gather_with_progress(acks, label, "samples generated, scored and buffered", per_ack))
+        watch = self.roles.watch(self.cfg.cluster.restart_timeout_s)
+        kept = sum(gather_with_progress(acks, label, "samples generated, scored and buffered", per_ack, watch=watch))
         return {
             "rollout_s": time.perf_counter() - start,
             "generate_s": max(pool.take_busy_seconds() for pool in pools),

@@ -62,3 +62,26 @@ def ray_cluster():
     ray.init(address="local", num_cpus=2, include_dashboard=False, runtime_env={"env_vars": actor_env("~/.cache/spo")})
     yield
     ray.shutdown()
+
+
+NODES, GPUS_PER_NODE, CPUS_PER_NODE = 3, 4, 32  # the simulated cluster (tests/cluster)
+
+
+def add_gpu_node(cluster):
+    """One more simulated worker node: a raylet with 4 logical GPUs."""
+    return cluster.add_node(num_cpus=CPUS_PER_NODE, num_gpus=GPUS_PER_NODE, object_store_memory=200 * 2**20)
+
+
+@pytest.fixture(scope="module")
+def gpu_cluster():
+    """A simulated cluster (Ray's ``cluster_utils``): a head with no CPUs and no GPUs, which holds the
+    driver only, and three 4-GPU worker raylets on this machine."""
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "object_store_memory": 200 * 2**20})
+    for _ in range(NODES):
+        add_gpu_node(cluster)
+    cluster.wait_for_nodes()
+    yield cluster
+    ray.shutdown()
+    cluster.shutdown()

@@ -14,8 +14,10 @@ class ClusterConfig:
     """Ray connection and per-role resources (CPUs are logical Ray resources).
 
     A dead generator or scorer actor is restarted up to ``max_restarts`` times, and the
-    chunks it held are run again. ``*_gpus`` are GPUs per actor (a vLLM engine needs its
-    ``tensor_parallel_size``); roles never share a GPU (whole GPUs only) unless ``colocate``.
+    chunks it held are run again; a rollout waiting on one that stays down (its node died and no
+    node has room for it) fails after ``restart_timeout_s``, naming what is missing. ``*_gpus`` are
+    GPUs per actor (a vLLM engine needs its ``tensor_parallel_size``); roles never share a GPU
+    (whole GPUs only) unless ``colocate``.
     ``simulate_gpus`` (tests only) keeps the layout on logical GPUs with CPU stand-ins
     (:mod:`spo.cluster.simulate`).
     """
@@ -30,6 +32,7 @@ class ClusterConfig:
     learner_threads: int = 1
     scorer_threads: int = 1
     max_restarts: int = 3
+    restart_timeout_s: float = 300.0
     generator_gpus: float = 0.0
     scorer_gpus: float = 0.0
     learner_gpus: float = 0.0
@@ -38,6 +41,7 @@ class ClusterConfig:
 
     def validate(self, key: str = "cluster") -> None:
         require(self.max_restarts >= 0, f"{key}.max_restarts", "must be >= 0")
+        require(self.restart_timeout_s > 0, f"{key}.restart_timeout_s", "must be > 0")
         for role in ROLES:
             gpus = getattr(self, f"{role}_gpus")
             require(gpus >= 0, f"{key}.{role}_gpus", f"must be >= 0, got {gpus}")

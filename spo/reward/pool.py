@@ -18,6 +18,7 @@ from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 from spo.chat import row_conversation
 from spo.cluster.placement import Placed
 from spo.cluster.resources import placement_bundle
+from spo.cluster.watch import Watched
 from spo.plugins import SCORERS
 from spo.reward.base import ScorerContext
 from spo.schemas import reward_col
@@ -113,6 +114,7 @@ class ScorerPool:
         self.pg = placement_group([bundle] * total, strategy="PACK")
         ray.get(self.pg.ready())
         self.names = list(scorers)
+        self.num_cpus, self.num_gpus = num_cpus, num_gpus
         self.workers: dict[str, list] = {}
         index = 0
         for name, spec in scorers.items():
@@ -145,6 +147,11 @@ class ScorerPool:
             ref = group[self._next % len(group)].score.remote(ref)
         self._next += 1
         return ref
+
+    def watched(self) -> list[Watched]:
+        """Every worker, for an :class:`~spo.cluster.watch.ActorWatch`."""
+        return [Watched(f"scorer {name} {i}", w, self.num_cpus, self.num_gpus)
+                for name, group in self.workers.items() for i, w in enumerate(group)]  # fmt: skip
 
     def take_busy_seconds(self) -> float:
         """Busy seconds summed over scorers (each scorer's busiest worker)."""

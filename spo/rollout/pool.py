@@ -20,6 +20,7 @@ import torch
 
 from spo.chat import row_conversation
 from spo.cluster.placement import Placed
+from spo.cluster.watch import Watched
 from spo.io import load_safetensors_dir
 from spo.plugins import ENGINES
 from spo.rollout.base import SamplingParams
@@ -114,6 +115,7 @@ class GeneratorPool:
             num_cpus=num_cpus, num_gpus=num_gpus, max_restarts=max_restarts, max_task_retries=max_restarts
         )
         self.name = generator_name
+        self.num_cpus, self.num_gpus = num_cpus, num_gpus
         self.workers = [
             actor.remote(engine, engine_kwargs, generator_name, threads, sample_offset) for _ in range(num_workers)
         ]
@@ -177,6 +179,11 @@ class GeneratorPool:
             if served != version:
                 out.append(f"{self.name} generator {i} ({'no answer' if served is None else f'serves v{served}'})")
         return out
+
+    def watched(self) -> list[Watched]:
+        """Every worker, for an :class:`~spo.cluster.watch.ActorWatch`."""
+        cpus, gpus = self.num_cpus, self.num_gpus
+        return [Watched(f"{self.name} generator {i}", w, cpus, gpus) for i, w in enumerate(self.workers)]
 
     def policy_versions(self) -> list[int]:
         return ray.get([w.get_policy_version.remote() for w in self.workers])
