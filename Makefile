@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: setup demo demo-tiny test test-unit test-integration test-vllm test-cluster test-slow vllm-env bench bench-overlap-smollm2 lint clean
+.PHONY: setup demo demo-models demo-tiny test test-unit test-integration test-vllm test-cluster test-slow test-studies vllm-env bench bench-overlap-smollm2 studies lint clean
 
 setup: $(STAMP)
 
@@ -30,7 +30,10 @@ demo-tiny: $(STAMP)
 # preparation step runs once (about 20 min in all); the demo itself takes about 7 min on 2 cores
 # (benchmarks/results/smollm2_ifeval.md).
 MODELS := $(HOME)/.cache/spo/models
-demo: $(STAMP)
+demo: demo-models
+	$(BIN)/python -m spo.train experiment=smollm2_ifeval run_name=smollm2-$$(date +%Y%m%d-%H%M%S)
+
+demo-models: $(STAMP)
 	$(BIN)/spo models prepare smollm2
 	$(BIN)/spo models prepare minilm
 	test -f runs/smollm2-rm-data-v2/state/complete.json || $(BIN)/python -m spo.train experiment=smollm2_ifeval \
@@ -38,7 +41,6 @@ demo: $(STAMP)
 	test -f $(MODELS)/minilm-rm-ifeval-v2/config.json || $(BIN)/spo rm train runs/smollm2-rm-data-v2/iter_0/samples.parquet \
 		--base $(MODELS)/minilm --template $(MODELS)/smollm2 --out $(MODELS)/minilm-rm-ifeval-v2 \
 		--rule spo.tasks.ifeval_lite:reward --augment spo.tasks.ifeval_perturb:variants --max-per-prompt 24 --epochs 3 --lr 1e-4
-	$(BIN)/python -m spo.train experiment=smollm2_ifeval run_name=smollm2-$$(date +%Y%m%d-%H%M%S)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -76,6 +78,21 @@ test-vllm: $(VLLM_STAMP)
 # The simulated-cluster tier: the GPU presets' layouts on raylets with logical GPUs (tests/cluster).
 test-cluster: $(STAMP)
 	$(BIN)/python -m pytest -q -m cluster tests/cluster
+
+# The studies (benchmarks/studies): each runs its cells with their exact commands and regenerates its block
+# of its results file and the README's findings. `make studies` runs every one (hours on 2 cores; the
+# smollm2 study needs `make demo-models`); `make study-loss_family` one. The studies tier re-runs one cell
+# of each committed study and compares it with the committed number (about 15 minutes).
+STUDY_NAMES := difficulty pair_metrics generator_delta judge_filter loss_family smollm2
+studies: $(STAMP)
+	$(BIN)/python -m benchmarks.studies run $(STUDY_NAMES)
+
+study-%: $(STAMP)
+	$(BIN)/python -m benchmarks.studies run $*
+
+STUDIES_K ?=
+test-studies: $(STAMP)
+	$(BIN)/python -m pytest -q -m studies tests/studies $(if $(STUDIES_K),-k "$(STUDIES_K)")
 
 # Each benchmark writes benchmarks/results/<name>.json; report.py renders them into results/README.md.
 # bench_overlap runs the tiny experiment in every pipeline mode, 3 seeds (about 15 minutes on 2 cores);

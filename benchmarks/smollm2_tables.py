@@ -71,6 +71,18 @@ def time_table(runs: list[Path]) -> list[str]:
     return out
 
 
+def study_tables(study, runs: dict) -> list[str]:
+    """The smollm2 study's extra tables (:mod:`benchmarks.studies.smollm2`): per-iteration held-out reward with
+    win rates, per-constraint pass rates and stage times, over its runs in seed order."""
+    ordered = [runs[key] for key in sorted(runs, key=lambda k: k[1])]
+    out = []
+    for title, table in (("Held-out reward (rule) per iteration", heldout_table(ordered)),
+                         ("Pass rate per constraint, pooled over the seeds' held-out answers", constraint_table(ordered)),
+                         ("Mean seconds per iteration, by stage (wall time; noisy on a shared machine)", time_table(ordered))):  # fmt: skip
+        out += [f"{title}:", "", *table, ""]
+    return out[:-1]
+
+
 def main() -> None:
     runs = [Path(p) for p in sys.argv[1:]]
     for table in (heldout_table(runs), constraint_table(runs), time_table(runs)):

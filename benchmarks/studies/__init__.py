@@ -1,0 +1,20 @@
+"""The committed studies, one file each (a :class:`~benchmarks.studies.base.Study` named ``STUDY``).
+
+``python -m benchmarks.studies run NAME`` (``make study-NAME``) runs a study's cells from scratch and
+regenerates its block of its results file; ``make studies`` runs them all.
+"""
+
+from spo.registry import Registry
+
+STUDIES = Registry(
+    "study",
+    "study",
+    {
+        "difficulty": "benchmarks.studies.difficulty:STUDY",
+        "pair_metrics": "benchmarks.studies.pair_metrics:STUDY",
+        "generator_delta": "benchmarks.studies.generator_delta:STUDY",
+        "judge_filter": "benchmarks.studies.judge_filter:STUDY",
+        "loss_family": "benchmarks.studies.loss_family:STUDY",
+        "smollm2": "benchmarks.studies.smollm2:STUDY",
+    },
+)

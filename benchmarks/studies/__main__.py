@@ -1,0 +1,79 @@
+"""``python -m benchmarks.studies run NAME... [--fresh]`` runs studies and regenerates their results;
+``render`` rewrites every generated block from the committed results JSON; ``collect NAME...`` rebuilds a
+study's JSON from its finished runs without running anything."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+
+from benchmarks.studies import STUDIES
+from benchmarks.studies.plot import plot_study
+from benchmarks.studies.provenance import REPO
+from benchmarks.studies.render import README_BLOCK, findings_block, replace_block, study_block
+from benchmarks.studies.run import collect, read_results, run_cell, run_dir, write_results
+from spo.io import atomic_file
+
+RESULTS_DIR = REPO / "benchmarks" / "results"
+README = REPO / "README.md"
+
+
+def _write(path, text: str) -> None:
+    with atomic_file(path, "w") as fh:
+        fh.write(text)
+
+
+def render_all() -> None:
+    """Every study's block in its results file, and the README's findings, from the committed JSON."""
+    done = []
+    for name in STUDIES.names():
+        study = STUDIES.get(name)
+        try:
+            results = read_results(study)
+        except FileNotFoundError as exc:
+            print(f"[study] {exc}")
+            continue
+        path = RESULTS_DIR / study.results
+        _write(path, replace_block(path, study.name, study_block(study, results)))
+        plot_study(study, results, RESULTS_DIR / f"study_{study.name}.png")
+        done.append((study, results))
+    _write(README, replace_block(README, README_BLOCK, findings_block(done)))
+
+
+def run(names: list[str], fresh: bool) -> None:
+    for name in names:
+        study = STUDIES.get(name)
+        for command in study.setup:
+            subprocess.run(command, shell=True, cwd=REPO, check=True)
+        for cell in study.cells():
+            if fresh and run_dir(cell).exists():
+                shutil.rmtree(run_dir(cell))
+            run_cell(cell)
+        print(f"[study] wrote {write_results(study, collect(study))}")
+    render_all()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.studies")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run studies' cells (each once per commit) and regenerate their results")
+    p.add_argument("names", nargs="+", choices=STUDIES.names())
+    p.add_argument("--fresh", action="store_true", help="remove the studies' runs first")
+    c = sub.add_parser("collect", help="rebuild studies' results JSON from their finished runs")
+    c.add_argument("names", nargs="+", choices=STUDIES.names())
+    sub.add_parser("render", help="rewrite the generated blocks from the committed results")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        run(args.names, args.fresh)
+    elif args.command == "collect":
+        for name in args.names:
+            print(f"[study] wrote {write_results(STUDIES.get(name), collect(STUDIES.get(name)))}")
+        render_all()
+    else:
+        render_all()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,33 @@
+"""The studies tier (``make test-studies``): one cell of every committed study, run again from scratch with
+its exact command, must give the committed final held-out reward within the study's tolerance."""
+
+import shlex
+import subprocess
+
+import pytest
+
+from benchmarks.studies import STUDIES
+from benchmarks.studies.provenance import REPO
+from benchmarks.studies.run import RESULTS, read_results, run_cell
+from spo.analysis.runs import load_run
+
+pytestmark = pytest.mark.studies
+COMMITTED = [n for n in STUDIES.names() if (RESULTS / f"{n}.json").exists()]
+
+
+@pytest.mark.parametrize("name", COMMITTED)
+def test_one_cell_of_the_study_reproduces_its_committed_number(name, tmp_path):
+    study = STUDIES.get(name)
+    results = read_results(study)
+    arm, seed = study.check
+    committed = next(c for c in results["cells"] if c["arm"] == arm and c["seed"] == seed)
+    cell = study.cell(arm, seed)
+    for command in study.setup:  # the models the experiment needs (make demo-models for smollm2)
+        subprocess.run(command, shell=True, cwd=REPO, check=True)
+    assert shlex.split(committed["command"]) == cell.command(), f"{name}: the study's command changed; re-run it"
+    final = load_run(run_cell(cell, tmp_path)).final_reward
+    assert final == pytest.approx(committed["final"], abs=study.tolerance), (
+        f"study {name}, {arm} seed {seed}: final held-out reward {final:.4f} at this commit against "
+        f"{committed['final']:.4f} committed (from {', '.join(results['commits'])}); tolerance {study.tolerance}. "
+        f"Regenerate with: make study-{name}   (this cell: {committed['command']})"
+    )
