@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from spo.analysis.runs import RENAMED_KEYS, expand_runs, load_run, resolve_run
+from spo.reward.rm_cli import add_rm_commands
 
 
 def analysis_path(inputs: list, name: str) -> str:
@@ -142,22 +143,6 @@ def _models_prepare(args) -> str | dict:
     return {"model": args.name, "path": str(path)} if args.json else f"{args.name}: {path}"
 
 
-def _rm_train(args) -> str | dict:
-    from spo.reward.rm_data import labelled_answers, pairs_from_answers
-    from spo.reward.rm_train import describe, train_reward_model
-
-    logging.getLogger("spo.reward.rm_train").setLevel(logging.INFO)  # one line per epoch
-    answers = labelled_answers(args.samples, args.scorer, rule=args.rule, augment=args.augment, seed=args.seed)
-    pairs = pairs_from_answers(answers, max_per_prompt=args.max_per_prompt, seed=args.seed)
-    result = train_reward_model(pairs, args.base, args.template, args.out, epochs=args.epochs, lr=args.lr,
-                                batch_size=args.batch_size, heldout_fraction=args.heldout_fraction,
-                                seed=args.seed, force=args.force)  # fmt: skip
-    if args.json:
-        return result
-    return (f"trained on {result['train_pairs']} pairs (best epoch {result['best_epoch']} by validation accuracy); "
-            f"{describe(result)}; saved {result['output']}")  # fmt: skip
-
-
 def _plan(args) -> str | dict:
     from hydra import compose, initialize_config_dir
 
@@ -259,24 +244,7 @@ def _model_commands(sub) -> None:
     prep.add_argument("--json", action="store_true")
     prep.set_defaults(fn=_models_prepare)
 
-    rm = sub.add_parser("rm", help="reward models").add_subparsers(dest="rm", required=True)
-    rmt = rm.add_parser("train", help="Bradley-Terry RM on pairs from a run's samples, labelled by one scorer")
-    rmt.add_argument("samples", help="a samples.parquet (e.g. runs/<name>/iter_0/samples.parquet)")
-    rmt.add_argument("--base", required=True, help="HF model directory to start from (e.g. the prepared minilm)")
-    rmt.add_argument("--template", required=True, help="model directory whose chat template renders conversations")
-    rmt.add_argument("--out", required=True, help="where the trained RM goes")
-    rmt.add_argument("--scorer", default="rule", help="the scorer whose stored reward labels the pairs")
-    rmt.add_argument("--rule", help="label every answer with this rule instead ('module:function')")
-    rmt.add_argument("--augment", help="'module:function' of edits to add, labelled by --rule")
-    rmt.add_argument("--max-per-prompt", type=int, default=6, help="pairs per prompt (sampled pairs first)")
-    rmt.add_argument("--heldout-fraction", type=float, default=0.3, help="prompts held out for the accuracy")
-    rmt.add_argument("--force", action="store_true", help="save even if not better than chance and the start")
-    rmt.add_argument("--epochs", type=int, default=3, help="at most; the best epoch by validation is kept")
-    rmt.add_argument("--lr", type=float, default=5e-5)
-    rmt.add_argument("--batch-size", type=int, default=16)
-    rmt.add_argument("--seed", type=int, default=0)
-    rmt.add_argument("--json", action="store_true")
-    rmt.set_defaults(fn=_rm_train)
+    add_rm_commands(sub)
 
 
 def _run_commands(sub) -> None:

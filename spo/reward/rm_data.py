@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from spo.registry import import_object
+from spo.reward.rule import RuleScorer
 from spo.schemas import reward_col
 
 
@@ -30,7 +31,7 @@ def labelled_answers(
         raise ValueError(f"{path}: no column {col!r}; scorers there: {[c for c in table.column_names if '/' in c]}")
     if augment is not None and rule is None:
         raise ValueError("--augment needs --rule: edited answers are labelled by the rule")
-    label: Callable | None = import_object(rule) if rule else None
+    label: Callable | None = _rule_label(rule) if rule else None
     edit: Callable | None = import_object(augment) if augment else None
     finish = table.column("finish_reason").to_pylist() if "finish_reason" in table.column_names else None
     rng = random.Random(seed)
@@ -47,6 +48,13 @@ def labelled_answers(
     return {pid: out[pid] for pid in sorted(out)}
 
 
+def _rule_label(rule: str) -> Callable:
+    """``(prompt, response, finish_reason) -> label`` by the rule, called as the rule scorer calls it (with the
+    finish reason only if the rule takes one)."""
+    scorer = RuleScorer(rule)
+    return lambda prompt, response, reason: scorer.score([prompt], [response], [reason or "stop"])[0]
+
+
 def difficulty(answers: list[dict]) -> float:
     """A prompt's difficulty as the buffer defines it: the mean label of its sampled answers."""
     sampled = [a["label"] for a in answers if not a["edited"]] or [a["label"] for a in answers]
@@ -54,7 +62,8 @@ def difficulty(answers: list[dict]) -> float:
 
 
 def pairs_from_answers(by_prompt: dict[str, list[dict]], max_per_prompt: int = 6, seed: int = 0) -> list[dict]:
-    """(prompt_id, prompt, chosen, rejected, source, difficulty) for answers whose labels differ.
+    """(prompt_id, prompt, chosen, rejected, source, difficulty, margin) for answers whose labels differ;
+    ``margin`` is the label of chosen minus that of rejected.
 
     Pairs of two sampled answers are kept first (up to ``max_per_prompt``), then pairs with an edit
     fill the prompt's quota, so edits add data without crowding out the policy's own answers.
@@ -74,7 +83,8 @@ def pairs_from_answers(by_prompt: dict[str, list[dict]], max_per_prompt: int = 6
             taken += len(kept)
             for chosen, rejected in kept:
                 pairs.append({"prompt_id": pid, "prompt": chosen["prompt"], "chosen": chosen["response"],
-                              "rejected": rejected["response"], "source": source, "difficulty": level})  # fmt: skip
+                              "rejected": rejected["response"], "source": source, "difficulty": level,
+                              "margin": chosen["label"] - rejected["label"]})  # fmt: skip
     if not pairs:
         raise ValueError("no prompt has two answers with different labels")
     return pairs
@@ -91,3 +101,18 @@ def split_by_prompt(pairs: list[dict], fractions: tuple[float, ...], seed: int) 
         parts.append([p for p in pairs if p["prompt_id"] in take])
     rest = set(ids[start:])
     return [*parts, [p for p in pairs if p["prompt_id"] in rest]]
+
+
+def degrade(pairs: list[dict], max_pairs: int | None = None, label_noise: float = 0.0, seed: int = 0) -> list[dict]:
+    """A proxy's training data of controlled quality: at most ``max_pairs`` pairs (a seeded choice), and
+    exactly ``round(label_noise * n)`` of them, chosen at random, with chosen and rejected swapped
+    (``flipped: True``). The gold labels are the ones given; the held-out pairs are never degraded."""
+    if not 0.0 <= label_noise < 0.5:
+        raise ValueError(f"label_noise must be in [0, 0.5), got {label_noise}")
+    if max_pairs is not None and max_pairs < 1:
+        raise ValueError(f"max_pairs must be >= 1, got {max_pairs}")
+    rng = random.Random(seed)
+    kept = pairs if max_pairs is None or max_pairs >= len(pairs) else rng.sample(pairs, max_pairs)
+    flip = set(rng.sample(range(len(kept)), round(label_noise * len(kept))))
+    swapped = ({**p, "chosen": p["rejected"], "rejected": p["chosen"], "flipped": True} for p in kept)
+    return [s if i in flip else {**p, "flipped": False} for i, (p, s) in enumerate(zip(kept, swapped))]

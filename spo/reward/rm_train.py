@@ -26,7 +26,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from spo.analysis.stats import cluster_bootstrap_ci
 from spo.io import atomic_dir
-from spo.reward.rm_data import split_by_prompt
+from spo.reward.rm_data import degrade, split_by_prompt
 from spo.reward.sequence_classifier import encode, render, reward_values
 
 log = logging.getLogger(__name__)
@@ -105,18 +105,23 @@ def accuracy_summary(pairs: list[dict], before: np.ndarray, after: np.ndarray, s
 
 
 def breakdown(pairs: list[dict], before: np.ndarray, after: np.ndarray) -> dict:
-    """The held-out summary per pair source and per difficulty third of the prompts."""
+    """The held-out summary per pair source, per difficulty third of the prompts (``third_hard`` holds the
+    lowest mean gold reward) and, when pairs carry it, per third of the gold margin (``margin_small`` ...)."""
     out = {}
     for source in sorted({p["source"] for p in pairs}):
         idx = np.array([p["source"] == source for p in pairs])
         out[source] = accuracy_summary([p for p, k in zip(pairs, idx) if k], before[idx], after[idx])
-    levels = np.array([p["difficulty"] for p in pairs])
-    cuts = np.quantile(np.unique(levels), [1 / 3, 2 / 3])
-    third = np.digitize(levels, cuts, right=True)  # 0: lowest reward (hardest)
-    for k, name in enumerate(("hard", "medium", "easy")):
-        idx = third == k
-        if idx.any():
-            out[f"third_{name}"] = accuracy_summary([p for p, i in zip(pairs, idx) if i], before[idx], after[idx])
+    for key, prefix, names in (("difficulty", "third", ("hard", "medium", "easy")),
+                               ("margin", "margin", ("small", "medium", "large"))):  # fmt: skip
+        if any(key not in p for p in pairs):
+            continue
+        levels = np.array([p[key] for p in pairs])
+        third = np.digitize(levels, np.quantile(np.unique(levels), [1 / 3, 2 / 3]), right=True)
+        for k, name in enumerate(names):
+            idx = third == k
+            part = [p for p, i in zip(pairs, idx) if i]
+            if part:
+                out[f"{prefix}_{name}"] = accuracy_summary(part, before[idx], after[idx])
     return out
 
 
@@ -132,13 +137,20 @@ def train_reward_model(
     valid_fraction: float = 0.15,
     seed: int = 0,
     force: bool = False,
+    max_pairs: int | None = None,
+    label_noise: float = 0.0,
 ) -> dict:
     """Bradley-Terry training with early stopping; saves the RM to ``out`` if it is better than its start.
 
-    Returns the losses, the chosen epoch, and the held-out accuracy summary (overall and per part).
+    A proxy of controlled quality: ``max_pairs`` caps the training comparisons and ``label_noise`` swaps
+    that share of the training and validation labels (:func:`~spo.reward.rm_data.degrade`); the held-out
+    part keeps the gold labels, so its accuracy is against the gold. Returns the losses, the chosen epoch,
+    and the held-out accuracy summary (overall and per part).
     """
     torch.manual_seed(seed)
     heldout, valid, train = split_by_prompt(pairs, (heldout_fraction, valid_fraction), seed)
+    train = degrade(train, max_pairs, label_noise, seed)
+    valid = degrade(valid, None, label_noise, seed + 1)
     if not train:
         raise ValueError(f"only {len({p['prompt_id'] for p in pairs})} prompts: none left for training")
     rm = PairScorer(base, template_path)
@@ -161,6 +173,7 @@ def train_reward_model(
     summary = accuracy_summary(heldout, before, after, seed)
     result = {
         "train_pairs": len(train), "valid_pairs": len(valid), "heldout_pairs": len(heldout),
+        "label_noise": label_noise, "flipped_train_pairs": sum(p["flipped"] for p in train),
         "epoch_loss": epoch_losses, "valid_accuracy": valid_accuracy, "best_epoch": best[1],
         "heldout_accuracy_before": summary["accuracy_before"], "heldout_accuracy": summary["accuracy"],
         "heldout": summary, "heldout_parts": breakdown(heldout, before, after), "output": str(out),

@@ -1,5 +1,8 @@
 """ifeval_lite's checkers, prompts and reward; the GGUF conversion; the Bradley-Terry RM trainer."""
 
+import json
+
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
@@ -77,3 +80,34 @@ def test_bradley_terry_reward_model_learns_rule_labelled_pairs(tmp_path, tiny_po
     scorer = SequenceClassifierScorer(str(tmp_path / "rm"), policy_path=tiny_policy)
     good, bad = scorer.score([pairs[0]["prompt"]] * 2, [pairs[0]["chosen"], pairs[0]["rejected"]])
     assert good > bad
+
+
+def test_a_proxy_of_controlled_quality_from_a_tiny_base_is_measured_against_the_gold(tmp_path, tiny_policy):
+    """spo rm tiny-base, then spo rm train with a comparison budget and label noise: the held-out pairs keep
+    the gold labels, and the accuracy is broken down by gold difficulty and gold margin."""
+    from spo.cli import main
+
+    base = tmp_path / "tiny-rm"
+    assert main(["rm", "tiny-base", str(base), "--template", tiny_policy, "--hidden", "64", "--layers", "1"]) == 0
+    rows = sort_digits.generate_prompts(120, seed=5, min_len=3, max_len=6)
+
+    def answers(prompt):  # right, short, wrong, reversed: four gold levels
+        right = sort_digits.solution(prompt)
+        return [right, "1 2", "9 9 9 9 9 9", " ".join(reversed(right.split()))]
+
+    samples = [{"prompt_id": r["prompt_id"], "prompt": r["prompt"], "response": a, "finish_reason": "stop"}
+               for r in rows for a in answers(r["prompt"])]  # fmt: skip
+    pq.write_table(pa.Table.from_pylist(samples), tmp_path / "samples.parquet")
+    out = tmp_path / "proxy"
+    args = ["rm", "train", str(tmp_path / "samples.parquet"), "--base", str(base), "--template", tiny_policy,
+            "--out", str(out), "--rule", "spo.tasks.sort_digits:reward", "--max-pairs", "200", "--label-noise", "0.25",
+            "--epochs", "2", "--lr", "1e-3", "--force", "--json"]  # fmt: skip
+    assert main(args) == 0
+    result = json.loads((out / "spo_rm_train.json").read_text())
+    assert result["train_pairs"] == 200 and result["flipped_train_pairs"] == 50 and result["label_noise"] == 0.25
+    parts = result["heldout_parts"]
+    assert {"third_hard", "third_easy", "margin_small", "margin_large"} <= set(parts)
+    held = pq.read_table(out / "heldout_pairs.parquet").to_pylist()
+    assert "flipped" not in held[0] and all(
+        sort_digits.reward(r["prompt"], r["chosen"]) > sort_digits.reward(r["prompt"], r["rejected"]) for r in held
+    )  # the held-out pairs are gold

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from spo.analysis.stats import cluster_bootstrap_ci
-from spo.reward.rm_data import labelled_answers, pairs_from_answers, split_by_prompt
+from spo.reward.rm_data import degrade, labelled_answers, pairs_from_answers, split_by_prompt
 from spo.tasks import ifeval_lite as ie
 from spo.tasks import ifeval_perturb
 
@@ -87,3 +87,26 @@ def test_cluster_bootstrap_resamples_prompts_not_pairs():
     naive = np.percentile([rng.choice(values, 200).mean() for _ in range(2000)], [2.5, 97.5])
     assert (hi - lo) > 2.5 * (naive[1] - naive[0])
     assert cluster_bootstrap_ci(np.ones(30), np.arange(30)) == (1.0, 1.0)
+
+
+def test_degrade_caps_the_comparisons_and_swaps_exactly_the_noisy_share():
+    pairs = [{"prompt_id": f"p{i}", "prompt": "q", "chosen": f"good{i}", "rejected": f"bad{i}"} for i in range(200)]
+    out = degrade(pairs, max_pairs=50, label_noise=0.2, seed=3)
+    assert len(out) == 50 and len({p["prompt_id"] for p in out}) == 50
+    flipped = [p for p in out if p["flipped"]]
+    assert len(flipped) == 10 and all(p["chosen"].startswith("bad") for p in flipped)
+    assert all(p["chosen"].startswith("good") for p in out if not p["flipped"])
+    assert out == degrade(pairs, max_pairs=50, label_noise=0.2, seed=3)  # seeded
+    assert [p["chosen"] for p in degrade(pairs)] == [p["chosen"] for p in pairs]  # no budget, no noise: the gold
+    with pytest.raises(ValueError, match="label_noise must be in"):
+        degrade(pairs, label_noise=0.5)
+    with pytest.raises(ValueError, match="max_pairs must be >= 1"):
+        degrade(pairs, max_pairs=0)
+
+
+def test_pairs_carry_the_gold_margin(tmp_path):
+    path, _ = _samples(tmp_path)
+    answers = labelled_answers(path, "rule", rule=RULE, augment=AUGMENT, seed=1)
+    for p in pairs_from_answers(answers, max_per_prompt=8, seed=0):
+        label = {a["response"]: a["label"] for a in answers[p["prompt_id"]]}
+        assert p["margin"] == pytest.approx(label[p["chosen"]] - label[p["rejected"]]) and p["margin"] > 0
