@@ -61,6 +61,7 @@ class Study:
     seeds: tuple[int, ...] = (0, 1, 2)
     setup: tuple[str, ...] = ()  # shell commands that must run first (models the experiment needs)
     tolerance: float = 2e-3  # the studies tier's allowed difference from the committed final reward
+    metric: str = "heldout_reward"  # the held-out figure compared (heldout_reward/gold for proxy studies)
     extra: str = ""  # "module:attr" of fn(study, runs: {(arm, seed): run dir}) -> markdown lines for the block
 
     def cells(self) -> list[Cell]:

@@ -14,7 +14,7 @@ import yaml
 from benchmarks.studies.base import Cell, Study
 from benchmarks.studies.provenance import REPO, commit, machine, today
 from benchmarks.studies.verdict import paired_interval, verdict
-from spo.analysis.runs import load_run, runs_root
+from spo.analysis.runs import runs_root
 from spo.io import atomic_file
 from spo.registry import import_object
 from spo.run_state import completed_iteration
@@ -57,13 +57,15 @@ def _complete(path: Path) -> bool:
     return completed_iteration(path) == yaml.safe_load(cfg.read_text())["iterations"] - 1
 
 
-def cell_result(cell: Cell, path: Path) -> dict:
-    """The cell's final and initial held-out reward and the reward after every iteration (``curve``)."""
-    run = load_run(path)
+def cell_result(cell: Cell, path: Path, metric: str = "heldout_reward") -> dict:
+    """The cell's held-out ``metric`` after every iteration (``curve``, the initial policy first), its final
+    and initial values, and the command that produced it."""
     lines = [json.loads(x) for x in (path / "metrics.jsonl").read_text().splitlines() if x.strip()]
-    curve = [x["heldout_reward"] for x in lines if x.get("stage") == "eval"]
-    return {"arm": cell.arm, "seed": cell.seed, "final": run.final_reward, "initial": run.initial_reward,
-            "curve": curve, "command": shlex.join(cell.command())}  # fmt: skip
+    curve = [x[metric] for x in lines if x.get("stage") == "eval"]
+    if len(curve) < 2:
+        raise ValueError(f"{path}: metrics.jsonl has no held-out {metric} after training")
+    return {"arm": cell.arm, "seed": cell.seed, "final": curve[-1], "initial": curve[0], "curve": curve,
+            "command": shlex.join(cell.command())}  # fmt: skip
 
 
 def claim_results(study: Study, cells: list[dict]) -> list[dict]:
@@ -92,7 +94,7 @@ def collect(study: Study, root: Path | None = None) -> dict:
     for cell in study.cells():
         path = run_dir(cell, root)
         if _complete(path):
-            cells.append(cell_result(cell, path))
+            cells.append(cell_result(cell, path, study.metric))
             runs[cell.arm, cell.seed] = path
         else:
             missing.append(shlex.join(cell.command()))

@@ -8,8 +8,7 @@ import pytest
 
 from benchmarks.studies import STUDIES
 from benchmarks.studies.provenance import REPO
-from benchmarks.studies.run import RESULTS, read_results, run_cell
-from spo.analysis.runs import load_run
+from benchmarks.studies.run import RESULTS, cell_result, read_results, run_cell
 
 pytestmark = pytest.mark.studies
 COMMITTED = [n for n in STUDIES.names() if (RESULTS / f"{n}.json").exists()]
@@ -25,7 +24,7 @@ def test_one_cell_of_the_study_reproduces_its_committed_number(name, tmp_path):
     for command in study.setup:  # the models the experiment needs (make demo-models for smollm2)
         subprocess.run(command, shell=True, cwd=REPO, check=True)
     assert shlex.split(committed["command"]) == cell.command(), f"{name}: the study's command changed; re-run it"
-    final = load_run(run_cell(cell, tmp_path)).final_reward
+    final = cell_result(cell, run_cell(cell, tmp_path), study.metric)["final"]
     assert final == pytest.approx(committed["final"], abs=study.tolerance), (
         f"study {name}, {arm} seed {seed}: final held-out reward {final:.4f} at this commit against "
         f"{committed['final']:.4f} committed (from {', '.join(results['commits'])}); tolerance {study.tolerance}. "
