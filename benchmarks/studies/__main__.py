@@ -41,12 +41,16 @@ def render_all() -> None:
     _write(README, replace_block(README, README_BLOCK, findings_block(done)))
 
 
-def run(names: list[str], fresh: bool) -> None:
+def run(names: list[str], fresh: bool, arms: list[str] | None = None) -> None:
+    """Run the studies' cells (only those of ``arms`` if given: the rest are listed as not run yet)."""
     for name in names:
         study = STUDIES.get(name)
+        unknown = sorted(set(arms or []) - set(study.arms))
+        if len(names) == 1 and unknown:
+            raise SystemExit(f"study {name}: unknown arms {unknown}; its arms: {list(study.arms)}")
         for command in study.setup:
             subprocess.run(command, shell=True, cwd=REPO, check=True)
-        for cell in study.cells():
+        for cell in (c for c in study.cells() if arms is None or c.arm in arms):
             if fresh and run_dir(cell).exists():
                 shutil.rmtree(run_dir(cell))
             run_cell(cell)
@@ -60,12 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="run studies' cells (each once per commit) and regenerate their results")
     p.add_argument("names", nargs="+", choices=STUDIES.names())
     p.add_argument("--fresh", action="store_true", help="remove the studies' runs first")
+    p.add_argument("--arms", nargs="+", help="run only these arms (one study); the others stay listed as not run")
     c = sub.add_parser("collect", help="rebuild studies' results JSON from their finished runs")
     c.add_argument("names", nargs="+", choices=STUDIES.names())
     sub.add_parser("render", help="rewrite the generated blocks from the committed results")
     args = parser.parse_args(argv)
     if args.command == "run":
-        run(args.names, args.fresh)
+        run(args.names, args.fresh, args.arms)
     elif args.command == "collect":
         for name in args.names:
             print(f"[study] wrote {write_results(STUDIES.get(name), collect(STUDIES.get(name)))}")

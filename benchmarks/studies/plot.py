@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from benchmarks.studies.base import Study
 from spo.analysis.plots import new_figure, save_figure
@@ -22,6 +23,7 @@ def plot_study(study: Study, results: dict, path) -> None:
             ax.plot(x, c[:steps], color=colour, alpha=0.25, lw=0.8)
         ax.plot(x, np.mean([c[:steps] for c in curves], axis=0), color=colour, lw=2,
                 label=f"{arm} (mean of {len(curves)} seeds)")  # fmt: skip
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("iterations trained (0 = initial policy)")
     ax.set_ylabel("held-out reward")
     ax.set_title(f"{study.title}\n(commit {', '.join(results['commits'])})", fontsize=10)
