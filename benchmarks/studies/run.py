@@ -83,7 +83,7 @@ def claim_results(study: Study, cells: list[dict]) -> list[dict]:
             row.update(mean=mean, lo=lo, hi=hi)
             row["verdict"], row["reason"] = verdict(diffs, claim.kind, claim.margin)
         else:
-            row.update(verdict="inconclusive", reason="no seed has both arms")
+            row.update(verdict="not run yet", reason="no seed has both arms")
         out.append(row)
     return out
 
