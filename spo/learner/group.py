@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import ray
 from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
@@ -21,7 +23,7 @@ class LearnerGroup:
 
     Ranks work in lock step, so they answer a call within moments of each other: once one has, the others
     get ``learner.timeout_s`` (also DeepSpeed's collective timeout) before the call fails, naming the ranks
-    and their nodes; a rank that dies fails the call at once. A run never hangs on a lost rank.
+    and their nodes; a rank that dies or raises fails the call at once. A run never hangs on a lost rank.
     """
 
     def __init__(
@@ -46,22 +48,25 @@ class LearnerGroup:
         self._gather([w.setup.remote(addr, port, model_path, cfg, seed) for w in self.workers], "set-up")
 
     def _gather(self, refs: list[ray.ObjectRef], what: str) -> list:
-        """Every rank's answer to one call (see the class docstring)."""
-        ray.wait(refs, num_returns=1)  # however long the work takes
-        ready, late = ray.wait(refs, num_returns=len(refs), timeout=self.timeout_s)
-        for rank, ref in enumerate(refs):
-            if ref in ready:
-                try:
-                    ray.get(ref)
-                except ray.exceptions.RayActorError as exc:
-                    raise LearnerFailedError(f"learner rank {rank} on node {self.nodes[rank]} died during {what}: "
-                                             f"{type(exc).__name__}") from exc  # fmt: skip
-        if late:
-            ranks = [rank for rank, ref in enumerate(refs) if ref in late]
-            raise LearnerFailedError(
-                f"learner.timeout_s: rank(s) {ranks} on node(s) {sorted({self.nodes[r] for r in ranks})} did not "
-                f"finish {what} within {self.timeout_s:g}s of the first rank (a stuck collective or a lost node)"
-            )
+        """Every rank's answer to one call (see the class docstring). A rank that fails fails the call at once
+        (the others are then stuck in a collective); once one rank is done, the rest have ``timeout_s``."""
+        pending, deadline = list(refs), None
+        while pending:
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, pending = ray.wait(pending, num_returns=1, timeout=timeout)
+            if not ready:
+                ranks = [refs.index(ref) for ref in pending]
+                raise LearnerFailedError(
+                    f"learner.timeout_s: rank(s) {ranks} on node(s) {sorted({self.nodes[r] for r in ranks})} did not "
+                    f"finish {what} within {self.timeout_s:g}s of the first rank (a stuck collective or a lost node)"
+                )
+            rank = refs.index(ready[0])
+            try:
+                ray.get(ready[0])  # a rank's own error (RayTaskError) is raised here, as it is
+            except ray.exceptions.RayActorError as exc:
+                raise LearnerFailedError(f"learner rank {rank} on node {self.nodes[rank]} died during {what}: "
+                                         f"{type(exc).__name__}") from exc  # fmt: skip
+            deadline = deadline or time.monotonic() + self.timeout_s
         return ray.get(refs)
 
     def train(self, pairs_ref: ray.ObjectRef, iteration: int, sampler: tuple[str, int] | None = None) -> dict:

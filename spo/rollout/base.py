@@ -26,12 +26,21 @@ class SamplingParams:
 
 @dataclass
 class Completion:
-    """One sampled response and what the engine knows about it."""
+    """One sampled response and what the engine knows about it. ``logprob_sum``: the log-prob of the sampled
+    tokens, when they are what ``text`` (and EOS, if it stopped) encodes to (see :func:`text_logprob`)."""
 
     text: str
     n_tokens: int
     logprob_sum: float | None
     finish_reason: str  # "stop" or "length"
+
+
+def text_logprob(tokenizer, text: str, sampled: list[int], logprob: float, stopped: bool) -> float | None:
+    """``logprob`` if ``text`` (with EOS when the answer stopped) re-encodes to the ``sampled`` tokens, else
+    ``None``: a decoded answer need not re-encode to what was sampled (a byte-level token that is not valid
+    UTF-8 alone, say), and a log-prob would then describe tokens that no later pass over the text sees."""
+    again = tokenizer(text + (tokenizer.eos_token if stopped else ""), add_special_tokens=False)["input_ids"]
+    return float(logprob) if again == [int(t) for t in sampled] else None
 
 
 class Engine(ABC):

@@ -14,7 +14,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from spo.chat import chat_prompt, load_tokenizer
-from spo.rollout.base import Completion, Engine, SamplingParams
+from spo.rollout.base import Completion, Engine, SamplingParams, text_logprob
 
 
 class HFEngine(Engine):
@@ -74,7 +74,7 @@ class HFEngine(Engine):
             Completion(
                 text=texts[i],
                 n_tokens=int(lengths[i]),
-                logprob_sum=float(lp_sums[i]),
+                logprob_sum=text_logprob(tok, texts[i], new[i, : int(lengths[i])].tolist(), lp_sums[i], has_eos[i]),
                 finish_reason="stop" if bool(has_eos[i]) else "length",
             )
             for i in range(new.shape[0])

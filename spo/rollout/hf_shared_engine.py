@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from spo.chat import chat_prompt
-from spo.rollout.base import Completion, SamplingParams
+from spo.rollout.base import Completion, SamplingParams, text_logprob
 from spo.rollout.hf_engine import HFEngine
 from spo.rollout.shared_prefix import sample_shared
 
@@ -34,8 +34,9 @@ class HFSharedEngine(HFEngine):
         text_lengths = s.lengths - s.stopped.long()  # the EOS token is counted, not decoded
         texts = tok.batch_decode([row[: int(k)] for row, k in zip(s.tokens, text_lengths)], skip_special_tokens=True)
         done = [
-            Completion(text=text, n_tokens=int(k), logprob_sum=float(lp), finish_reason="stop" if stop else "length")
-            for text, k, lp, stop in zip(texts, s.lengths, s.logprob_sums, s.stopped.tolist())
-        ]
+            Completion(text=text, n_tokens=int(k), finish_reason="stop" if stop else "length",
+                       logprob_sum=text_logprob(tok, text, row[: int(k)].tolist(), lp, stop))
+            for text, row, k, lp, stop in zip(texts, s.tokens, s.lengths, s.logprob_sums, s.stopped.tolist())
+        ]  # fmt: skip
         n = sampling.n
         return [done[j * n : (j + 1) * n] for j in range(len(prompts))]

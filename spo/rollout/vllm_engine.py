@@ -28,7 +28,7 @@ import safetensors.torch
 import torch
 
 from spo.chat import chat_prompt
-from spo.rollout.base import Completion, Engine, SamplingParams
+from spo.rollout.base import Completion, Engine, SamplingParams, text_logprob
 
 EXTENSION = "spo.rollout.vllm_worker.SpoWorkerExtension"
 
@@ -67,10 +67,15 @@ class VLLMEngine(Engine):
         outputs = self.llm.generate(inputs, params, use_tqdm=False)
         reason = {"length": "length"}
         return [
-            [Completion(o.text, len(o.token_ids), o.cumulative_logprob, reason.get(o.finish_reason, "stop"))
+            [Completion(o.text, len(o.token_ids), self._logprob(o), reason.get(o.finish_reason, "stop"))
              for o in out.outputs]
             for out in outputs
         ]  # fmt: skip
+
+    def _logprob(self, o) -> float | None:
+        stopped = bool(o.token_ids) and o.token_ids[-1] == self.tokenizer.eos_token_id
+        return None if o.cumulative_logprob is None else text_logprob(
+            self.tokenizer, o.text, list(o.token_ids), o.cumulative_logprob, stopped)  # fmt: skip
 
     def load_weights(self, named_tensors: Iterable[tuple[str, torch.Tensor]]) -> None:
         # vLLM's RPC encoding does not rebuild tensors nested in plain arguments: send safetensors bytes.

@@ -28,9 +28,10 @@ def test_one_step_off_samples_each_iteration_from_the_version_before(tmp_path, c
     assert [r["iteration"] for r in rows] == [-1, 0, 1, 2]
     assert [_versions(run_dir, it) for it in range(3)] == [[0], [0], [1]]  # fixed by the schedule
     for it, lag in ((0, 0), (1, 1), (2, 1)):
-        staleness = pq.read_table(run_dir / f"iter_{it}" / "pairs.parquet").column("staleness").to_pylist()
-        assert set(staleness) == {lag}
-        assert _lines(run_dir, "select_pairs")[it]["pair_staleness_hist"] == {str(lag): len(staleness)}
+        pairs = pq.read_table(run_dir / f"iter_{it}" / "pairs.parquet")
+        assert set(pairs.column("staleness").to_pylist()) == {lag}
+        trained = pairs.filter(pairs.column("selected")).num_rows  # trimmed to a multiple of the learner ranks
+        assert _lines(run_dir, "select_pairs")[it]["pair_staleness_hist"] == {str(lag): trained}
     for version in range(4):  # every evaluation answered by exactly the version it reports
         answers = pq.read_table(run_dir / "eval" / f"policy_v{version}.parquet")
         assert set(answers.column("policy_version").to_pylist()) == {version}

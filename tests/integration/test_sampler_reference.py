@@ -1,5 +1,8 @@
 """Reference log-probs from the sampler: same training as a forward pass, refused when they disagree."""
 
+import random
+import time
+
 import pyarrow as pa
 import pytest
 import ray
@@ -25,7 +28,13 @@ def sampled_pairs(tiny_policy) -> pa.Table:
     reward = [sort_digits.reward(p, r) for p, r in zip(samples.column("prompt").to_pylist(),
                                                          samples.column("response").to_pylist())]  # fmt: skip
     pairs, _ = within(samples.append_column("reward/rule", pa.array(reward, pa.float64())), "rule", "tiny")
-    return pairs.slice(0, 16)
+    # an answer cut at the length limit has no sampler log-prob (the learner scores it with an EOS after it)
+    cut = {(r["prompt_id"], r["response"]) for r in samples.to_pylist() if r["finish_reason"] != "stop"}
+    for p in pairs.to_pylist():
+        assert (p["sampler_logps_chosen"] is None) == ((p["prompt_id"], p["chosen"]) in cut)
+    whole = pairs.filter(pa.compute.is_valid(pairs.column("sampler_logps_chosen")))
+    whole = whole.filter(pa.compute.is_valid(whole.column("sampler_logps_rejected")))
+    return whole.slice(0, 16)
 
 
 def test_sampler_reference_trains_like_a_forward_pass_and_refuses_a_wrong_one(tiny_policy):
@@ -45,6 +54,16 @@ def test_sampler_reference_trains_like_a_forward_pass_and_refuses_a_wrong_one(ti
                                        pa.compute.add(pairs.column("sampler_logps_chosen"), 0.5))  # fmt: skip
                 with pytest.raises(ray.exceptions.RayTaskError, match=r"differ from a teacher-forced pass by up to \d"):
                     group.train(ray.put(bad), 2, ("tiny", 2 - 2))
+                # only rank 0's shard is wrong: rank 0 raises while rank 1 waits in a collective; the call fails
+                # at once with rank 0's error, not after learner.timeout_s (30 min)
+                rows = pairs.to_pylist()
+                random.Random(0 * 1_000_003 + 3).shuffle(rows)  # LearnerWorker._shard's order, seed 0, iteration 3
+                for r in rows[: len(rows) // 2]:
+                    r["sampler_logps_chosen"] += 0.5
+                start = time.monotonic()
+                with pytest.raises(ray.exceptions.RayTaskError, match=r"differ from a teacher-forced pass by up to \d"):
+                    group.train(ray.put(pa.Table.from_pylist(rows, schema=pairs.schema)), 3, ("tiny", 0))
+                assert time.monotonic() - start < 120
         finally:
             group.shutdown()
     forward, sampler = results["forward"], results["sampler"]

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from spo.chat import chat_prompt
-from spo.rollout.base import SamplingParams
+from spo.rollout.base import SamplingParams, text_logprob
 from spo.rollout.hf_engine import HFEngine
 from spo.rollout.hf_shared_engine import HFSharedEngine
 from spo.tasks import sort_digits
@@ -59,3 +59,14 @@ def test_sampled_logprobs_match_a_teacher_forced_pass_and_seeds_repeat(engines):
             assert c.logprob_sum == pytest.approx(teacher_forced_logprob(shared, prompt, ids), abs=1e-4)
             finish.add(c.finish_reason)
     assert finish == {"stop", "length"}  # rows that stopped early were dropped, others ran to the limit
+
+
+def test_an_answer_whose_text_does_not_re_encode_to_its_tokens_has_no_logprob(engines):
+    tok = engines[0].tokenizer
+    ids = tok("1 3 7", add_special_tokens=False).input_ids
+    assert text_logprob(tok, tok.decode(ids), ids + [tok.eos_token_id], -2.5, True) == -2.5
+    assert text_logprob(tok, tok.decode(ids), ids, -2.0, False) == -2.0  # cut at the limit: no EOS
+    lone = tok("\u00e9", add_special_tokens=False).input_ids  # one character, several byte-level tokens
+    assert len(lone) > 1, "the tiny tokenizer should split a non-ASCII character into byte tokens"
+    broken = [lone[0], *ids]  # half a character, then digits: decodes to U+FFFD and does not re-encode
+    assert text_logprob(tok, tok.decode(broken), broken + [tok.eos_token_id], -9.0, True) is None

@@ -85,6 +85,15 @@ def test_pairs_take_max_and_min_and_drop_full_ties():
     assert rows["c"]["prompt"] == "p-c"
 
 
+def test_an_answer_cut_at_the_length_limit_carries_no_sampler_logprob():
+    t = samples([("a", 0, 0.2), ("a", 1, 0.9), ("c", 0, 0.0), ("c", 1, 1.0)])
+    finish = ["stop", "length", "length", "stop"]  # a's chosen and c's rejected were cut
+    t = t.set_column(t.schema.get_field_index("finish_reason"), "finish_reason", pa.array(finish, pa.string()))
+    rows = {r["prompt_id"]: r for r in max_min_pairs(t, "rm")[0].to_pylist()}
+    assert (rows["a"]["sampler_logps_chosen"], rows["a"]["sampler_logps_rejected"]) == (None, -1.0)
+    assert (rows["c"]["sampler_logps_chosen"], rows["c"]["sampler_logps_rejected"]) == (-1.0, None)
+
+
 def test_nonfinite_rewards_are_quarantined():
     t = samples([("a", 0, 1.0), ("a", 1, float("nan")), ("a", 2, float("inf")), ("a", 3, 0.0)])
     clean, bad = split_nonfinite(t, ["rm"])

@@ -1,8 +1,9 @@
 """What the pair builders share: per-prompt best and worst samples, and assembling pairs.
 
-Each pair records the generator, policy version and sampler log-prob of both sides, and judge
-scores (``judge/<dim>``) become ``judge_delta/<dim>`` = chosen minus rejected. Pairs whose reward
-margin is not positive (ties, or a cross pair the reward disagrees with) are dropped and counted.
+Each pair records the generator, policy version and sampler log-prob of both sides (none for an answer
+cut at the length limit: the learner scores it followed by EOS), and judge scores (``judge/<dim>``)
+become ``judge_delta/<dim>`` = chosen minus rejected. Pairs whose reward margin is not positive (ties,
+or a cross pair the reward disagrees with) are dropped and counted.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def judge_cols(samples: pa.Table) -> list[str]:
 def first_per_prompt(samples: pa.Table, reward: str, order: str) -> pa.Table:
     ranked = samples.sort_by([("prompt_id", "ascending"), (reward, order), ("sample_idx", "ascending")])
     cols = ["prompt", "context", "response", reward, "generator", "iteration", "policy_version", "logprob_sum",
-            *judge_cols(samples)]  # fmt: skip
+            *(["finish_reason"] if "finish_reason" in samples.column_names else []), *judge_cols(samples)]  # fmt: skip
     # skip_nulls=False: a missing judge score must stay missing, not borrow another sample's value
     keep_nulls = pc.ScalarAggregateOptions(skip_nulls=False)
     grouped = ranked.group_by("prompt_id", use_threads=False).aggregate([(c, "first", keep_nulls) for c in cols])
@@ -40,6 +41,16 @@ def max_min_pairs(samples: pa.Table, scorer: str) -> tuple[pa.Table, int]:
     best = first_per_prompt(samples, reward, "descending")
     worst = first_per_prompt(samples, reward, "ascending")
     return assemble(best, worst, reward)
+
+
+def sampler_logps(side: pa.Table) -> pa.Array:
+    """The engine's log-prob of each answer, or null for an answer cut at the length limit: the learner scores
+    an answer followed by EOS, which the engine never sampled there."""
+    lp = side.column("logprob_sum_first")
+    if "finish_reason_first" not in side.column_names:
+        return lp
+    cut = pc.fill_null(pc.not_equal(side.column("finish_reason_first"), "stop"), False)
+    return pc.if_else(cut, pa.scalar(None, pa.float64()), lp)
 
 
 def assemble(best: pa.Table, worst: pa.Table, reward: str) -> tuple[pa.Table, int]:
@@ -63,8 +74,8 @@ def assemble(best: pa.Table, worst: pa.Table, reward: str) -> tuple[pa.Table, in
             "iteration": best.column("iteration_first"),
             "policy_version_chosen": best.column("policy_version_first"),
             "policy_version_rejected": worst.column("policy_version_first"),
-            "sampler_logps_chosen": best.column("logprob_sum_first"),
-            "sampler_logps_rejected": worst.column("logprob_sum_first"),
+            "sampler_logps_chosen": sampler_logps(best),
+            "sampler_logps_rejected": sampler_logps(worst),
         },
         schema=pairs_schema(),
     )
