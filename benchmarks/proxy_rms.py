@@ -8,7 +8,8 @@ Whether the proxies are less accurate on hard prompts is the paper's mechanism.
 
 Usage: ``python -m benchmarks.proxy_rms`` (about 6 minutes on 2 cores) writes
 ``benchmarks/results/proxy_rms.json`` and the generated table in ``gold_proxy.md``;
-``--render`` rewrites that table from the JSON.
+``--render`` rewrites that table from the JSON; ``--only NAME`` trains one proxy of the grid if it is not
+built yet (a study's setup).
 """
 
 from __future__ import annotations
@@ -43,14 +44,22 @@ def gold_samples() -> Path:
     return run / "iter_0" / "samples.parquet"
 
 
-def train_grid(models: Path, epochs: int) -> list[dict]:
+def _name(budget: int, noise: float, hidden: int) -> str:
+    return f"proxy-sort-b{budget}-n{noise:g}-h{hidden}"
+
+
+def train_grid(models: Path, epochs: int, only: str | None = None) -> list[dict]:
+    """Train every proxy of the grid (or only the one named ``only``) on the gold-labelled answers."""
+    grid = [g for g in GRID if only is None or _name(*g) == only]
+    if not grid:
+        raise SystemExit(f"--only {only}: not in the grid; its proxies: {[_name(*g) for g in GRID]}")
     policy = ensure_tiny_policy("~/.cache/spo", TinySpec())
     answers = labelled_answers(gold_samples(), "rule", rule="spo.tasks.sort_digits:reward", seed=0)
     pairs = pairs_from_answers(answers, max_per_prompt=12, seed=0)
     out = []
-    for budget, noise, hidden in GRID:
+    for budget, noise, hidden in grid:
         base = build_tiny_reward_model(policy, models / f"tiny-rm-base-h{hidden}", hidden, 1, 2 * hidden)
-        name = f"proxy-sort-b{budget}-n{noise:g}-h{hidden}"
+        name = _name(budget, noise, hidden)
         result = train_reward_model(pairs, str(base), str(policy), models / name, epochs=epochs, lr=1e-3,
                                     batch_size=32, seed=0, force=True, max_pairs=budget, label_noise=noise)  # fmt: skip
         out.append({"proxy": name, "budget": budget, "noise": noise, "hidden": hidden, **_row(result)})
@@ -99,7 +108,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", default="~/.cache/spo/models")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--render", action="store_true", help="only rewrite the table from the committed JSON")
+    parser.add_argument("--only", help="train this one proxy of the grid unless it is already there (a study's setup)")
     args = parser.parse_args(argv)
+    if args.only:
+        if (Path(args.models).expanduser() / args.only / "config.json").exists():
+            print(f"[proxy] {args.only}: already built")
+        else:
+            train_grid(Path(args.models).expanduser(), args.epochs, args.only)
+        return
     if not args.render:
         rows = train_grid(Path(args.models).expanduser(), args.epochs)
         head, dirty = commit()

@@ -16,5 +16,8 @@ STUDIES = Registry(
         "judge_filter": "benchmarks.studies.judge_filter:STUDY",
         "loss_family": "benchmarks.studies.loss_family:STUDY",
         "smollm2": "benchmarks.studies.smollm2:STUDY",
+        "gold_difficulty": "benchmarks.studies.gold_difficulty:STUDY",
+        "gold_pairs": "benchmarks.studies.gold_pairs:STUDY",
+        "gold_judge": "benchmarks.studies.gold_judge:STUDY",
     },
 )

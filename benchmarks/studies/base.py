@@ -64,6 +64,12 @@ class Study:
     metric: str = "heldout_reward"  # the held-out figure compared (heldout_reward/gold for proxy studies)
     extra: str = ""  # "module:attr" of fn(study, runs: {(arm, seed): run dir}) -> markdown lines for the block
 
+    @property
+    def metric_label(self) -> str:
+        if self.metric == "heldout_reward":
+            return "held-out reward"
+        return f"held-out reward on the {self.metric.split('/', 1)[-1]} (`{self.metric}`)"
+
     def cells(self) -> list[Cell]:
         return [Cell(self.name, self.experiment, arm, s, ov) for arm, ov in self.arms.items() for s in self.seeds]
 

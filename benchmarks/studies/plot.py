@@ -25,7 +25,7 @@ def plot_study(study: Study, results: dict, path) -> None:
                 label=f"{arm} (mean of {len(curves)} seeds)")  # fmt: skip
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("iterations trained (0 = initial policy)")
-    ax.set_ylabel("held-out reward")
+    ax.set_ylabel(study.metric_label.split(" (")[0])
     ax.set_title(f"{study.title}\n(commit {', '.join(results['commits'])})", fontsize=10)
     ax.legend(fontsize=8)
     save_figure(fig, path)

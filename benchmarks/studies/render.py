@@ -26,7 +26,7 @@ def _fmt_ci(c: dict) -> str:
 
 def arm_rows(study: Study, results: dict) -> list[str]:
     rows = [
-        "| arm | runs | final held-out reward (mean ± sd) | per seed | gain over initial |",
+        f"| arm | runs | final {study.metric_label} (mean ± sd) | per seed | gain over initial |",
         "|---|---|---|---|---|",
     ]
     for arm in study.arms:

@@ -8,6 +8,7 @@ harder, which gives the prompts a real spread of difficulty.
 
 from __future__ import annotations
 
+import hashlib
 import random
 
 PREFIX = "sort:"
@@ -81,6 +82,19 @@ def judge(prompt: str, response: str) -> dict[str, int]:
         "correctness": 1 + round(4 * reward(prompt, response)),
         "length": 5 - min(4, abs(len(target) - len(got))),
     }
+
+
+NOISY_JUDGE_SD = 0.15
+
+
+def noisy_judge(prompt: str, response: str) -> dict[str, int]:
+    """A judge that knows the gold with its own independent error: ``correctness`` is ``1 + round(4 * r)``
+    for ``r`` the gold reward plus Gaussian noise (sd ``NOISY_JUDGE_SD``), clipped to [0, 1]. The noise is
+    a fixed function of the (prompt, response) text, so a judge's verdict is repeatable across runs and
+    independent of any reward model's errors."""
+    digest = hashlib.blake2b(f"{prompt}\x00{response}".encode(), digest_size=8).digest()
+    noisy = reward(prompt, response) + random.Random(digest).gauss(0.0, NOISY_JUDGE_SD)
+    return {"correctness": 1 + round(4 * min(1.0, max(0.0, noisy)))}
 
 
 def prompts(task) -> list[dict]:

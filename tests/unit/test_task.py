@@ -43,3 +43,22 @@ def test_edit_reward(response, expected):
 def test_edit_reward_differs_from_positional_reward_on_shifts():
     assert sort_digits.reward("sort: 3 1 2", "2 3") == 0.0
     assert sort_digits.edit_reward("sort: 3 1 2", "2 3") == pytest.approx(2 / 3)
+
+
+def test_the_noisy_judge_is_the_gold_with_its_own_repeatable_noise():
+    import random
+
+    rng = random.Random(0)
+    cases = []
+    for _ in range(400):
+        digits = [rng.randrange(10) for _ in range(rng.randrange(2, 9))]
+        prompt = sort_digits.make_prompt(digits)
+        response = " ".join(str(d) for d in rng.sample(digits, len(digits)))
+        cases.append((prompt, response))
+    exact = [sort_digits.judge(p, r)["correctness"] for p, r in cases]
+    noisy = [sort_digits.noisy_judge(p, r)["correctness"] for p, r in cases]
+    assert noisy == [sort_digits.noisy_judge(p, r)["correctness"] for p, r in cases]  # repeatable
+    assert set(noisy) <= {1, 2, 3, 4, 5}
+    differ = sum(a != b for a, b in zip(exact, noisy)) / len(cases)
+    assert 0.2 < differ < 0.8  # sd 0.15 on a 0.25-wide step: often off by one, never random
+    assert max(abs(a - b) for a, b in zip(exact, noisy)) <= 2

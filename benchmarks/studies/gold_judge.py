@@ -1,0 +1,21 @@
+"""The judge-delta filter against a learned proxy, evaluated on the gold (issue 19): pairs come from the
+proxy; a judge that knows the gold with its own noise keeps the top 30% by its correctness delta."""
+
+from benchmarks.studies.base import Claim, Study
+from benchmarks.studies.gold_difficulty import PROXY
+
+STUDY = Study(
+    name="gold_judge",
+    title="The judge filter on a learned proxy, with a judge that knows the gold, judged by the gold",
+    results="gold_proxy.md",
+    experiment="gold_judge",
+    arms={"judge_delta top 30%": ("selection.pair_metric=judge_delta",), "all pairs": ("selection.pair_metric=all",)},
+    claims=(
+        Claim("the top 30% of pairs by an informed judge's delta beat all pairs", "judge_delta top 30%", "all pairs"),
+    ),
+    check=("judge_delta top 30%", 0),
+    seeds=(0, 1, 2, 3, 4),
+    setup=(PROXY,),
+    metric="heldout_reward/gold",
+    extra="benchmarks.studies.gold_tables:proxy_and_gold",
+)

@@ -1,0 +1,26 @@
+"""Pair selection against a learned proxy, evaluated on the gold (issue 19): alignment potential vs the
+proxy's reward margin (M+) vs the implicit margin (M-) vs uniform, keeping the top 40% of candidate pairs."""
+
+from benchmarks.studies.base import Claim, Study
+from benchmarks.studies.gold_difficulty import PROXY
+
+STUDY = Study(
+    name="gold_pairs",
+    title="Alignment potential vs M+ vs M- vs uniform on a learned proxy, judged by the gold",
+    results="gold_proxy.md",
+    experiment="gold_pairs",
+    arms={
+        m: (f"selection.pair_metric={m}",)
+        for m in ("alignment_potential", "explicit_margin", "implicit_margin", "uniform")
+    },  # fmt: skip
+    claims=(
+        Claim("alignment potential beats the reward margin (M+)", "alignment_potential", "explicit_margin"),
+        Claim("alignment potential beats the implicit margin (M-)", "alignment_potential", "implicit_margin"),
+        Claim("the reward margin (M+) beats uniform choice", "explicit_margin", "uniform"),
+    ),  # fmt: skip
+    check=("alignment_potential", 0),
+    seeds=(0, 1, 2, 3, 4),
+    setup=(PROXY,),
+    metric="heldout_reward/gold",
+    extra="benchmarks.studies.gold_tables:proxy_and_gold",
+)
