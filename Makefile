@@ -12,12 +12,14 @@ export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
 setup: $(STAMP)
 
-# torch first: the local CPU build; the package's torch range then pulls nothing more.
-$(STAMP): pyproject.toml
+# torch first: the local CPU build; the package's torch range then pulls nothing more. constraints.txt pins
+# every other version to the set the committed results were produced with (a fresh install of newer
+# versions moved the studies' numbers once: benchmarks/results/pairs.md).
+$(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	$(BIN)/python -m spo.learner.prebuild
 	touch $(STAMP)
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import re
 import subprocess
 from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("torch", "ray", "deepspeed", "transformers")
+PACKAGES = ("torch", "ray", "deepspeed", "transformers", "tokenizers", "numpy")
 
 
 def commit() -> tuple[str, bool]:
@@ -32,11 +33,34 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def environment() -> str:
+    """Whether the installed packages are exactly ``constraints.txt``'s: ``"constraints.txt"``, or the packages
+    that differ from it (a fresh ``make setup`` installs that set)."""
+    pinned = {}
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==", 1)
+            pinned[_norm(name)] = version.strip()
+    installed = {_norm(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    off = sorted(f"{n} {installed.get(n, 'missing')} (pinned {v})" for n, v in pinned.items() if installed.get(n) != v)
+    return "packages as constraints.txt" if not off else "packages NOT as constraints.txt: " + ", ".join(off)
+
+
+def _norm(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def committed_cpu(results: dict) -> str:
+    """The CPU model a results JSON was produced on (from its ``machine`` line)."""
+    found = re.search(r"cores \((.*)\), \d+ GiB", results["machine"])
+    return found.group(1) if found else results["machine"]
+
+
 def machine() -> str:
-    """One line: cores, CPU, memory, OS and the versions that move numerics."""
+    """One line: cores, CPU, memory, OS, the versions that move numerics, and whether every package is pinned."""
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = ", ".join(f"{p} {metadata.version(p)}" for p in PACKAGES)
-    return f"{os.cpu_count()} cores ({cpu_model()}), {mem:.0f} GiB, no GPU; {platform.system()}; {versions}"
+    return f"{os.cpu_count()} cores ({cpu_model()}), {mem:.0f} GiB, no GPU; {platform.system()}; {versions}; {environment()}"
 
 
 def today() -> str:

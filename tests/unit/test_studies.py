@@ -118,3 +118,13 @@ def test_the_figure_draws_each_arm_from_its_own_cells(tmp_path):
     assert means["a (mean of 2 seeds)"] == pytest.approx([0.5, 0.575, 0.675])
     assert means["b (mean of 1 seeds)"] == pytest.approx([0.5, 0.4, 0.3])
     assert Image.open(tmp_path / "s.png").size[0] > 0
+
+
+def test_the_cpu_a_result_was_produced_on_is_read_back_from_its_machine_line():
+    from benchmarks.studies.provenance import committed_cpu, cpu_model, machine
+
+    assert committed_cpu({"machine": machine()}) == cpu_model()
+    assert committed_cpu({"machine": "2 cores (Intel(R) Xeon(R) Processor), 24 GiB, no GPU; Linux"}) == (
+        "Intel(R) Xeon(R) Processor"
+    )
+    assert "packages as constraints.txt" in machine()  # make setup installs exactly the pinned set
