@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 
 from benchmarks.studies import STUDIES
 from benchmarks.studies.plot import plot_study
 from benchmarks.studies.provenance import REPO
 from benchmarks.studies.render import README_BLOCK, findings_block, replace_block, study_block
-from benchmarks.studies.run import collect, read_results, run_cell, run_dir, write_results
+from benchmarks.studies.run import collect, read_results, run_cell, run_dir, run_setup, write_results
 from spo.io import atomic_file
 
 RESULTS_DIR = REPO / "benchmarks" / "results"
@@ -48,8 +47,7 @@ def run(names: list[str], fresh: bool, arms: list[str] | None = None) -> None:
         unknown = sorted(set(arms or []) - set(study.arms))
         if len(names) == 1 and unknown:
             raise SystemExit(f"study {name}: unknown arms {unknown}; its arms: {list(study.arms)}")
-        for command in study.setup:
-            subprocess.run(command, shell=True, cwd=REPO, check=True)
+        run_setup(study)
         for cell in (c for c in study.cells() if arms is None or c.arm in arms):
             if fresh and run_dir(cell).exists():
                 shutil.rmtree(run_dir(cell))

@@ -50,6 +50,14 @@ def run_cell(cell: Cell, root: Path | None = None) -> Path:
     return path
 
 
+def run_setup(study: Study) -> None:
+    """The study's setup commands (the models its experiment needs), a ``python`` one with this interpreter."""
+    for command in study.setup:
+        if command.startswith("python "):
+            command = shlex.quote(sys.executable) + command[len("python") :]
+        subprocess.run(command, shell=True, cwd=REPO, check=True)
+
+
 def _complete(path: Path) -> bool:
     cfg = path / "config.yaml"
     if not cfg.exists():

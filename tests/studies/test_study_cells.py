@@ -2,13 +2,12 @@
 its exact command, must give the committed final held-out reward within the study's tolerance."""
 
 import shlex
-import subprocess
 
 import pytest
 
 from benchmarks.studies import STUDIES
-from benchmarks.studies.provenance import REPO, committed_cpu, cpu_model
-from benchmarks.studies.run import RESULTS, cell_result, read_results, run_cell
+from benchmarks.studies.provenance import committed_cpu, cpu_model
+from benchmarks.studies.run import RESULTS, cell_result, read_results, run_cell, run_setup
 
 pytestmark = pytest.mark.studies
 COMMITTED = [n for n in STUDIES.names() if (RESULTS / f"{n}.json").exists()]
@@ -25,8 +24,7 @@ def test_one_cell_of_the_study_reproduces_its_committed_number(name, tmp_path):
     arm, seed = study.check
     committed = next(c for c in results["cells"] if c["arm"] == arm and c["seed"] == seed)
     cell = study.cell(arm, seed)
-    for command in study.setup:  # the models the experiment needs (make demo-models for smollm2)
-        subprocess.run(command, shell=True, cwd=REPO, check=True)
+    run_setup(study)  # the models the experiment needs (make demo-models for smollm2)
     assert shlex.split(committed["command"]) == cell.command(), f"{name}: the study's command changed; re-run it"
     final = cell_result(cell, run_cell(cell, tmp_path), study.metric)["final"]
     assert final == pytest.approx(committed["final"], abs=study.tolerance), (
