@@ -175,8 +175,9 @@ def _validate_selection(cfg: Config) -> None:
         require(sel.pair_samples <= n, "selection.pair_samples", f"must be in [2, generator.n_samples={n}]")
     if cfg.difficulty.source == "predicted":
         _validate_predicted(cfg)
-    if cfg.difficulty.n_samples is not None:
-        require(cfg.difficulty.n_samples <= n, "difficulty.n_samples", f"must be in [1, generator.n_samples={n}]")
+    if cfg.difficulty.n_samples is not None and cfg.difficulty.source != "frozen":  # a frozen pass draws its own
+        require(cfg.difficulty.n_samples <= n, "difficulty.n_samples",
+                f"must be in [1, generator.n_samples={n}] (only difficulty.source=frozen draws more)")  # fmt: skip
 
 
 def _validate_predicted(cfg: Config) -> None:

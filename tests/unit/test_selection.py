@@ -182,3 +182,11 @@ def test_invalid_difficulty_names_the_key(override, key):
 
     with pytest.raises(ConfigError, match=f"^{key}:"):
         validate(make_config(override))
+
+
+def test_a_frozen_difficulty_pass_may_draw_more_samples_than_the_iterations():
+    from test_config import make_config
+
+    from spo.config import validate
+
+    validate(make_config("difficulty.source=frozen", "difficulty.n_samples=8"))  # generator.n_samples=4
