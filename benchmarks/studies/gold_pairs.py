@@ -3,16 +3,14 @@ proxy's reward margin (M+) vs the implicit margin (M-) vs uniform, keeping the t
 
 from benchmarks.studies.base import Claim, Study
 from benchmarks.studies.gold_difficulty import PROXY
+from benchmarks.studies.pair_metrics import STUDY as EXACT  # the same arms, on the exact reward
 
 STUDY = Study(
     name="gold_pairs",
     title="Alignment potential vs M+ vs M- vs uniform on a learned proxy, judged by the gold",
     results="gold_proxy.md",
     experiment="gold_pairs",
-    arms={
-        m: (f"selection.pair_metric={m}",)
-        for m in ("alignment_potential", "explicit_margin", "implicit_margin", "uniform")
-    },  # fmt: skip
+    arms=EXACT.arms,
     claims=(
         Claim("alignment potential beats the reward margin (M+)", "alignment_potential", "explicit_margin"),
         Claim("alignment potential beats the implicit margin (M-)", "alignment_potential", "implicit_margin"),
