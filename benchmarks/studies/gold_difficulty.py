@@ -24,6 +24,8 @@ STUDY = Study(
     claims=(
         Claim("training on the easiest third beats training on the hardest third", "easiest third", "hardest third"),
         Claim("the easiest third beats a random third (same number of prompts)", "easiest third", "random third"),
+        # added after the first results were seen (the paper's headline, "hard prompts hurt", at equal prompt count)
+        Claim("a random third beats the hardest third (same number of prompts)", "random third", "hardest third"),
         Claim("dropping the hardest 30% of prompts beats training on all", "drop hardest 0.3", "all prompts"),
         Claim("dropping the hardest 30% beats dropping a random 30%", "drop hardest 0.3", "drop random 0.3"),
         Claim("dropping the hardest half beats dropping a random half", "drop hardest 0.5", "drop random 0.5"),
