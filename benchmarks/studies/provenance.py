@@ -15,12 +15,16 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("torch", "ray", "deepspeed", "transformers", "tokenizers", "numpy")
 
 
+OUTPUTS = ("benchmarks/results/", "README.md")  # what the studies write: a change there does not change a run
+
+
 def commit() -> tuple[str, bool]:
-    """HEAD's short hash and whether tracked files differ from it."""
+    """HEAD's short hash and whether tracked files other than the studies' outputs differ from it."""
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True,
-                           text=True, check=True)  # fmt: skip
-    return head.stdout.strip(), bool(dirty.stdout.strip())
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True,
+                            text=True, check=True)  # fmt: skip
+    changed = [line[3:] for line in status.stdout.splitlines() if line.strip()]
+    return head.stdout.strip(), any(not path.startswith(OUTPUTS) for path in changed)
 
 
 def cpu_model() -> str:
