@@ -110,14 +110,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--render", action="store_true", help="only rewrite the table from the committed JSON")
     parser.add_argument("--only", help="train this one proxy of the grid unless it is already there (a study's setup)")
     args = parser.parse_args(argv)
+    models = Path(args.models).expanduser()
     if args.only:
-        if (Path(args.models).expanduser() / args.only / "config.json").exists():
+        if (models / args.only / "config.json").exists():
             print(f"[proxy] {args.only}: already built")
         else:
-            train_grid(Path(args.models).expanduser(), args.epochs, args.only)
+            train_grid(models, args.epochs, args.only)
         return
     if not args.render:
-        rows = train_grid(Path(args.models).expanduser(), args.epochs)
+        rows = train_grid(models, args.epochs)
         head, dirty = commit()
         header = [f"Generated {today()} by `python -m benchmarks.proxy_rms` at commit `{head}{'-dirty' if dirty else ''}` "
                   f"on {machine()}.", "", f"Gold-labelled answers: `{' '.join(DATA_COMMAND)}`."]  # fmt: skip

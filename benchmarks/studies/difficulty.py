@@ -3,10 +3,10 @@ pruning as a control for quantity, a curriculum, a smaller policy, and how two s
 
 from __future__ import annotations
 
-import json
 import statistics
 
 from benchmarks.studies.base import Claim, Study
+from benchmarks.studies.run import trained_totals
 from spo.analysis.transfer import transfer
 
 BINS = "experiment=difficulty_bins"
@@ -38,7 +38,7 @@ def extra_tables(study: Study, runs: dict) -> list[str]:
     """Pairs trained and prompts generated per arm, and the rule-vs-edit difficulty transfer per seed."""
     out = ["| arm | pairs trained (all iterations, mean over seeds) | prompts generated |", "|---|---|---|"]
     for arm in study.arms:
-        totals = [_totals(path) for (a, _), path in sorted(runs.items()) if a == arm]
+        totals = [trained_totals(path) for (a, _), path in sorted(runs.items()) if a == arm]
         if totals:
             pairs, prompts = (statistics.mean(t[k] for t in totals) for k in (0, 1))
             out.append(f"| {arm} | {pairs:.0f} | {prompts:.0f} |")
@@ -53,12 +53,6 @@ def extra_tables(study: Study, runs: dict) -> list[str]:
             overlap = " / ".join(f"{v:.2f}" for v in r["hardest_overlap"].values())
             out.append(f"| {seed} | {r['spearman']:.3f} ({lo:.3f}, {hi:.3f}) | {r['kendall_tau_b']:.3f} | {overlap} |")
     return out
-
-
-def _totals(path) -> tuple[int, int]:
-    rows = [json.loads(x) for x in (path / "metrics.jsonl").read_text().splitlines() if x.strip()]
-    its = [r for r in rows if r.get("stage") == "iteration"]
-    return sum(r.get("pairs_trained", 0) for r in its), sum(r.get("prompts_generated", 0) for r in its)
 
 
 STUDY = Study(

@@ -5,6 +5,8 @@ samples a prompt; the policy trains on the proxy's pairs."""
 from benchmarks.studies.base import Claim, Study
 
 PROXY = "python -m benchmarks.proxy_rms --only proxy-sort-b1000-n0.2-h64"
+# what every gold study shares: 5 seeds, the proxy built first, claims judged on the gold
+GOLD = {"seeds": (0, 1, 2, 3, 4), "setup": (PROXY,), "metric": "heldout_reward/gold"}
 BIN = "selection.prompts=bin"
 RANDOM = ("selection.prompts=random", "selection.match=drop_hardest")
 
@@ -31,8 +33,6 @@ STUDY = Study(
         Claim("dropping the hardest half beats dropping a random half", "drop hardest 0.5", "drop random 0.5"),
     ),  # fmt: skip
     check=("easiest third", 0),
-    seeds=(0, 1, 2, 3, 4),
-    setup=(PROXY,),
-    metric="heldout_reward/gold",
+    **GOLD,
     extra="benchmarks.studies.gold_tables:difficulty_tables",
 )

@@ -2,7 +2,7 @@
 proxy; a judge that knows the gold with its own noise keeps the top 30% by its correctness delta."""
 
 from benchmarks.studies.base import Claim, Study
-from benchmarks.studies.gold_difficulty import PROXY
+from benchmarks.studies.gold_difficulty import GOLD
 
 STUDY = Study(
     name="gold_judge",
@@ -20,8 +20,6 @@ STUDY = Study(
         Claim("the judge's top 30% beat a random 30% of the pairs", "judge_delta top 30%", "uniform 30%"),
     ),
     check=("judge_delta top 30%", 0),
-    seeds=(0, 1, 2, 3, 4),
-    setup=(PROXY,),
-    metric="heldout_reward/gold",
+    **GOLD,
     extra="benchmarks.studies.gold_tables:proxy_and_gold",
 )

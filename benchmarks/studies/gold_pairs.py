@@ -2,7 +2,7 @@
 proxy's reward margin (M+) vs the implicit margin (M-) vs uniform, keeping the top 40% of candidate pairs."""
 
 from benchmarks.studies.base import Claim, Study
-from benchmarks.studies.gold_difficulty import PROXY
+from benchmarks.studies.gold_difficulty import GOLD
 from benchmarks.studies.pair_metrics import STUDY as EXACT  # the same arms, on the exact reward
 
 STUDY = Study(
@@ -17,8 +17,6 @@ STUDY = Study(
         Claim("the reward margin (M+) beats uniform choice", "explicit_margin", "uniform"),
     ),  # fmt: skip
     check=("alignment_potential", 0),
-    seeds=(0, 1, 2, 3, 4),
-    setup=(PROXY,),
-    metric="heldout_reward/gold",
+    **GOLD,
     extra="benchmarks.studies.gold_tables:proxy_and_gold",
 )

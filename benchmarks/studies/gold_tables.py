@@ -4,25 +4,14 @@ well it ranks prompts as the gold does."""
 
 from __future__ import annotations
 
-import json
 import statistics
-from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from benchmarks.studies.base import Study
+from benchmarks.studies.run import stage_rows, trained_totals
 from spo.analysis.reliability import split_half
 from spo.analysis.transfer import transfer
-
-
-def _evals(path: Path) -> list[dict]:
-    rows = [json.loads(x) for x in (path / "metrics.jsonl").read_text().splitlines() if x.strip()]
-    return [r for r in rows if r.get("stage") == "eval"]
-
-
-def _pairs(path: Path) -> int:
-    rows = [json.loads(x) for x in (path / "metrics.jsonl").read_text().splitlines() if x.strip()]
-    return sum(r.get("pairs_trained", 0) for r in rows if r.get("stage") == "iteration")
 
 
 def proxy_and_gold(study: Study, runs: dict) -> list[str]:
@@ -34,15 +23,13 @@ def proxy_and_gold(study: Study, runs: dict) -> list[str]:
         paths = [p for (a, _), p in sorted(runs.items()) if a == arm]
         if not paths:
             continue
-        evals = [_evals(p) for p in paths]
-
-        def mean(key: str, i: int) -> float:
-            return statistics.mean(e[i][key] for e in evals)  # noqa: B023 (evals of this arm)
-
-        cells = [
-            f"{mean(f'heldout_reward/{s}', 0):.3f} -> {mean(f'heldout_reward/{s}', -1):.3f}" for s in ("proxy", "gold")
-        ]
-        out.append(f"| {arm} | {len(paths)} | {cells[0]} | {cells[1]} | {statistics.mean(map(_pairs, paths)):.0f} |")
+        evals = [stage_rows(p, "eval") for p in paths]
+        cells = []
+        for s in ("proxy", "gold"):
+            first, last = (statistics.mean(e[i][f"heldout_reward/{s}"] for e in evals) for i in (0, -1))
+            cells.append(f"{first:.3f} -> {last:.3f}")
+        pairs = statistics.mean(trained_totals(p)[0] for p in paths)
+        out.append(f"| {arm} | {len(paths)} | {cells[0]} | {cells[1]} | {pairs:.0f} |")
     return out
 
 

@@ -15,7 +15,7 @@ from benchmarks.studies.base import Cell, Study
 from benchmarks.studies.provenance import REPO, commit, machine, today
 from benchmarks.studies.verdict import paired_interval, verdict
 from spo.analysis.runs import runs_root
-from spo.io import atomic_file
+from spo.io import atomic_file, read_jsonl
 from spo.registry import import_object
 from spo.run_state import completed_iteration
 
@@ -68,12 +68,22 @@ def _complete(path: Path) -> bool:
 def cell_result(cell: Cell, path: Path, metric: str = "heldout_reward") -> dict:
     """The cell's held-out ``metric`` after every iteration (``curve``, the initial policy first), its final
     and initial values, and the command that produced it."""
-    lines = [json.loads(x) for x in (path / "metrics.jsonl").read_text().splitlines() if x.strip()]
-    curve = [x[metric] for x in lines if x.get("stage") == "eval"]
+    curve = [x[metric] for x in stage_rows(path, "eval")]
     if len(curve) < 2:
         raise ValueError(f"{path}: metrics.jsonl has no held-out {metric} after training")
     return {"arm": cell.arm, "seed": cell.seed, "final": curve[-1], "initial": curve[0], "curve": curve,
             "command": shlex.join(cell.command())}  # fmt: skip
+
+
+def stage_rows(path: Path, stage: str) -> list[dict]:
+    """A run's ``metrics.jsonl`` rows of one stage (``eval``, ``iteration``, ...)."""
+    return [x for x in read_jsonl(path / "metrics.jsonl") if x.get("stage") == stage]
+
+
+def trained_totals(path: Path) -> tuple[int, int]:
+    """A run's pairs trained and prompts generated, summed over its iterations."""
+    its = stage_rows(path, "iteration")
+    return sum(r.get("pairs_trained", 0) for r in its), sum(r.get("prompts_generated", 0) for r in its)
 
 
 def claim_results(study: Study, cells: list[dict]) -> list[dict]:
