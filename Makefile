@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: setup demo demo-models demo-tiny test test-unit test-integration test-vllm test-cluster test-slow test-studies vllm-env bench bench-overlap-smollm2 studies lint clean
+.PHONY: setup demo demo-models rm-ifeval demo-tiny test test-unit test-integration test-vllm test-cluster test-slow test-studies vllm-env bench bench-overlap-smollm2 studies lint clean
 
 setup: $(STAMP)
 
@@ -38,9 +38,14 @@ demo: demo-models
 demo-models: $(STAMP)
 	$(BIN)/spo models prepare smollm2
 	$(BIN)/spo models prepare minilm
+	test -f $(MODELS)/minilm-rm-ifeval-v2/config.json || $(MAKE) --no-print-directory rm-ifeval
+
+# The demo's RM: one rule-only iteration gives its training answers, then `spo rm train` (run by demo-models
+# only when the RM is not built yet; the data run is skipped when it completed before).
+rm-ifeval: $(STAMP)
 	test -f runs/smollm2-rm-data-v2/state/complete.json || $(BIN)/python -m spo.train experiment=smollm2_ifeval \
 		reward=ifeval_rule iterations=1 prompts_per_iteration=64 generator.n_samples=8 seed=100 run_name=smollm2-rm-data-v2
-	test -f $(MODELS)/minilm-rm-ifeval-v2/config.json || $(BIN)/spo rm train runs/smollm2-rm-data-v2/iter_0/samples.parquet \
+	$(BIN)/spo rm train runs/smollm2-rm-data-v2/iter_0/samples.parquet \
 		--base $(MODELS)/minilm --template $(MODELS)/smollm2 --out $(MODELS)/minilm-rm-ifeval-v2 \
 		--rule spo.tasks.ifeval_lite:reward --augment spo.tasks.ifeval_perturb:variants --max-per-prompt 24 --epochs 3 --lr 1e-4
 

@@ -6,29 +6,25 @@ import argparse
 import cProfile
 import io
 import os
-import platform
 import pstats
+import shlex
+import sys
 import time
 from pathlib import Path
 
 import torch
+
+from benchmarks.studies.provenance import commit, cpu_model, today
+from benchmarks.studies.provenance import machine as provenance_machine
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def machine() -> dict:
     """What the numbers were measured on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     return {
         "cores": os.cpu_count(),
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "torch": torch.__version__,
         "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
         "threads": torch.get_num_threads(),
@@ -92,12 +88,22 @@ def profile_top(fn, rows: int = 12) -> str:
     return "\n".join(lines[start : start + rows + 1])
 
 
+def produced_by() -> dict:
+    """What produced a result: the commit (``-dirty`` with uncommitted changes), the exact command, the date,
+    and the machine with the package versions (the studies' provenance line)."""
+    head, dirty = commit()
+    main = sys.modules["__main__"]
+    module = main.__spec__.name if getattr(main, "__spec__", None) else Path(sys.argv[0]).name
+    return {"commit": head + ("-dirty" if dirty else ""), "command": shlex.join(["python", "-m", module, *sys.argv[1:]]),
+            "date": today(), "machine": provenance_machine()}  # fmt: skip
+
+
 def write_result(name: str, result: dict, out: Path, quick: bool) -> Path:
-    """Write ``<out>/<name>.json`` atomically, with the machine description."""
+    """Write ``<out>/<name>.json`` atomically, with the machine description and what produced it."""
     from spo.io import write_json
 
     path = Path(out) / f"{name}.json"
-    write_json({"benchmark": name, "quick": quick, "machine": machine(), **result}, path)
+    write_json({"benchmark": name, "quick": quick, "machine": machine(), "produced_by": produced_by(), **result}, path)
     print(f"wrote {path}", flush=True)
     return path
 

@@ -228,7 +228,15 @@ SECTIONS = {
 
 
 def _section(name: str, r: dict) -> list[str]:
-    return SECTIONS[name](r) if name in SECTIONS else []
+    return [*SECTIONS[name](r), _produced(r)] if name in SECTIONS else []
+
+
+def _produced(r: dict) -> str:
+    """Which commit, command, date and machine produced a result; older results did not record it."""
+    p = r.get("produced_by")
+    if p is None:
+        return f"_Produced before results recorded their commit and command ({r['machine']['cpu']})._"
+    return f"_Produced by `{p['command']}` at commit `{p['commit']}` on {p['date']}; {p['machine']}._"
 
 
 def render(results: Path = RESULTS) -> str:

@@ -38,6 +38,11 @@ def test_quick_benchmark_writes_valid_json(results, name):
     data = json.loads((results / f"{name}.json").read_text())
     assert data["benchmark"] == name and data["quick"] is True
     assert data["machine"]["cores"] >= 1 and data["machine"]["torch"]
+    produced = data["produced_by"]  # the exact command, the commit and the date that wrote it
+    assert produced["command"] == f"python -m benchmarks.bench_{name} --quick --out {results}"
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert produced["commit"].removesuffix("-dirty") == head.strip() and produced["date"][:2] == "20"
+    assert f"({data['machine']['cpu']})" in produced["machine"]
     for key in KEYS[name]:
         assert key in data, key
 
@@ -55,6 +60,8 @@ def test_report_renders_every_benchmark(results):
         "## Weight sync",
     ):
         assert title in text
+    for name in KEYS:
+        assert f"Produced by `python -m benchmarks.bench_{name} --quick --out {results}` at commit" in text
     engines = json.loads((results / "engines.json").read_text())
     assert engines["greedy_match"]["tiny"] == 1.0  # hf_shared's greedy answers are generate's
     assert {c["n"] for c in engines["cases"]} == {4, 8} and all(
