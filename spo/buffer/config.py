@@ -22,7 +22,8 @@ class SelectionConfig:
     """Which prompts to keep (``prompts``, a prompt policy) and which pairs to train on.
 
     ``pair_builder`` turns a prompt's samples into a candidate pair; ``pair_metric`` ranks the
-    candidates and keeps the top ``pair_fraction``. ``pairs`` is the old name of ``pair_metric``
+    candidates and keeps the top ``pair_fraction``; ``max_pairs`` then caps the pairs trained per iteration
+    (a random subset of those kept), for arms compared at equal pair counts. ``pairs`` is the old name of ``pair_metric``
     (accepted, with a deprecation warning, for one release).
     """
 
@@ -40,6 +41,7 @@ class SelectionConfig:
     pair_metric: str = "all"
     pairs: str | None = None  # deprecated: pair_metric
     pair_fraction: float = 0.4
+    max_pairs: int | None = None
     ap_weight: float = 1.0
     implicit: str = "length_normalized"
     judge_dim: str | None = None
@@ -76,6 +78,8 @@ class SelectionConfig:
             require(self.judge_dim is not None, f"{key}.judge_dim", f"required for pair_metric={self.pair_metric}")
         if self.pair_samples is not None:
             require(self.pair_samples >= 2, f"{key}.pair_samples", f"must be >= 2, got {self.pair_samples}")
+        if self.max_pairs is not None:
+            require(self.max_pairs >= 1, f"{key}.max_pairs", f"must be >= 1 (or null: no cap), got {self.max_pairs}")
         require(self.min_reward_spread >= 0, f"{key}.min_reward_spread", f"must be >= 0, got {self.min_reward_spread}")
 
     @property

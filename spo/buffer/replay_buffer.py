@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from spo.buffer.difficulty import prompt_stats, read_difficulty
 from spo.buffer.features import text_features
 from spo.buffer.history import read_history, usable, wide
-from spo.buffer.pair_metrics.base import add_margins, attach_logprobs, mark_top_pairs, trim_to_multiple
+from spo.buffer.pair_metrics.base import add_margins, attach_logprobs, cap_selected, mark_top_pairs, trim_to_multiple
 from spo.buffer.pairs import build_pairs
 from spo.buffer.prediction import candidates_table, quality, rank
 from spo.buffer.quarantine import split_nonfinite
@@ -284,12 +284,13 @@ class ReplayBuffer(Placed):
             pairs = attach_logprobs(pairs, list(logprob_pieces))
             pairs = add_margins(pairs, self.beta, sel.implicit, sel.ap_weight)
         pairs = mark_top_pairs(pairs, sel.pair_metric, sel.pair_fraction, sel.judge_dim, self.seed * 7 + iteration)
+        pairs, capped = cap_selected(pairs, sel.max_pairs, self.seed * 11 + iteration)
         pairs, trimmed = trim_to_multiple(pairs, self.ranks)
         pairs = pairs.append_column("staleness", pair_staleness(pairs, iteration, self.policy))
         write_parquet(pairs, self.run_dir / f"iter_{iteration}" / "pairs.parquet")
         chosen = pairs.filter(pairs.column("selected"))
         self._pairs = {iteration: chosen}
-        summary = {"pairs": chosen.num_rows, "pairs_trimmed_for_ranks": trimmed, "pair_metric": sel.pair_metric,
+        summary = {"pairs": chosen.num_rows, "pairs_capped": capped, "pairs_trimmed_for_ranks": trimmed, "pair_metric": sel.pair_metric,
                    **staleness_summary(chosen.column("staleness").combine_chunks(), "pair_staleness")}  # fmt: skip
         for col in ("margin_explicit", "margin_implicit", "alignment_potential"):
             if col in pairs.column_names and chosen.num_rows:

@@ -10,6 +10,7 @@ from spo.buffer.pairs import build_pairs, max_min_pairs
 from spo.buffer.quarantine import split_nonfinite
 from spo.buffer.replay_buffer import DuplicateSampleError, ReplayBuffer
 from spo.config import Config, ModelConfig
+from spo.errors import ConfigError
 from spo.learner.config import LearnerConfig
 from spo.reward.config import RewardConfig, ScorerConfig
 from spo.schemas import pairs_schema, prompts_schema, samples_schema
@@ -178,6 +179,31 @@ def test_judge_deltas_ride_along_and_missing_judge_scores_are_not_quarantined(tm
     buf.choose_pairs(0)
     pairs = pq.read_table(tmp_path / "iter_0" / "pairs.parquet").to_pylist()
     assert [p["judge_delta/factuality"] for p in pairs] == [3.0, None]
+
+
+def test_max_pairs_caps_the_pairs_trained_with_a_seeded_random_subset(tmp_path):
+    """Arms compared at equal pair counts: at most max_pairs are trained, a seeded random subset of those the
+    metric kept (the same subset for the same seed), and the cap is reported."""
+    from spo.buffer.pair_metrics.base import cap_selected
+
+    t = pa.table({"prompt_id": list("abcdef"), "selected": [True, True, False, True, True, True]})
+    capped, n = cap_selected(t, 3, seed=0)
+    kept = capped.column("selected").to_pylist()
+    assert n == 2 and sum(kept) == 3 and not kept[2]  # only selected pairs are dropped
+    assert cap_selected(t, 3, seed=0)[0].equals(capped)
+    draws = {tuple(cap_selected(t, 3, seed=s)[0].column("selected").to_pylist()) for s in range(20)}
+    assert len(draws) > 1  # random, not the first or last in some order
+    assert cap_selected(t, None, seed=0) == (t, 0) and cap_selected(t, 5, seed=0) == (t, 0)
+
+    sel = SelectionConfig(max_pairs=4)
+    buf = make_buffer(tmp_path, selection=sel, ranks=2)
+    buf.add(samples([(f"p{i}", k, r) for i in range(7) for k, r in enumerate([0.1 * i, 0.5, 0.9, 0.2])]))
+    buf.select_prompts(0)
+    summary = buf.choose_pairs(0)
+    assert summary["pairs"] == 4 and summary["pairs_capped"] == 3 and summary["pairs_trimmed_for_ranks"] == 0
+    assert pq.read_table(tmp_path / "iter_0" / "pairs.parquet").column("selected").to_pylist().count(True) == 4
+    with pytest.raises(ConfigError, match="selection.max_pairs"):
+        SelectionConfig(max_pairs=0).validate()
 
 
 def test_selected_pairs_are_exactly_those_the_learner_ranks_train(tmp_path):

@@ -81,6 +81,18 @@ def attach_logprobs(pairs: pa.Table, pieces: list[pa.Table]) -> pa.Table:
     return pairs
 
 
+def cap_selected(pairs: pa.Table, max_pairs: int | None, seed: int) -> tuple[pa.Table, int]:
+    """Keep at most ``max_pairs`` selected pairs, unselecting the others uniformly at random (seeded), so that
+    arms of a study train on equal pair counts. Returns the table and how many were unselected."""
+    selected = np.asarray(pairs.column("selected").to_pylist(), dtype=bool)
+    extra = int(selected.sum()) - max_pairs if max_pairs is not None else 0
+    if extra <= 0:
+        return pairs, 0
+    drop = np.random.default_rng(seed).choice(np.flatnonzero(selected), size=extra, replace=False)
+    selected[drop] = False
+    return pairs.set_column(pairs.schema.get_field_index("selected"), "selected", pa.array(selected)), extra
+
+
 def trim_to_multiple(pairs: pa.Table, ranks: int) -> tuple[pa.Table, int]:
     """Unselect the last selected pairs (in ``prompt_id`` order) so that the selected count divides evenly over
     ``ranks`` learner ranks, which each train the same number; ``selected`` then marks exactly the pairs
