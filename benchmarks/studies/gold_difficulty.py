@@ -9,6 +9,7 @@ PROXY = "python -m benchmarks.proxy_rms --only proxy-sort-b1000-n0.2-h64"
 GOLD = {"seeds": (0, 1, 2, 3, 4), "setup": (PROXY,), "metric": "heldout_reward/gold"}
 BIN = "selection.prompts=bin"
 RANDOM = ("selection.prompts=random", "selection.match=drop_hardest")
+EQUAL = "selection.max_pairs=56"  # under the easiest third's pairs in most iterations (65 a run-iteration on average)
 
 STUDY = Study(
     name="gold_difficulty",
@@ -19,6 +20,8 @@ STUDY = Study(
         "all prompts": ("selection.fraction=0.0",),
         "hardest third": (BIN, "selection.bin=0"),
         "easiest third": (BIN, "selection.bin=2"),
+        "hardest third, 56 pairs": (BIN, "selection.bin=0", EQUAL),
+        "easiest third, 56 pairs": (BIN, "selection.bin=2", EQUAL),
         "random third": ("selection.prompts=random", "selection.match=keep_easiest", "selection.fraction=0.34"),
         **{f"drop hardest {f}": (f"selection.fraction={f}",) for f in (0.3, 0.5)},
         **{f"drop random {f}": (*RANDOM, f"selection.fraction={f}") for f in (0.3, 0.5)},
@@ -28,6 +31,11 @@ STUDY = Study(
         Claim("the easiest third beats a random third (same number of prompts)", "easiest third", "random third"),
         # added after the first results were seen (the paper's headline, "hard prompts hurt", at equal prompt count)
         Claim("a random third beats the hardest third (same number of prompts)", "random third", "hardest third"),
+        Claim(
+            "at equal pair counts too, the easiest third beats the hardest third",
+            "easiest third, 56 pairs",
+            "hardest third, 56 pairs",
+        ),
         Claim("dropping the hardest 30% of prompts beats training on all", "drop hardest 0.3", "all prompts"),
         Claim("dropping the hardest 30% beats dropping a random 30%", "drop hardest 0.3", "drop random 0.3"),
         Claim("dropping the hardest half beats dropping a random half", "drop hardest 0.5", "drop random 0.5"),

@@ -23,8 +23,8 @@ class SelectionConfig:
 
     ``pair_builder`` turns a prompt's samples into a candidate pair; ``pair_metric`` ranks the
     candidates and keeps the top ``pair_fraction``; ``max_pairs`` then caps the pairs trained per iteration
-    (a random subset of those kept), for arms compared at equal pair counts. ``pairs`` is the old name of ``pair_metric``
-    (accepted, with a deprecation warning, for one release).
+    (a random subset of those kept), for arms compared at equal pair counts. ``pairs`` is the old name of
+    ``pair_metric`` (accepted, with a deprecation warning, for one release).
     """
 
     prompts: str = "all"

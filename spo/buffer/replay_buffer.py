@@ -290,7 +290,8 @@ class ReplayBuffer(Placed):
         write_parquet(pairs, self.run_dir / f"iter_{iteration}" / "pairs.parquet")
         chosen = pairs.filter(pairs.column("selected"))
         self._pairs = {iteration: chosen}
-        summary = {"pairs": chosen.num_rows, "pairs_capped": capped, "pairs_trimmed_for_ranks": trimmed, "pair_metric": sel.pair_metric,
+        summary = {"pairs": chosen.num_rows, "pairs_capped": capped, "pairs_trimmed_for_ranks": trimmed,
+                   "pair_metric": sel.pair_metric,
                    **staleness_summary(chosen.column("staleness").combine_chunks(), "pair_staleness")}  # fmt: skip
         for col in ("margin_explicit", "margin_implicit", "alignment_potential"):
             if col in pairs.column_names and chosen.num_rows:
