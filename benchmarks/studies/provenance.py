@@ -18,10 +18,11 @@ PACKAGES = ("torch", "ray", "deepspeed", "transformers", "tokenizers", "numpy")
 OUTPUTS = ("benchmarks/results/", "README.md")  # what the studies write: a change there does not change a run
 
 
-def commit() -> tuple[str, bool]:
-    """HEAD's short hash and whether tracked files other than the studies' outputs differ from it."""
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
-    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True,
+def commit(repo: Path = REPO) -> tuple[str, bool]:
+    """HEAD's short hash and whether files other than the studies' outputs differ from it (a new file that is
+    not ignored counts: a script that is not committed yet produced the result)."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True, check=True)
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo, capture_output=True,
                             text=True, check=True)  # fmt: skip
     changed = [line[3:] for line in status.stdout.splitlines() if line.strip()]
     return head.stdout.strip(), any(not path.startswith(OUTPUTS) for path in changed)

@@ -2,6 +2,7 @@
 and the committed results files and README agreeing with the results JSON."""
 
 import math
+import subprocess
 
 import pytest
 from scipy import stats
@@ -128,3 +129,25 @@ def test_the_cpu_a_result_was_produced_on_is_read_back_from_its_machine_line():
         "Intel(R) Xeon(R) Processor"
     )
     assert "packages as constraints.txt" in machine()  # make setup installs exactly the pinned set
+
+
+def test_a_result_is_dirty_when_any_file_but_the_studies_outputs_differs_from_the_commit(tmp_path):
+    """A new script not committed yet produced the result as surely as an edited one; the studies' own outputs
+    (benchmarks/results, README.md) do not make a run dirty."""
+    from benchmarks.studies.provenance import commit
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)  # fmt: skip
+
+    git("init", "-q")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    git("add", "a.py")
+    git("commit", "-qm", "a")
+    assert commit(tmp_path)[1] is False
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "benchmarks" / "results" / "t.md").write_text("table\n")
+    (tmp_path / "README.md").write_text("findings\n")
+    assert commit(tmp_path)[1] is False
+    (tmp_path / "benchmarks" / "new_analysis.py").write_text("print(1)\n")
+    assert commit(tmp_path)[1] is True
