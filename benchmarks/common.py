@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.studies.provenance import commit, cpu_model, today
+from benchmarks.studies.provenance import cpu_model, label, today
 from benchmarks.studies.provenance import machine as provenance_machine
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -91,10 +91,9 @@ def profile_top(fn, rows: int = 12) -> str:
 def produced_by() -> dict:
     """What produced a result: the commit (``-dirty`` with uncommitted changes), the exact command, the date,
     and the machine with the package versions (the studies' provenance line)."""
-    head, dirty = commit()
     main = sys.modules["__main__"]
     module = main.__spec__.name if getattr(main, "__spec__", None) else Path(sys.argv[0]).name
-    return {"commit": head + ("-dirty" if dirty else ""), "command": shlex.join(["python", "-m", module, *sys.argv[1:]]),
+    return {"commit": label(), "command": shlex.join(["python", "-m", module, *sys.argv[1:]]),
             "date": today(), "machine": provenance_machine()}  # fmt: skip
 
 

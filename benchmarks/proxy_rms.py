@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.studies.provenance import commit, machine, today
+from benchmarks.studies.provenance import label, machine, today
 from benchmarks.studies.render import write_block
 from spo.analysis.runs import runs_root
 from spo.assets.tiny import TinySpec, build_tiny_reward_model, ensure_tiny_policy
@@ -67,6 +67,15 @@ def train_grid(models: Path, epochs: int, only: str | None = None) -> list[dict]
     return out
 
 
+def ensure_proxy(models: Path, name: str, epochs: int = 4) -> Path:
+    """The proxy of the grid called ``name`` under ``models``, trained first unless it is already there."""
+    if (models / name / "config.json").exists():
+        print(f"[proxy] {name}: already built", flush=True)
+    else:
+        train_grid(models, epochs, name)
+    return models / name
+
+
 def _row(result: dict) -> dict:
     parts = result["heldout_parts"]
     return {"train_pairs": result["train_pairs"], "heldout_pairs": result["heldout_pairs"],
@@ -108,15 +117,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     models = Path(args.models).expanduser()
     if args.only:
-        if (models / args.only / "config.json").exists():
-            print(f"[proxy] {args.only}: already built")
-        else:
-            train_grid(models, args.epochs, args.only)
+        ensure_proxy(models, args.only, args.epochs)
         return
     if not args.render:
         rows = train_grid(models, args.epochs)
-        head, dirty = commit()
-        header = [f"Generated {today()} by `python -m benchmarks.proxy_rms` at commit `{head}{'-dirty' if dirty else ''}` "
+        header = [f"Generated {today()} by `python -m benchmarks.proxy_rms` at commit `{label()}` "
                   f"on {machine()}.", "", f"Gold-labelled answers: `{' '.join(DATA_COMMAND)}`."]  # fmt: skip
         with atomic_file(RESULTS / "proxy_rms.json", "w") as fh:
             json.dump({"header": header, "rows": rows}, fh, indent=1)

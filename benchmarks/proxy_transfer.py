@@ -15,22 +15,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
-from collections import defaultdict
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from benchmarks.common import RESULTS, write_result
-from benchmarks.proxy_rms import gold_samples
+from benchmarks.proxy_rms import ensure_proxy, gold_samples
 from benchmarks.studies.render import write_block
 from spo.analysis.stats import bootstrap_ci, spearman
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
+from spo.buffer.difficulty import prompt_stats
 from spo.reward.rule import RuleScorer
 from spo.reward.sequence_classifier import SequenceClassifierScorer
+from spo.schemas import difficulty_col, reward_col
 
 GOLD = "spo.tasks.sort_digits:reward"
 PROXIES = ("proxy-sort-b250-n0.2-h64", "proxy-sort-b1000-n0.2-h64", "proxy-sort-b4000-n0-h128")
@@ -44,24 +45,23 @@ def heldout_prompts(models: Path, proxies: list[str]) -> set[str]:
 
 
 def difficulties(samples: Path, models: Path, proxies: list[str]) -> dict[str, dict[str, float]]:
-    """Per scorer (``gold`` and each proxy): each held-out prompt's mean score over its answers."""
+    """Per scorer (``gold`` and each proxy): each held-out prompt's difficulty, as the buffer defines it
+    (``spo.buffer.difficulty.prompt_stats``: the mean score of the prompt's answers)."""
     keep = heldout_prompts(models, proxies)
-    rows = [r for r in pq.read_table(samples, columns=["prompt_id", "prompt", "response", "finish_reason"]).to_pylist()
-            if r["prompt_id"] in keep]  # fmt: skip
-    if not rows:
+    table = pq.read_table(samples, columns=["prompt_id", "sample_idx", "prompt", "response", "finish_reason"])
+    table = table.filter(pc.is_in(table["prompt_id"], pa.array(sorted(keep))))
+    if table.num_rows == 0:
         raise SystemExit(f"{samples}: none of its prompts is held out by every proxy of {proxies}")
-    prompts, responses = [r["prompt"] for r in rows], [r["response"] for r in rows]
+    prompts, responses = table["prompt"].to_pylist(), table["response"].to_pylist()
     policy = str(ensure_tiny_policy("~/.cache/spo", TinySpec()))
-    scores = {"gold": RuleScorer(GOLD).score(prompts, responses, [r["finish_reason"] for r in rows])}
+    scores = {"gold": RuleScorer(GOLD).score(prompts, responses, table["finish_reason"].to_pylist())}
     for name in proxies:
         scores[name] = SequenceClassifierScorer(str(models / name), policy, batch_size=256).score(prompts, responses)
-    out = {}
-    for scorer, values in scores.items():
-        by_prompt = defaultdict(list)
-        for r, v in zip(rows, values):
-            by_prompt[r["prompt_id"]].append(v)
-        out[scorer] = {pid: float(np.mean(v)) for pid, v in sorted(by_prompt.items())}
-    return out
+    for name, values in scores.items():
+        table = table.append_column(reward_col(name), pa.array(values, pa.float64()))
+    stats = prompt_stats(table, list(scores))
+    ids = stats["prompt_id"].to_pylist()
+    return {name: dict(zip(ids, stats[difficulty_col(name)].to_pylist())) for name in scores}
 
 
 def agreement(diff: dict[str, dict[str, float]]) -> list[dict]:
@@ -98,8 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.render:
         models = Path(args.models).expanduser()
         for name in args.proxies:
-            subprocess.run([sys.executable, "-m", "benchmarks.proxy_rms", "--models", str(models), "--only", name],
-                           check=True)  # fmt: skip
+            ensure_proxy(models, name)
         diff = difficulties(gold_samples(), models, args.proxies)
         write_result("proxy_transfer", {"proxies": args.proxies, "pairs": agreement(diff)}, RESULTS, quick=False)
     print(render())

@@ -28,6 +28,16 @@ def commit(repo: Path = REPO) -> tuple[str, bool]:
     return head.stdout.strip(), any(not path.startswith(OUTPUTS) for path in changed)
 
 
+DIRTY = "-dirty"
+
+
+def label(repo: Path = REPO) -> str:
+    """The commit a result comes from, as results files write it: HEAD's short hash, with ``-dirty`` when
+    :func:`commit` finds changes."""
+    head, dirty = commit(repo)
+    return head + (DIRTY if dirty else "")
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.studies.base import Cell, Study
-from benchmarks.studies.provenance import REPO, commit, machine, today
+from benchmarks.studies.provenance import DIRTY, REPO, label, machine, today
 from benchmarks.studies.verdict import paired_interval, verdict
 from spo.analysis.runs import runs_root
 from spo.io import atomic_file, read_jsonl
@@ -33,10 +33,10 @@ def run_dir(cell: Cell, root: Path | None = None) -> Path:
 
 def run_cell(cell: Cell, root: Path | None = None) -> Path:
     """Run one cell to completion with its exact command, from scratch unless this commit already ran it."""
-    path, (head, dirty) = run_dir(cell, root), commit()
+    path, rev = run_dir(cell, root), label()
     stamp = path / STAMP
-    if not dirty and stamp.exists() and stamp.read_text().strip() == head and _complete(path):
-        print(f"[study] {cell.run_name}: already run at {head}", flush=True)
+    if not rev.endswith(DIRTY) and stamp.exists() and stamp.read_text().strip() == rev and _complete(path):
+        print(f"[study] {cell.run_name}: already run at {rev}", flush=True)
         return path
     if path.exists():
         raise FileExistsError(
@@ -46,7 +46,7 @@ def run_cell(cell: Cell, root: Path | None = None) -> Path:
     print(f"[study] {shlex.join(cmd)}", flush=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **({"SPO_RUNS_ROOT": str(root)} if root else {})}
     subprocess.run([sys.executable, *cmd[1:]], cwd=REPO, env=env, check=True)
-    stamp.write_text(head + ("-dirty" if dirty else "") + "\n")
+    stamp.write_text(rev + "\n")
     return path
 
 
@@ -117,12 +117,11 @@ def collect(study: Study, root: Path | None = None) -> dict:
         else:
             missing.append(shlex.join(cell.command()))
     extra = import_object(study.extra)(study, runs) if study.extra and runs else []
-    head, dirty = commit()
     stamps = {
         (run_dir(c, root) / STAMP).read_text().strip() for c in study.cells() if (run_dir(c, root) / STAMP).exists()
     }
     return {
-        "study": study.name, "title": study.title, "commits": sorted(stamps) or [head + ("-dirty" if dirty else "")],
+        "study": study.name, "title": study.title, "commits": sorted(stamps) or [label()],
         "date": today(), "machine": machine(), "setup": list(study.setup), "tolerance": study.tolerance,
         "cells": cells, "missing": missing, "claims": claim_results(study, cells), "extra": extra,
     }  # fmt: skip

@@ -134,7 +134,7 @@ def test_the_cpu_a_result_was_produced_on_is_read_back_from_its_machine_line():
 def test_a_result_is_dirty_when_any_file_but_the_studies_outputs_differs_from_the_commit(tmp_path):
     """A new script not committed yet produced the result as surely as an edited one; the studies' own outputs
     (benchmarks/results, README.md) do not make a run dirty."""
-    from benchmarks.studies.provenance import commit
+    from benchmarks.studies.provenance import commit, label
 
     def git(*args):
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
@@ -148,6 +148,6 @@ def test_a_result_is_dirty_when_any_file_but_the_studies_outputs_differs_from_th
     (tmp_path / "benchmarks" / "results").mkdir(parents=True)
     (tmp_path / "benchmarks" / "results" / "t.md").write_text("table\n")
     (tmp_path / "README.md").write_text("findings\n")
-    assert commit(tmp_path)[1] is False
+    assert commit(tmp_path)[1] is False and label(tmp_path) == commit(tmp_path)[0]
     (tmp_path / "benchmarks" / "new_analysis.py").write_text("print(1)\n")
-    assert commit(tmp_path)[1] is True
+    assert commit(tmp_path)[1] is True and label(tmp_path) == commit(tmp_path)[0] + "-dirty"

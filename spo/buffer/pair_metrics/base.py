@@ -89,8 +89,7 @@ def cap_selected(pairs: pa.Table, max_pairs: int | None, seed: int) -> tuple[pa.
     if extra <= 0:
         return pairs, 0
     drop = np.random.default_rng(seed).choice(np.flatnonzero(selected), size=extra, replace=False)
-    selected[drop] = False
-    return pairs.set_column(pairs.schema.get_field_index("selected"), "selected", pa.array(selected)), extra
+    return _unselect(pairs, selected, drop), extra
 
 
 def trim_to_multiple(pairs: pa.Table, ranks: int) -> tuple[pa.Table, int]:
@@ -103,5 +102,11 @@ def trim_to_multiple(pairs: pa.Table, ranks: int) -> tuple[pa.Table, int]:
         return pairs, 0
     ids = np.asarray(pairs.column("prompt_id").to_pylist(), dtype=object)
     chosen = [i for i in np.argsort(ids, kind="stable") if selected[i]]
-    selected[chosen[-extra:]] = False
-    return pairs.set_column(pairs.schema.get_field_index("selected"), "selected", pa.array(selected)), extra
+    return _unselect(pairs, selected, chosen[-extra:]), extra
+
+
+def _unselect(pairs: pa.Table, selected: np.ndarray, rows) -> pa.Table:
+    """``pairs`` with ``selected`` set to the given mask, minus ``rows``."""
+    selected = selected.copy()
+    selected[rows] = False
+    return pairs.set_column(pairs.schema.get_field_index("selected"), "selected", pa.array(selected))
