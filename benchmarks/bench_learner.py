@@ -3,8 +3,10 @@
 Both do the same work per pair: a reference forward and a policy forward and backward over the chosen
 and the rejected sequence. Model FLOP utilisation counts 8 x (matmul parameters) FLOPs per token
 (2 for the reference forward, 6 for the policy's forward and backward) against this machine's fp32
-matmul peak, measured in the same run. The three learners run in turn, three rounds, and each keeps
-its best round. A cProfile of one in-process spo learner rank shows where its time goes.
+matmul peak, measured in the same run. The learners run in turn, three rounds, and each keeps its best
+round. ``_shared`` rows run spo with ``learner.share_prompt`` (one row per pair, the prompt's tokens once):
+tokens/s still counts the two-row tokens, the work TRL does for the same pairs, and their MFU counts the
+tokens they compute. A cProfile of one in-process spo learner rank shows where its time goes.
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ from spo.chat import chat_prompt, load_tokenizer
 from spo.learner.config import LearnerConfig
 from spo.learner.group import LearnerGroup
 from spo.learner.logprobs import tokenize
+from spo.learner.shared_prompt import PAD, pack_pairs
 from spo.tasks import ifeval_lite, sort_digits
 from spo.tasks.ifeval_perturb import satisfy_all
 
 THREADS = 2
+GROUPS = {"spo_1rank": (1, False), "spo_2ranks": (2, False), "spo_1rank_shared": (1, True),
+          "spo_2ranks_shared": (2, True)}  # name: (ranks, share_prompt)  # fmt: skip
 
 
 def make_pairs(n: int, seed: int = 0) -> pa.Table:
@@ -59,11 +64,13 @@ def make_ifeval_pairs(n: int, seed: int = 0) -> pa.Table:
     return pa.Table.from_pylist(out)
 
 
-def count_tokens(tokenizer, pairs: pa.Table) -> int:
+def count_tokens(tokenizer, pairs: pa.Table, share_prompt: bool = False) -> int:
+    """Tokens of the pairs as two rows each (prompt + chosen, prompt + rejected), or as one shared row."""
     rows = pairs.to_pylist()
-    prompts = [r["prompt"] for r in rows]
-    batch = tokenize(tokenizer, prompts + prompts, [r["chosen"] for r in rows] + [r["rejected"] for r in rows])
-    return int(batch.attention_mask.sum())
+    prompts, chosen, rejected = ([r[k] for r in rows] for k in ("prompt", "chosen", "rejected"))
+    if share_prompt:
+        return int((pack_pairs(tokenizer, prompts, chosen, rejected).segment != PAD).sum())
+    return int(tokenize(tokenizer, prompts + prompts, chosen + rejected).attention_mask.sum())
 
 
 def matmul_params(model_path: str) -> int:
@@ -75,15 +82,15 @@ def matmul_params(model_path: str) -> int:
     return sum(p.numel() for p in model.parameters()) - embed + (embed if tied else 0)  # lm_head is a matmul
 
 
-def learner_cfg(micro_batch: int, ranks: int = 2) -> LearnerConfig:
-    return LearnerConfig(
-        epochs=1, micro_batch_size=micro_batch, lr=1e-4, zero_stage=2, reference="initial", num_ranks=ranks
-    )
+def learner_cfg(micro_batch: int, ranks: int = 2, share_prompt: bool = False) -> LearnerConfig:
+    return LearnerConfig(epochs=1, micro_batch_size=micro_batch, lr=1e-4, zero_stage=2, reference="initial",
+                         num_ranks=ranks, share_prompt=share_prompt)  # fmt: skip
 
 
-def spo_group(model_path: str, pairs_ref, ranks: int, micro_batch: int) -> LearnerGroup:
-    """A learner group that has trained once (warm)."""
-    group = LearnerGroup(learner_cfg(micro_batch, ranks), model_path, 0.5, THREADS // ranks, seed=0)
+def spo_group(model_path: str, pairs_ref, ranks: int, micro_batch: int, share_prompt: bool) -> LearnerGroup:
+    """A learner group that has trained once (warm); groups wait in turn, so their logical CPUs are small."""
+    cfg = learner_cfg(micro_batch, ranks, share_prompt)
+    group = LearnerGroup(cfg, model_path, 0.25, THREADS // ranks, seed=0)
     group.train(pairs_ref, 0)
     return group
 
@@ -151,15 +158,17 @@ def main() -> None:
         spec = TinySpec(hidden_size=128 if args.quick else 256, num_layers=2 if args.quick else 4, sft_steps=10)
         model_path, pairs = str(ensure_tiny_policy(cache_dir(), spec)), make_pairs(n_pairs)
     tokens = count_tokens(load_tokenizer(model_path), pairs)
+    shared_tokens = count_tokens(load_tokenizer(model_path), pairs, share_prompt=True)
     peak = peak_matmul_flops(512 if args.quick else 1024)
     flops_per_token = 8 * matmul_params(model_path)
 
     start_ray(THREADS)
-    rates: dict[str, list[float]] = {"spo_1rank": [], "spo_2ranks": [], "trl": [], "trl_defaults": []}
+    rates: dict[str, list[float]] = {**{name: [] for name in GROUPS}, "trl": [], "trl_defaults": []}
     try:
         ref = ray.put(pairs)
-        groups = {"spo_1rank": spo_group(model_path, ref, 1, micro_batch),
-                  "spo_2ranks": spo_group(model_path, ref, 2, micro_batch)}  # fmt: skip
+        groups = {
+            name: spo_group(model_path, ref, ranks, micro_batch, share) for name, (ranks, share) in GROUPS.items()
+        }
         for rep in range(repeats):  # interleaved: this machine's speed drifts by 10-30% between minutes
             for name, group in groups.items():
                 rates[name].append(spo_tokens_per_s(group, ref, tokens, rep + 1))
@@ -170,9 +179,9 @@ def main() -> None:
             group.shutdown()
     finally:
         ray.shutdown()
-    spo1, spo2, trl, trl_defaults = (
-        max(rates[k], default=None) for k in ("spo_1rank", "spo_2ranks", "trl", "trl_defaults")
-    )
+    best = {k: max(v, default=None) for k, v in rates.items()}
+    trl = best["trl"]
+    computed = {name: shared_tokens / tokens if share else 1.0 for name, (_, share) in GROUPS.items()}
     profile = profile_spo_rank(model_path, pairs, micro_batch)
     result = {
         "model": {
@@ -183,20 +192,20 @@ def main() -> None:
         "pairs": n_pairs,
         "micro_batch": micro_batch,
         "tokens_per_pass": tokens,
+        "shared_tokens_per_pass": shared_tokens,
         "peak_matmul_flops": peak,
         "repeats": repeats,
         "tokens_per_s_all": rates,
-        "tokens_per_s": {"spo_1rank": spo1, "spo_2ranks": spo2, "trl": trl, "trl_defaults": trl_defaults},
-        "ratio_vs_trl": {"spo_1rank": spo1 / trl, "spo_2ranks": spo2 / trl},
+        "tokens_per_s": best,
+        "ratio_vs_trl": {name: best[name] / trl for name in GROUPS},
         "mfu": {
-            "spo_1rank": spo1 * flops_per_token / peak,
-            "spo_2ranks": spo2 * flops_per_token / peak,
+            **{name: best[name] * computed[name] * flops_per_token / peak for name in GROUPS},
             "trl": trl * flops_per_token / peak,
         },  # fmt: skip
         "profile_spo_rank": profile,
     }
-    print(f"tokens/s: spo 1 rank {spo1:.0f}, spo 2 ranks {spo2:.0f}, TRL {trl:.0f}; "
-          f"spo/TRL {spo1 / trl:.2f}x (1 rank), {spo2 / trl:.2f}x (2 ranks)")  # fmt: skip
+    print("tokens/s: " + ", ".join(f"{k} {v:.0f}" for k, v in best.items() if v) + "; vs TRL: "
+          + ", ".join(f"{k} {v:.2f}x" for k, v in result["ratio_vs_trl"].items()))  # fmt: skip
     print(profile)
     write_result("learner" if args.model == "tiny" else f"learner_{args.model}", result, args.out, args.quick)
 

@@ -48,6 +48,7 @@ def _learner(r: dict) -> list[str]:
         f"| TRL DPOTrainer, fp32 (1 process, 2 threads) | {t['trl']:.0f} | 1.00x | {m['trl']:.1%} |",
         f"| spo, 1 DeepSpeed rank (2 threads) | {t['spo_1rank']:.0f} | {r['ratio_vs_trl']['spo_1rank']:.2f}x | {m['spo_1rank']:.1%} |",
         f"| spo, 2 ZeRO-2 ranks (1 thread each, gloo) | {t['spo_2ranks']:.0f} | {r['ratio_vs_trl']['spo_2ranks']:.2f}x | {m['spo_2ranks']:.1%} |",
+        *_shared_rows(r),
         f"| (TRL with its defaults: bf16 autocast, gradient checkpointing) | {t['trl_defaults']:.0f} | {t['trl_defaults'] / t['trl']:.2f}x | - |",
         "",
         "Top of the profile of one spo rank (cProfile, by own time):",
@@ -55,6 +56,13 @@ def _learner(r: dict) -> list[str]:
         r["profile_spo_rank"],
         "```",
     ]
+
+
+def _shared_rows(r: dict) -> list[str]:
+    """The ``learner.share_prompt`` rows (results from before it have none); tokens/s in two-row tokens."""
+    t, m, q = r["tokens_per_s"], r["mfu"], r["ratio_vs_trl"]
+    labels = {"spo_1rank_shared": "spo, 1 rank, share_prompt", "spo_2ranks_shared": "spo, 2 ZeRO-2 ranks, share_prompt"}
+    return [f"| {label} | {t[k]:.0f} | {q[k]:.2f}x | {m[k]:.1%} |" for k, label in labels.items() if t.get(k)]
 
 
 def _learner_smollm2(r: dict) -> list[str]:
@@ -69,6 +77,7 @@ def _learner_smollm2(r: dict) -> list[str]:
         f"| TRL DPOTrainer, fp32 (1 process, 2 threads) | {t['trl']:.0f} | 1.00x | {m['trl']:.1%} |",
         f"| spo, 1 DeepSpeed rank (2 threads) | {t['spo_1rank']:.0f} | {q['spo_1rank']:.2f}x | {m['spo_1rank']:.1%} |",
         f"| spo, 2 ZeRO-2 ranks (1 thread each, gloo) | {t['spo_2ranks']:.0f} | {q['spo_2ranks']:.2f}x | {m['spo_2ranks']:.1%} |",
+        *_shared_rows(r),
     ]  # fmt: skip
 
 

@@ -42,6 +42,10 @@ class LearnerConfig(LossParams):
     # first compares one micro-batch with a teacher-forced pass and refuses a difference above the tolerance.
     reference_from_sampler: bool = False
     sampler_tolerance: float = 0.01  # nats per sequence
+    # One row per pair: the prompt's tokens once, the rejected response masked from the chosen one
+    # (spo.learner.shared_prompt). The same log-probs and gradients up to floating-point order, for fewer
+    # tokens; off by default so that runs committed before it stay bit for bit reproducible.
+    share_prompt: bool = False
     timeout_s: float = 1800.0
 
     def validate(self, key: str = "learner") -> None:

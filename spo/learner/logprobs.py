@@ -1,7 +1,8 @@
 """Tokenise preference pairs and compute summed sequence log-probs.
 
 Chosen and rejected responses are stacked into one batch so that one forward
-pass scores both. Only response tokens (and the closing EOS) count.
+pass scores both. Only response tokens (and the closing EOS) count. With
+``share_prompt``, a pair is one row instead (:mod:`spo.learner.shared_prompt`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from spo.chat import chat_prompt
+from spo.learner.shared_prompt import pack_pairs, shared_prompt_logprobs
 
 
 @dataclass
@@ -59,8 +61,12 @@ def response_logprobs(model, tokenizer, prompts: list[str], responses: list[str]
     return sequence_logprobs(model, tokenize(tokenizer, prompts, responses))
 
 
-def pair_logprobs(model, tokenizer, prompts: list[str], chosen: list[str], rejected: list[str]):
-    """Chosen and rejected summed log-probs and token counts, from one concatenated forward pass."""
+def pair_logprobs(model, tokenizer, prompts: list[str], chosen: list[str], rejected: list[str],
+                  share_prompt: bool = False):  # fmt: skip
+    """Chosen and rejected summed log-probs and token counts, from one concatenated forward pass (with
+    ``share_prompt``, one row per pair: the prompt's tokens once, both responses after it)."""
+    if share_prompt:
+        return shared_prompt_logprobs(model, pack_pairs(tokenizer, prompts, chosen, rejected))
     lp, n_tok = response_logprobs(model, tokenizer, prompts + prompts, chosen + rejected)
     n = len(prompts)
     return lp[:n], lp[n:], n_tok[:n], n_tok[n:]

@@ -11,7 +11,7 @@ def one_row(model, tok, prompt: str, response: str) -> tuple[float, int]:
     p = tok(chat_prompt(tok, prompt), add_special_tokens=False).input_ids
     r = tok(response + tok.eos_token, add_special_tokens=False).input_ids
     logits = model(input_ids=torch.tensor([p + r])).logits[0, len(p) - 1 : -1].float()
-    return float(torch.log_softmax(logits, -1).gather(-1, torch.tensor(r)[:, None]).sum()), len(r)
+    return float(torch.log_softmax(logits, -1).detach().gather(-1, torch.tensor(r)[:, None]).sum()), len(r)
 
 
 def test_batched_logprobs_equal_unpadded_rows_with_prompts_of_different_lengths(tiny_policy):
@@ -29,3 +29,25 @@ def test_batched_logprobs_equal_unpadded_rows_with_prompts_of_different_lengths(
     pc, pr, _, _ = pair_logprobs(model, tok, prompts, chosen, rejected)
     (pc - pr).sum().backward()  # the trimmed logits keep the graph to every parameter that matters
     assert model.get_input_embeddings().weight.grad.abs().sum() > 0
+
+
+def test_shared_prompt_rows_give_the_two_row_log_probs_and_gradients(tiny_policy):
+    """One row per pair (prompt once, the rejected response masked from the chosen one) scores each response
+    as its own [prompt | response] row does, and trains the same: log-probs and gradients agree."""
+    tok = AutoTokenizer.from_pretrained(tiny_policy)
+    model = AutoModelForCausalLM.from_pretrained(tiny_policy, dtype=torch.float32)
+    prompts = ["Sort: 3 1 2", "Sort: 9 8 7 6 5 4 3 2 1 0 9 8", "Sort: 5", "Sort: 4 4"]
+    chosen, rejected = ["1 2 3", "0 1 2", "5", "4 4 4 4 4 4 4 4 4"], ["3 2 1 0 0 0 0", "9", "5 5 5 5", "4"]
+    grads = []
+    for share in (False, True):
+        model.zero_grad()
+        pc, pr, nc, nr = pair_logprobs(model, tok, prompts, chosen, rejected, share_prompt=share)
+        (torch.nn.functional.logsigmoid(0.1 * (pc - pr)).sum() + 0.01 * pc.sum()).backward()
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
+        for i, p in enumerate(prompts):
+            for lp, n, resp in ((pc, nc, chosen), (pr, nr, rejected)):
+                want, count = one_row(model.eval(), tok, p, resp[i])
+                assert abs(float(lp[i]) - want) < 1e-4 and int(n[i]) == count, (share, i)
+        model.train()
+    assert grads[0].shape == grads[1].shape and grads[0].abs().max() > 0
+    assert torch.allclose(grads[0], grads[1], atol=1e-5, rtol=1e-4)

@@ -42,12 +42,13 @@ def test_sampler_reference_trains_like_a_forward_pass_and_refuses_a_wrong_one(ti
     assert pairs.num_rows == 16 and None not in pairs.column("sampler_logps_chosen").to_pylist()
     cfg = dict(lr=1e-3, epochs=1, micro_batch_size=4, zero_stage=2, reference="iteration_start")
     results = {}
-    for name, from_sampler in (("forward", False), ("sampler", True)):
-        group = LearnerGroup(LearnerConfig(**cfg, reference_from_sampler=from_sampler), tiny_policy,
-                             num_cpus=0.25, threads=1, seed=0)  # fmt: skip
+    runs = (("forward", False, False), ("sampler", True, False), ("shared", True, True))  # the demo's: both
+    for name, from_sampler, share in runs:
+        group = LearnerGroup(LearnerConfig(**cfg, reference_from_sampler=from_sampler, share_prompt=share),
+                             tiny_policy, num_cpus=0.25, threads=1, seed=0)  # fmt: skip
         try:
             results[name] = group.train(ray.put(pairs), 0, ("tiny", 0) if from_sampler else None)
-            if from_sampler:
+            if name == "sampler":
                 other = group.train(ray.put(pairs), 1, ("tiny", 1))  # samples of version 0 are not version 1's
                 assert "reference_from_sampler" in other and other["reference_from_sampler"] == 0
                 bad = pairs.set_column(pairs.schema.get_field_index("sampler_logps_chosen"), "sampler_logps_chosen",
@@ -72,3 +73,8 @@ def test_sampler_reference_trains_like_a_forward_pass_and_refuses_a_wrong_one(ti
     assert sampler["loss_first"] == pytest.approx(forward["loss_first"], abs=1e-4)
     # after updates the runs drift apart a little: Adam magnifies 1e-5 differences in the reference
     assert sampler["loss"] == pytest.approx(forward["loss"], abs=0.02)
+    # one row per pair (learner.share_prompt) checks the sampler against its own teacher-forced pass
+    shared = results["shared"]
+    assert shared["reference_from_sampler"] == 8 and shared["sampler_max_diff"] < 1e-3
+    assert shared["loss_first"] == pytest.approx(forward["loss_first"], abs=1e-4)
+    assert shared["loss"] == pytest.approx(forward["loss"], abs=0.02)

@@ -1,0 +1,89 @@
+"""One row per preference pair: the prompt's tokens once, then the chosen and the rejected response.
+
+Row ``[prompt | chosen+EOS | rejected+EOS]`` with a block attention mask: prompt and chosen tokens see
+what precedes them as usual, rejected tokens see the prompt and the rejected tokens before them, never the
+chosen ones, and their positions restart where the prompt ends. Each response token is then predicted
+from exactly the context of its own ``[prompt | response]`` sequence (the first rejected token from the
+prompt's last position), so the log-probs are those of two separate rows, up to floating-point order,
+for ``P + C + R`` tokens instead of ``2P + C + R`` (plus padding) per pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from spo.chat import chat_prompt
+
+PROMPT, CHOSEN, REJECTED, PAD = 0, 1, 2, -1
+
+
+@dataclass
+class PackedPairs:
+    """Right-padded rows with each token's segment, position and the position whose logits predict it."""
+
+    input_ids: torch.Tensor
+    segment: torch.Tensor
+    position_ids: torch.Tensor
+    source: torch.Tensor  # for each token, the position whose logits predict it (-1 for prompt tokens)
+
+
+def pack_pairs(tokenizer, prompts: list[str], chosen: list[str], rejected: list[str]) -> PackedPairs:
+    """Tokenise each pair as ``prompt + chosen + EOS + rejected + EOS`` (each part on its own, as the
+    two-row layout does) into one row."""
+    rows = []
+    for prompt, c, r in zip(prompts, chosen, rejected):
+        p = tokenizer(chat_prompt(tokenizer, prompt), add_special_tokens=False)["input_ids"]
+        ci, ri = (tokenizer(x + tokenizer.eos_token, add_special_tokens=False)["input_ids"] for x in (c, r))
+        rows.append((p, ci, ri))
+    width = max(len(p) + len(c) + len(r) for p, c, r in rows)
+    ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
+    segment = torch.full((len(rows), width), PAD, dtype=torch.long)
+    position = torch.zeros((len(rows), width), dtype=torch.long)
+    source = torch.full((len(rows), width), -1, dtype=torch.long)
+    for i, (p, c, r) in enumerate(rows):
+        n_p, n_c, n_r = len(p), len(c), len(r)
+        ids[i, : n_p + n_c + n_r] = torch.tensor(p + c + r)
+        segment[i, :n_p], segment[i, n_p : n_p + n_c], segment[i, n_p + n_c : n_p + n_c + n_r] = (
+            PROMPT,
+            CHOSEN,
+            REJECTED,
+        )
+        position[i, : n_p + n_c] = torch.arange(n_p + n_c)
+        position[i, n_p + n_c : n_p + n_c + n_r] = torch.arange(n_p, n_p + n_r)
+        source[i, n_p : n_p + n_c + n_r] = torch.arange(n_p - 1, n_p + n_c + n_r - 1)
+        source[i, n_p + n_c] = n_p - 1  # the first rejected token follows the prompt, not the chosen response
+    return PackedPairs(ids, segment, position, source)
+
+
+def attention_bias(segment: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Additive ``(rows, 1, L, L)`` mask: causal, and a response sees the prompt and its own tokens only.
+    Padding sees itself alone (a fully masked row would give NaNs)."""
+    n = segment.shape[1]
+    q, k = segment[:, :, None], segment[:, None, :]
+    causal = torch.ones(n, n, dtype=torch.bool).tril()
+    allowed = causal & (k != PAD) & ((k == PROMPT) | (k == q))
+    allowed |= torch.eye(n, dtype=torch.bool) & (q == PAD)
+    bias = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
+    return bias[:, None]
+
+
+def shared_prompt_logprobs(model, batch: PackedPairs):
+    """Chosen and rejected summed log-probs and token counts; logits only from the first position that
+    predicts a response token on (``logits_to_keep``)."""
+    width = batch.input_ids.shape[1]
+    first = int(batch.source.masked_fill(batch.source < 0, width).min())
+    dtype = next(model.parameters()).dtype
+    logits = model(input_ids=batch.input_ids, attention_mask=attention_bias(batch.segment, dtype),
+                   position_ids=batch.position_ids, logits_to_keep=width - first).logits.float()  # fmt: skip
+    scored = batch.source >= 0
+    src = (batch.source - first).clamp(min=0)
+    rows = torch.arange(src.shape[0])[:, None].expand_as(src)
+    picked = logits[rows, src, batch.input_ids] - torch.logsumexp(logits, dim=-1)[rows, src]
+    out = []
+    for seg in (CHOSEN, REJECTED):
+        mask = scored & (batch.segment == seg)
+        out.append(((picked * mask).sum(-1), mask.sum(-1).float()))
+    (pc, nc), (pr, nr) = out
+    return pc, pr, nc, nr
