@@ -41,7 +41,7 @@ def _learner(r: dict) -> list[str]:
         f"Tiny Llama (hidden {r['model']['hidden_size']}, {r['model']['layers']} layers), {r['pairs']} pairs, "
         f"micro-batch {r['micro_batch']}, fp32, reference model = initial policy; best of {r['repeats']} "
         f"interleaved rounds each. Peak fp32 matmul measured in the same run: "
-        f"{r['peak_matmul_flops'] / 1e9:.1f} GFLOP/s.",
+        f"{r['peak_matmul_flops'] / 1e9:.1f} GFLOP/s.{_SHARED_NOTE if _shared_rows(r) else ''}",
         "",
         "| learner | tokens/s | vs TRL | MFU |",
         "|---|---|---|---|",
@@ -58,6 +58,10 @@ def _learner(r: dict) -> list[str]:
     ]
 
 
+_SHARED_NOTE = (" share_prompt rows: tokens/s counts the pairs' tokens as two rows each, the work TRL does for "
+                "them; MFU counts the tokens they compute (the prompt once per pair).")  # fmt: skip
+
+
 def _shared_rows(r: dict) -> list[str]:
     """The ``learner.share_prompt`` rows (results from before it have none); tokens/s in two-row tokens."""
     t, m, q = r["tokens_per_s"], r["mfu"], r["ratio_vs_trl"]
@@ -70,7 +74,7 @@ def _learner_smollm2(r: dict) -> list[str]:
     return [
         "## Learner on SmolLM2-135M: DPO tokens/s against TRL's DPOTrainer",
         f"{r['pairs']} ifeval_lite pairs, micro-batch {r['micro_batch']}, fp32, reference = initial policy; "
-        f"best of {r['repeats']} interleaved rounds.",
+        f"best of {r['repeats']} interleaved rounds.{_SHARED_NOTE if _shared_rows(r) else ''}",
         "",
         "| learner | tokens/s | vs TRL | MFU |",
         "|---|---|---|---|",
