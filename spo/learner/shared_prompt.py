@@ -17,6 +17,7 @@ import torch
 from spo.chat import chat_prompt
 
 PROMPT, CHOSEN, REJECTED, PAD = 0, 1, 2, -1
+MASKABLE = ("sdpa", "eager")  # attention implementations that apply a custom 4D mask (flash kernels take none)
 
 
 @dataclass
@@ -72,6 +73,10 @@ def attention_bias(segment: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 def shared_prompt_logprobs(model, batch: PackedPairs):
     """Chosen and rejected summed log-probs and token counts; logits only from the first position that
     predicts a response token on (``logits_to_keep``)."""
+    impl = getattr(model.config, "_attn_implementation", None)
+    if impl not in MASKABLE:
+        raise ValueError(f"learner.share_prompt needs attention that applies a 4D mask ({', '.join(MASKABLE)}); "
+                         f"this model uses {impl!r}: set learner.share_prompt=false")  # fmt: skip
     width = batch.input_ids.shape[1]
     first = int(batch.source.masked_fill(batch.source < 0, width).min())
     dtype = next(model.parameters()).dtype

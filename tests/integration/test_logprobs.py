@@ -1,5 +1,6 @@
 """The learner's sequence log-probs (logits from the first response position on) against one row at a time."""
 
+import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -51,3 +52,17 @@ def test_shared_prompt_rows_give_the_two_row_log_probs_and_gradients(tiny_policy
         model.train()
     assert grads[0].shape == grads[1].shape and grads[0].abs().max() > 0
     assert torch.allclose(grads[0], grads[1], atol=1e-5, rtol=1e-4)
+
+
+def test_shared_prompt_rows_need_attention_that_applies_the_mask(tiny_policy):
+    """Eager attention applies the block mask as sdpa does; a flash kernel would ignore it and is refused."""
+    tok = AutoTokenizer.from_pretrained(tiny_policy)
+    model = AutoModelForCausalLM.from_pretrained(tiny_policy, dtype=torch.float32, attn_implementation="eager")
+    args = (["Sort: 3 1 2", "Sort: 5 4"], ["1 2 3", "4 5"], ["3 2 1 1 1", "5"])
+    with torch.no_grad():
+        two_rows = torch.stack(pair_logprobs(model, tok, *args)[:2])
+        one_row = torch.stack(pair_logprobs(model, tok, *args, share_prompt=True)[:2])
+        assert torch.allclose(two_rows, one_row, atol=1e-4)
+        model.config._attn_implementation = "flash_attention_2"
+        with pytest.raises(ValueError, match="learner.share_prompt needs attention that applies a 4D mask"):
+            pair_logprobs(model, tok, *args, share_prompt=True)
