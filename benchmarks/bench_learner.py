@@ -147,6 +147,30 @@ def profile_spo_rank(model_path: str, pairs: pa.Table, micro_batch: int) -> str:
     return profile_top(lambda: worker.train(pairs, 1))
 
 
+def interleaved_rates(model_path: str, pairs: pa.Table, tokens: int, micro_batch: int, repeats: int,
+                      with_trl_defaults: bool) -> dict[str, list[float]]:  # fmt: skip
+    """Tokens/s of every spo group and of TRL, round by round (this machine's speed drifts by 10-30% between
+    minutes, so the learners take turns). TRL's defaults (bf16 autocast) take minutes per round on SmolLM2."""
+    start_ray(THREADS)
+    rates: dict[str, list[float]] = {**{name: [] for name in GROUPS}, "trl": [], "trl_defaults": []}
+    try:
+        ref = ray.put(pairs)
+        groups = {
+            name: spo_group(model_path, ref, ranks, micro_batch, share) for name, (ranks, share) in GROUPS.items()
+        }
+        for rep in range(repeats):
+            for name, group in groups.items():
+                rates[name].append(spo_tokens_per_s(group, ref, tokens, rep + 1))
+            rates["trl"].append(trl_tokens_per_s(model_path, pairs, tokens, micro_batch))
+            if with_trl_defaults:
+                rates["trl_defaults"].append(trl_tokens_per_s(model_path, pairs, tokens, micro_batch, defaults=True))
+        for group in groups.values():
+            group.shutdown()
+    finally:
+        ray.shutdown()
+    return rates
+
+
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], model=("tiny", "tiny or smollm2 (prepared by make demo)"))
     torch.set_num_threads(THREADS)
@@ -162,23 +186,7 @@ def main() -> None:
     peak = peak_matmul_flops(512 if args.quick else 1024)
     flops_per_token = 8 * matmul_params(model_path)
 
-    start_ray(THREADS)
-    rates: dict[str, list[float]] = {**{name: [] for name in GROUPS}, "trl": [], "trl_defaults": []}
-    try:
-        ref = ray.put(pairs)
-        groups = {
-            name: spo_group(model_path, ref, ranks, micro_batch, share) for name, (ranks, share) in GROUPS.items()
-        }
-        for rep in range(repeats):  # interleaved: this machine's speed drifts by 10-30% between minutes
-            for name, group in groups.items():
-                rates[name].append(spo_tokens_per_s(group, ref, tokens, rep + 1))
-            rates["trl"].append(trl_tokens_per_s(model_path, pairs, tokens, micro_batch))
-            if args.model == "tiny":  # bf16 autocast is several times slower here: minutes per round on SmolLM2
-                rates["trl_defaults"].append(trl_tokens_per_s(model_path, pairs, tokens, micro_batch, defaults=True))
-        for group in groups.values():
-            group.shutdown()
-    finally:
-        ray.shutdown()
+    rates = interleaved_rates(model_path, pairs, tokens, micro_batch, repeats, with_trl_defaults=args.model == "tiny")
     best = {k: max(v, default=None) for k, v in rates.items()}
     trl = best["trl"]
     computed = {name: shared_tokens / tokens if share else 1.0 for name, (_, share) in GROUPS.items()}
