@@ -33,6 +33,9 @@ from spo.tasks.ifeval_perturb import satisfy_all
 THREADS = 2
 GROUPS = {"spo_1rank": (1, False), "spo_2ranks": (2, False), "spo_1rank_shared": (1, True),
           "spo_2ranks_shared": (2, True)}  # name: (ranks, share_prompt)  # fmt: skip
+# On SmolLM2 all four groups (6 ranks, about 3-4 GB each, beside TRL in the driver) exceed 24 GiB: Ray's
+# memory monitor killed a rank. Four ranks fit: one rank with and without share_prompt, two ranks with it.
+SMOLLM2_GROUPS = ("spo_1rank", "spo_1rank_shared", "spo_2ranks_shared")
 
 
 def make_pairs(n: int, seed: int = 0) -> pa.Table:
@@ -148,16 +151,14 @@ def profile_spo_rank(model_path: str, pairs: pa.Table, micro_batch: int) -> str:
 
 
 def interleaved_rates(model_path: str, pairs: pa.Table, tokens: int, micro_batch: int, repeats: int,
-                      with_trl_defaults: bool) -> dict[str, list[float]]:  # fmt: skip
+                      with_trl_defaults: bool, names: tuple[str, ...]) -> dict[str, list[float]]:  # fmt: skip
     """Tokens/s of every spo group and of TRL, round by round (this machine's speed drifts by 10-30% between
     minutes, so the learners take turns). TRL's defaults (bf16 autocast) take minutes per round on SmolLM2."""
     start_ray(THREADS)
-    rates: dict[str, list[float]] = {**{name: [] for name in GROUPS}, "trl": [], "trl_defaults": []}
+    rates: dict[str, list[float]] = {**{name: [] for name in names}, "trl": [], "trl_defaults": []}
     try:
         ref = ray.put(pairs)
-        groups = {
-            name: spo_group(model_path, ref, ranks, micro_batch, share) for name, (ranks, share) in GROUPS.items()
-        }
+        groups = {name: spo_group(model_path, ref, GROUPS[name][0], micro_batch, GROUPS[name][1]) for name in names}
         for rep in range(repeats):
             for name, group in groups.items():
                 rates[name].append(spo_tokens_per_s(group, ref, tokens, rep + 1))
@@ -186,10 +187,13 @@ def main() -> None:
     peak = peak_matmul_flops(512 if args.quick else 1024)
     flops_per_token = 8 * matmul_params(model_path)
 
-    rates = interleaved_rates(model_path, pairs, tokens, micro_batch, repeats, with_trl_defaults=args.model == "tiny")
+    tiny = args.model == "tiny"
+    names = tuple(GROUPS) if tiny else SMOLLM2_GROUPS
+    rates = interleaved_rates(model_path, pairs, tokens, micro_batch, repeats, with_trl_defaults=tiny, names=names)
     best = {k: max(v, default=None) for k, v in rates.items()}
     trl = best["trl"]
-    computed = {name: shared_tokens / tokens if share else 1.0 for name, (_, share) in GROUPS.items()}
+    names = [name for name in GROUPS if best.get(name)]
+    computed = {name: shared_tokens / tokens if GROUPS[name][1] else 1.0 for name in names}
     profile = profile_spo_rank(model_path, pairs, micro_batch)
     result = {
         "model": {
@@ -205,9 +209,9 @@ def main() -> None:
         "repeats": repeats,
         "tokens_per_s_all": rates,
         "tokens_per_s": best,
-        "ratio_vs_trl": {name: best[name] / trl for name in GROUPS},
+        "ratio_vs_trl": {name: best[name] / trl for name in names},
         "mfu": {
-            **{name: best[name] * computed[name] * flops_per_token / peak for name in GROUPS},
+            **{name: best[name] * computed[name] * flops_per_token / peak for name in names},
             "trl": trl * flops_per_token / peak,
         },  # fmt: skip
         "profile_spo_rank": profile,
