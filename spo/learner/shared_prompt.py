@@ -73,7 +73,7 @@ def attention_bias(segment: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 def shared_prompt_logprobs(model, batch: PackedPairs):
     """Chosen and rejected summed log-probs and token counts; logits only from the first position that
     predicts a response token on (``logits_to_keep``)."""
-    impl = getattr(model.config, "_attn_implementation", None)
+    impl = getattr(getattr(model, "module", model).config, "_attn_implementation", None)  # DeepSpeed wraps it
     if impl not in MASKABLE:
         raise ValueError(f"learner.share_prompt needs attention that applies a 4D mask ({', '.join(MASKABLE)}); "
                          f"this model uses {impl!r}: set learner.share_prompt=false")  # fmt: skip
