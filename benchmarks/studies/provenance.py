@@ -56,9 +56,17 @@ def environment() -> str:
         if "==" in line and not line.startswith("#"):
             name, version = line.split("==", 1)
             pinned[_norm(name)] = version.strip()
-    installed = {_norm(d.metadata["Name"]): d.version for d in metadata.distributions()}
-    off = sorted(f"{n} {installed.get(n, 'missing')} (pinned {v})" for n, v in pinned.items() if installed.get(n) != v)
+    off = sorted(f"{n} {_installed(n)} (pinned {v})" for n, v in pinned.items() if _installed(n) != v)
     return "packages as constraints.txt" if not off else "packages NOT as constraints.txt: " + ", ".join(off)
+
+
+def _installed(name: str) -> str:
+    """The version an import resolves: the first distribution of that name on ``sys.path`` (importing
+    setuptools appends its ``_vendor`` directory, with older copies of some packages, to the path)."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "missing"
 
 
 def _norm(name: str) -> str:

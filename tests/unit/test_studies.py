@@ -131,6 +131,19 @@ def test_the_cpu_a_result_was_produced_on_is_read_back_from_its_machine_line():
     assert "packages as constraints.txt" in machine()  # make setup installs exactly the pinned set
 
 
+def test_vendored_copies_on_the_path_do_not_count_as_installed_packages():
+    """Importing setuptools (DeepSpeed's op builder does) appends its _vendor directory, with older copies of
+    more-itertools and platformdirs, to sys.path; the packages an import resolves are still the pinned ones."""
+    import sys
+
+    import setuptools  # noqa: F401
+
+    from benchmarks.studies.provenance import environment
+
+    assert any(p.endswith("_vendor") for p in sys.path)
+    assert environment() == "packages as constraints.txt"
+
+
 def test_a_result_is_dirty_when_any_file_but_the_studies_outputs_differs_from_the_commit(tmp_path):
     """A new script not committed yet produced the result as surely as an edited one; the studies' own outputs
     (benchmarks/results, README.md) do not make a run dirty."""
