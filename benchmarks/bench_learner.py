@@ -182,8 +182,8 @@ def main() -> None:
         n_pairs, micro_batch, repeats = (16, 4, 1) if args.quick else (256, 8, 3)
         spec = TinySpec(hidden_size=128 if args.quick else 256, num_layers=2 if args.quick else 4, sft_steps=10)
         model_path, pairs = str(ensure_tiny_policy(cache_dir(), spec)), make_pairs(n_pairs)
-    tokens = count_tokens(load_tokenizer(model_path), pairs)
-    shared_tokens = count_tokens(load_tokenizer(model_path), pairs, share_prompt=True)
+    tokenizer = load_tokenizer(model_path)
+    tokens, shared_tokens = count_tokens(tokenizer, pairs), count_tokens(tokenizer, pairs, share_prompt=True)
     peak = peak_matmul_flops(512 if args.quick else 1024)
     flops_per_token = 8 * matmul_params(model_path)
 
@@ -192,8 +192,8 @@ def main() -> None:
     rates = interleaved_rates(model_path, pairs, tokens, micro_batch, repeats, with_trl_defaults=tiny, names=names)
     best = {k: max(v, default=None) for k, v in rates.items()}
     trl = best["trl"]
-    names = [name for name in GROUPS if best.get(name)]
-    computed = {name: shared_tokens / tokens if GROUPS[name][1] else 1.0 for name in names}
+    measured = [name for name in GROUPS if best.get(name)]
+    computed = {name: shared_tokens / tokens if GROUPS[name][1] else 1.0 for name in measured}
     profile = profile_spo_rank(model_path, pairs, micro_batch)
     result = {
         "model": {
@@ -209,9 +209,9 @@ def main() -> None:
         "repeats": repeats,
         "tokens_per_s_all": rates,
         "tokens_per_s": best,
-        "ratio_vs_trl": {name: best[name] / trl for name in names},
+        "ratio_vs_trl": {name: best[name] / trl for name in measured},
         "mfu": {
-            **{name: best[name] * computed[name] * flops_per_token / peak for name in names},
+            **{name: best[name] * computed[name] * flops_per_token / peak for name in measured},
             "trl": trl * flops_per_token / peak,
         },  # fmt: skip
         "profile_spo_rank": profile,

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
-from spo.chat import chat_prompt
 from spo.learner.shared_prompt import pack_pairs, shared_prompt_logprobs
+from spo.learner.tokens import prompt_ids, response_ids
 
 
 @dataclass
@@ -28,8 +28,7 @@ def tokenize(tokenizer, prompts: list[str], responses: list[str]) -> TokenizedBa
     """Prompt (with chat template) + response + EOS, right-padded."""
     ids, starts = [], []
     for prompt, response in zip(prompts, responses):
-        p = tokenizer(chat_prompt(tokenizer, prompt), add_special_tokens=False)["input_ids"]
-        r = tokenizer(response + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+        p, r = prompt_ids(tokenizer, prompt), response_ids(tokenizer, response)
         ids.append(p + r)
         starts.append(len(p))
     width = max(map(len, ids))

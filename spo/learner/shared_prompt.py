@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from spo.chat import chat_prompt
+from spo.learner.tokens import prompt_ids, response_ids
 
 PROMPT, CHOSEN, REJECTED, PAD = 0, 1, 2, -1
 MASKABLE = ("sdpa", "eager")  # attention implementations that apply a custom 4D mask (flash kernels take none)
@@ -35,9 +35,7 @@ def pack_pairs(tokenizer, prompts: list[str], chosen: list[str], rejected: list[
     two-row layout does) into one row."""
     rows = []
     for prompt, c, r in zip(prompts, chosen, rejected):
-        p = tokenizer(chat_prompt(tokenizer, prompt), add_special_tokens=False)["input_ids"]
-        ci, ri = (tokenizer(x + tokenizer.eos_token, add_special_tokens=False)["input_ids"] for x in (c, r))
-        rows.append((p, ci, ri))
+        rows.append((prompt_ids(tokenizer, prompt), response_ids(tokenizer, c), response_ids(tokenizer, r)))
     width = max(len(p) + len(c) + len(r) for p, c, r in rows)
     ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
     segment = torch.full((len(rows), width), PAD, dtype=torch.long)
