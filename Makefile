@@ -108,6 +108,7 @@ BENCHES := learner engines generation pipeline buffer sync overlap predicted
 bench: $(STAMP)
 	for b in $(BENCHES); do $(BIN)/python -m benchmarks.bench_$$b || exit 1; done
 	test ! -d $(MODELS)/smollm2 || $(BIN)/python -m benchmarks.bench_learner --model smollm2
+	test ! -d $(MODELS)/smollm2 || $(BIN)/python -m benchmarks.bench_dpo_step
 	$(BIN)/python -m benchmarks.report
 
 # The pipeline modes on SmolLM2 (needs `make demo`'s models): about 35 minutes per seed on 2 cores.

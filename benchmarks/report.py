@@ -15,6 +15,7 @@ from spo.io import atomic_file
 ORDER = (
     "learner",
     "learner_smollm2",
+    "dpo_step",
     "engines",
     "generation",
     "pipeline",
@@ -90,6 +91,29 @@ def _learner_smollm2(r: dict) -> list[str]:
         "|---|---|---|---|",
         f"| TRL DPOTrainer, fp32 (1 process, 2 threads) | {t['trl']:.0f} | 1.00x | {m['trl']:.1%} |",
         *_spo_rows(r),
+    ]  # fmt: skip
+
+
+def _dpo_step(r: dict) -> list[str]:
+    rows = []
+    for name in sorted(r["layouts"], key=["two_rows", "shared", "shared_1rank"].index):
+        x = r["layouts"][name]
+        f, per = x["fraction_of_wall"], x["per_pair_epoch_s"]
+        comm = f"{x['allreduce_s']:.2f}" if x["allreduce_s"] else "-"
+        rows.append(f"| {name.replace('_', ' ')} | {x['ranks']} | {x['wall_s']:.1f} | {x['steps']} | {per['wall_s']:.2f} | "
+                    + " | ".join(f"{f[p]:.0%}" for p in ("reference", "forward", "backward", "step"))
+                    + f" | {x['padding_fraction']:.0%} | {comm} |")  # fmt: skip
+    return [
+        "## Where a DPO training call goes",
+        f"Model {r['model']}, {r['pairs']} pairs ({r['pairs_source']}); ZeRO-2 ranks of 1 thread each, or one "
+        f"rank of 2 threads; micro-batch {r['micro_batch']}, {r['epochs']} epochs; the fastest of the timed calls. Phases from the "
+        "learner's own clock, averaged over ranks; padding over micro-batches formed at random. Shared prompt "
+        f"against two rows: {r['shared_vs_two_rows']:.2f}x per call.",
+        "",
+        "| layout | ranks | call (s) | steps | per pair-epoch (s) | reference | forward | backward | step | padding "
+        "| one gradient all-reduce (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
     ]  # fmt: skip
 
 
@@ -237,6 +261,7 @@ def _predicted(r: dict) -> list[str]:
 SECTIONS = {
     "learner": _learner,
     "learner_smollm2": _learner_smollm2,
+    "dpo_step": _dpo_step,
     "engines": _engines,
     "generation": _generation,
     "pipeline": _pipeline,

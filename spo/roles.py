@@ -40,8 +40,9 @@ class Roles:
         """Where every actor runs, by role (:func:`spo.cluster.placement.here`)."""
         groups = {f"generators/{p.name}": p.workers for p in [self.generators, *self.extra_pools]}
         groups.update({f"scorers/{name}": ws for name, ws in self.scorers.workers.items()})
-        groups.update(learner=self.learner.workers, buffer=[self.buffer])
-        return {role: ray.get([w.placement.remote() for w in workers]) for role, workers in groups.items()}
+        groups.update(buffer=[self.buffer])
+        found = {role: ray.get([w.placement.remote() for w in workers]) for role, workers in groups.items()}
+        return {**found, "learner": self.learner.placements}  # known without waiting for the ranks' set-up
 
     def watch(self, timeout_s: float) -> ActorWatch:
         """A watch over the actors a rollout waits on (generators and scorers), which Ray restarts."""

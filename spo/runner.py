@@ -286,6 +286,7 @@ class SelfPlayRunner:
                 if self.resume_from == -1:  # stopped before its first iteration completed: start afresh
                     rollback(self.run_dir, -2)
                 rows = self.initial_stages()
+            self.learner.ready()  # its set-up ran beside the initial stages; the loop's timings exclude it
             self.tally.take()
             self.loop_started = time.perf_counter()
             for it in range(len(rows) - 1, self.cfg.iterations):

@@ -23,6 +23,7 @@ from spo.io import atomic_dir
 from spo.learner.config import LearnerConfig
 from spo.learner.logprobs import pair_logprobs, response_logprobs
 from spo.learner.losses.base import LossInputs, compute_loss
+from spo.learner.phases import PhaseClock
 from spo.learner.prebuild import clear_stale_build_locks
 from spo.learner.sampler_reference import check as check_sampler
 from spo.learner.sampler_reference import take as take_sampler
@@ -165,35 +166,43 @@ class LearnerWorker(Placed):
             x.ref_kl = torch.stack([b["ref_kl"] for b in batch])
         return x
 
+    def _step(self, batch: list[dict], clock: PhaseClock):
+        """One micro-batch: loss, backward and (at an accumulation boundary) the optimizer step."""
+        with clock.phase("forward"):
+            out = compute_loss(self.cfg.loss, self._loss_inputs(batch), self.cfg)
+            loss = out.losses.mean()
+        with clock.phase("backward"):
+            self.engine.backward(loss)
+        with clock.phase("step"):
+            boundary = self.engine.is_gradient_accumulation_boundary()
+            self.engine.step()
+        return out, loss.item(), boundary, self.engine.get_global_grad_norm() if boundary else None
+
     def train(self, pairs: pa.Table, iteration: int, sampler: tuple[str, int] | None = None) -> dict:
-        """Train ``epochs`` passes over this rank's shard; returns metrics averaged over all ranks.
+        """Train ``epochs`` passes over this rank's shard; returns metrics averaged over all ranks, with each
+        phase's time (:mod:`spo.learner.phases`).
 
         ``sampler``: the policy's generator and version, whose log-probs may serve as the reference.
         """
         rows = self._shard(pairs, iteration)
         if not rows:
             return {"steps": 0, "pairs_trained": 0}
-        reference = self._attach_reference(rows, sampler)
+        clock = PhaseClock()
+        with clock.phase("reference"):
+            reference = self._attach_reference(rows, sampler)
         self.engine.train()
         rng = random.Random(self.seed * 7919 + iteration)
         sums = torch.zeros(6, dtype=torch.float64)  # loss, acc, chosen, rejected, grad_norm, n
-        first_loss = None
-        steps = 0
-        total = self.cfg.epochs * -(-len(rows) // self.cfg.micro_batch_size) // self.cfg.grad_accum
+        losses, steps = [], 0
+        total = max(1, self.cfg.epochs * -(-len(rows) // self.cfg.micro_batch_size) // self.cfg.grad_accum)
         for _epoch in range(self.cfg.epochs):
             rng.shuffle(rows)
             for batch in self._micro_batches(rows):
-                out = compute_loss(self.cfg.loss, self._loss_inputs(batch), self.cfg)
-                loss = out.losses.mean()
-                self.engine.backward(loss)
-                boundary = self.engine.is_gradient_accumulation_boundary()
-                self.engine.step()
-                if first_loss is None:
-                    first_loss = loss.item()
-                grad_norm = self.engine.get_global_grad_norm() if boundary else None
+                out, loss, boundary, grad_norm = self._step(batch, clock)
+                losses.append(loss)
                 steps += int(boundary)
-                if boundary and self.rank == 0 and steps * 4 // max(total, 1) > (steps - 1) * 4 // max(total, 1):
-                    print(f"train {iteration}: step {steps}/{total}, loss {loss.item():.4f}", flush=True)
+                if boundary and self.rank == 0 and steps * 4 // total > (steps - 1) * 4 // total:
+                    print(f"train {iteration}: step {steps}/{total}, loss {loss:.4f}", flush=True)
                 n = len(batch)
                 sums += torch.tensor(
                     [
@@ -212,13 +221,14 @@ class LearnerWorker(Placed):
             "steps": steps,
             "pairs_trained": len(rows) * self.world_size,
             "loss": sums[0].item() / n,
-            "loss_first": first_loss,
+            "loss_first": losses[0],
             "reward_accuracy": sums[1].item() / n,
             "chosen_reward": sums[2].item() / n,
             "rejected_reward": sums[3].item() / n,
             "reward_margin": (sums[2].item() - sums[3].item()) / n,
             "grad_norm": sums[4].item() / n,
             **self._reduce_reference(reference),
+            **clock.mean_over_ranks(),
         }
 
     def _reduce_reference(self, reference: dict) -> dict:

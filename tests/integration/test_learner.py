@@ -1,5 +1,7 @@
 """The real 2-rank DeepSpeed learner (gloo on CPU) and the object-store weight push."""
 
+import time
+
 import pyarrow as pa
 import pytest
 import ray
@@ -9,6 +11,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from spo.buffer.pair_metrics.base import attach_logprobs
 from spo.learner.config import LearnerConfig
 from spo.learner.group import LearnerGroup
+from spo.learner.phases import PHASES
 from spo.rollout.base import SamplingParams
 from spo.rollout.pool import GeneratorPool
 from spo.sync.config import SyncConfig
@@ -46,8 +49,12 @@ def test_learner_loss_decreases_and_push_changes_generator(tiny_policy, tmp_path
         losses = [learner.train(pairs, it)["loss"] for it in range(3)]
         assert losses[0] < 0.7  # starts near log 2 against the initial reference
         assert losses[2] < losses[1] < losses[0]
+        start = time.perf_counter()
         metrics = learner.train(pairs, 3)
+        wall = time.perf_counter() - start
         assert metrics["pairs_trained"] == 16 and metrics["steps"] == 2
+        phases = [metrics[f"train_{p}_s"] for p in PHASES]
+        assert all(t > 0 for t in phases) and sum(phases) < wall  # each phase timed, inside the call
         assert metrics["reward_accuracy"] > 0.5 and metrics["grad_norm"] > 0
 
         sampling = SamplingParams(n=2, temperature=1.0, max_new_tokens=10, seed=3)
@@ -93,5 +100,19 @@ def test_other_losses_train_on_the_deepspeed_learner(tiny_policy, loss):
         later = [learner.train(pairs, it)["loss"] for it in (1, 2)]
         assert later[1] < later[0] < first["loss"]
         assert first["pairs_trained"] == 16
+        assert first["train_forward_s"] > 0 and first["train_backward_s"] > 0
+        if loss == "simpo":  # reference-free: no reference pass
+            assert first["train_reference_s"] < 0.01 * first["train_forward_s"]
+    finally:
+        learner.shutdown()
+
+
+def test_set_up_runs_in_the_background_and_its_error_reaches_the_first_call(tmp_path):
+    missing = str(tmp_path / "no-such-model")
+    learner = LearnerGroup(learner_cfg(2), missing, num_cpus=0.25, threads=1, seed=0)  # returns while ranks set up
+    try:
+        assert len(learner.placements) == 2 and learner.nodes
+        with pytest.raises(ray.exceptions.RayTaskError, match="no-such-model"):
+            learner.train(ray.put(fixed_pairs(4)), 0)  # the set-up's own error, not a missing engine
     finally:
         learner.shutdown()

@@ -1,0 +1,47 @@
+"""Where a training call's time goes: wall seconds per phase, summed over its micro-batches.
+
+Phases: ``reference`` (the reference log-probs, once per call), ``forward`` (policy log-probs and the loss),
+``backward`` (``engine.backward``: autograd, and under ZeRO the gradient reduction across ranks) and
+``step`` (``engine.step``: clipping, the optimizer and, under ZeRO, the gather of updated parameters).
+On a GPU each boundary synchronises the device, so a phase owns its kernels' time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import torch
+
+PHASES = ("reference", "forward", "backward", "step")
+
+
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+class PhaseClock:
+    """Accumulates wall time per phase of :data:`PHASES`."""
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(PHASES, 0.0)
+
+    @contextlib.contextmanager
+    def phase(self, name: str):
+        if name not in self.seconds:
+            raise KeyError(f"unknown phase {name!r}; known: {PHASES}")
+        _sync()
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            _sync()
+            self.seconds[name] += time.perf_counter() - start
+
+    def mean_over_ranks(self) -> dict[str, float]:
+        """``train_<phase>_s``: each phase's seconds, averaged over the ranks of the process group."""
+        t = torch.tensor([self.seconds[p] for p in PHASES], dtype=torch.float64)
+        torch.distributed.all_reduce(t)
+        t /= torch.distributed.get_world_size()
+        return {f"train_{p}_s": float(v) for p, v in zip(PHASES, t)}
