@@ -2,8 +2,9 @@
 
 The demo's learner (2 DeepSpeed ranks of 1 thread each, ZeRO-2 over gloo, micro-batches of 4, 2 epochs,
 reference = the policy at the iteration's start) trains on the same pairs in both layouts, two rows per
-pair and ``learner.share_prompt`` (one row), and, with the shared prompt, as one rank of 2 threads; one
-after the other, each keeping its fastest of ``repeats`` calls after a warm-up call on a few pairs. Phase times come from the learner's own clock (:mod:`spo.learner.phases`), averaged over
+pair and ``learner.share_prompt`` (one row); with the shared prompt also on the same two ranks without ZeRO
+partitioning (stage 0: one all-reduce of the gradients per step) and as one rank of 2 threads. One after
+the other, each keeping its fastest of ``repeats`` calls after a warm-up call on a few pairs. Phase times come from the learner's own clock (:mod:`spo.learner.phases`), averaged over
 ranks. Also measured: one all-reduce of the gradient's size between the two ranks (ZeRO-2 moves about
 that much per step: a reduce-scatter of gradients, an all-gather of parameters), and the padding of
 micro-batches of 4 formed at random (the fraction of computed token positions that are padding).
@@ -33,9 +34,15 @@ from spo.learner.logprobs import tokenize
 from spo.learner.phases import PHASES
 from spo.learner.shared_prompt import PAD, pack_pairs
 
-# name: (ranks, share_prompt). The demo's learner is "shared"; "shared_1rank" is one rank of 2 threads (stage 0,
-# no gradient exchange), what one process on these 2 cores would run.
-LAYOUTS = {"two_rows": (2, False), "shared": (2, True), "shared_1rank": (1, True)}
+# name: (ranks, share_prompt, ZeRO stage). The demo's learner is "shared"; "shared_stage0" is the same two ranks
+# without ZeRO partitioning (one all-reduce of the gradients per step); "shared_1rank" is one rank of 2
+# threads (no gradient exchange), what one process on these 2 cores would run.
+LAYOUTS = {
+    "two_rows": (2, False, 2),
+    "shared": (2, True, 2),
+    "shared_stage0": (2, True, 0),
+    "shared_1rank": (1, True, 0),
+}
 MICRO_BATCH, EPOCHS = 4, 2
 
 
@@ -83,9 +90,9 @@ def allreduce_seconds(worker, repeats: int = 3) -> float | None:
     return min(times)
 
 
-def measure(model_path: str, pairs: pa.Table, ranks: int, share_prompt: bool, repeats: int) -> dict:
+def measure(model_path: str, pairs: pa.Table, ranks: int, share_prompt: bool, stage: int, repeats: int) -> dict:
     """Phase times of the fastest of ``repeats`` training calls, after a warm-up call on a few pairs."""
-    cfg = LearnerConfig(epochs=EPOCHS, micro_batch_size=MICRO_BATCH, lr=1e-5, beta=0.1, zero_stage=2,
+    cfg = LearnerConfig(epochs=EPOCHS, micro_batch_size=MICRO_BATCH, lr=1e-5, beta=0.1, zero_stage=stage,
                         num_ranks=ranks, share_prompt=share_prompt)  # fmt: skip
     group = LearnerGroup(cfg, model_path, 0.25, 2 // ranks, seed=0)
     try:
@@ -102,14 +109,18 @@ def measure(model_path: str, pairs: pa.Table, ranks: int, share_prompt: bool, re
         group.shutdown()
     best = min(calls, key=lambda c: c["wall_s"])
     pair_epochs = pairs.num_rows * EPOCHS
-    return {**best, "ranks": ranks, "calls": calls, "allreduce_s": allreduce,
+    return {**best, "ranks": ranks, "zero_stage": stage if ranks > 1 else 0, "calls": calls, "allreduce_s": allreduce,
             "per_pair_epoch_s": {p: best[p] / pair_epochs for p in (*PHASES, "wall_s")},
             "fraction_of_wall": {p: best[p] / best["wall_s"] for p in PHASES}}  # fmt: skip
 
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], pairs=("", "glob of pairs.parquet files (default: synthetic)"),
-                      repeats=("2", "timed calls per layout, after a warm-up call"))  # fmt: skip
+                      repeats=("2", "timed calls per layout, after a warm-up call"),
+                      layouts=(",".join(LAYOUTS), "comma-separated layouts"))  # fmt: skip
+    names = args.layouts.split(",")
+    if not set(names) <= set(LAYOUTS):
+        raise SystemExit(f"--layouts: unknown {sorted(set(names) - set(LAYOUTS))}; known: {list(LAYOUTS)}")
     torch.set_num_threads(1)
     if args.quick:
         model_path = str(ensure_tiny_policy(cache_dir(), TinySpec(hidden_size=64, num_layers=2, sft_steps=5)))
@@ -121,19 +132,20 @@ def main() -> None:
     tokenizer = load_tokenizer(model_path)
     start_ray(2)
     try:
-        layouts = {name: {**measure(model_path, pairs, ranks, share, repeats), **padding(tokenizer, pairs, share)}
-                   for name, (ranks, share) in LAYOUTS.items()}  # fmt: skip
+        layouts = {name: {**measure(model_path, pairs, *LAYOUTS[name], repeats), **padding(tokenizer, pairs, LAYOUTS[name][1])}
+                   for name in names}  # fmt: skip
     finally:
         ray.shutdown()
     result = {"model": "tiny" if args.quick else "smollm2", "pairs": pairs.num_rows, "pairs_source": source,
               "micro_batch": MICRO_BATCH, "epochs": EPOCHS,
-              "layouts": layouts, "shared_vs_two_rows": layouts["two_rows"]["wall_s"] / layouts["shared"]["wall_s"]}  # fmt: skip
+              "layouts": layouts, "layout_order": names}  # fmt: skip
     for name, r in layouts.items():
         share = ", ".join(f"{p} {r['fraction_of_wall'][p]:.0%}" for p in PHASES)
         comm = f"; one gradient-sized all-reduce {r['allreduce_s']:.2f} s" if r["allreduce_s"] else ""
         print(f"{name}: {r['wall_s']:.1f} s per call ({r['steps']} steps; {share}); padding "
               f"{r['padding_fraction']:.0%}{comm}")  # fmt: skip
-    print(f"shared vs two rows: {result['shared_vs_two_rows']:.2f}x")
+    for name, r in layouts.items():
+        print(f"{name}: {layouts[names[0]]['wall_s'] / r['wall_s']:.2f}x faster than {names[0]}")
     write_result("dpo_step", result, args.out, args.quick)
 
 

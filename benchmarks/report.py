@@ -95,24 +95,26 @@ def _learner_smollm2(r: dict) -> list[str]:
 
 
 def _dpo_step(r: dict) -> list[str]:
-    rows = []
-    for name in sorted(r["layouts"], key=["two_rows", "shared", "shared_1rank"].index):
+    order = r.get("layout_order") or sorted(r["layouts"])  # JSON keys are written sorted
+    rows, first = [], r["layouts"][order[0]]
+    for name in order:
         x = r["layouts"][name]
         f, per = x["fraction_of_wall"], x["per_pair_epoch_s"]
         comm = f"{x['allreduce_s']:.2f}" if x["allreduce_s"] else "-"
-        rows.append(f"| {name.replace('_', ' ')} | {x['ranks']} | {x['wall_s']:.1f} | {x['steps']} | {per['wall_s']:.2f} | "
+        rows.append(f"| {name.replace('_', ' ')} | {x['ranks']} ({x.get('zero_stage', 2) if x['ranks'] > 1 else 0}) "
+                    f"| {x['wall_s']:.1f} | {first['wall_s'] / x['wall_s']:.2f}x | {x['steps']} | {per['wall_s']:.2f} | "
                     + " | ".join(f"{f[p]:.0%}" for p in ("reference", "forward", "backward", "step"))
                     + f" | {x['padding_fraction']:.0%} | {comm} |")  # fmt: skip
     return [
         "## Where a DPO training call goes",
-        f"Model {r['model']}, {r['pairs']} pairs ({r['pairs_source']}); ZeRO-2 ranks of 1 thread each, or one "
-        f"rank of 2 threads; micro-batch {r['micro_batch']}, {r['epochs']} epochs; the fastest of the timed calls. Phases from the "
-        "learner's own clock, averaged over ranks; padding over micro-batches formed at random. Shared prompt "
-        f"against two rows: {r['shared_vs_two_rows']:.2f}x per call.",
+        f"Model {r['model']}, {r['pairs']} pairs ({r['pairs_source']}); ranks of 1 thread each, or one rank of 2 "
+        f"threads; micro-batch {r['micro_batch']} per rank, {r['epochs']} epochs; layouts one after the other, each "
+        "its fastest timed call. Phases from the learner's own clock, averaged over ranks; padding over "
+        "micro-batches formed at random; the last column is one all-reduce of a gradient-sized tensor.",
         "",
-        "| layout | ranks | call (s) | steps | per pair-epoch (s) | reference | forward | backward | step | padding "
-        "| one gradient all-reduce (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| layout | ranks (ZeRO stage) | call (s) | speed-up | steps | per pair-epoch (s) | reference | forward "
+        "| backward | step | padding | one gradient all-reduce (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
     ]  # fmt: skip
 

@@ -19,7 +19,7 @@ KEYS = {
     "buffer": ["sizes", "per_sample_cost_growth"],
     "sync": ["sizes", "transports"],
     "overlap": ["runs", "vs_sync", "simulated"],
-    "dpo_step": ["layouts", "shared_vs_two_rows"],
+    "dpo_step": ["layouts", "pairs_source"],
 }
 
 
