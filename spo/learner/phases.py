@@ -1,8 +1,8 @@
 """Where a training call's time goes: wall seconds per phase, summed over its micro-batches.
 
 Phases: ``reference`` (the reference log-probs, once per call), ``forward`` (policy log-probs and the loss),
-``backward`` (``engine.backward``: autograd, and under ZeRO the gradient reduction across ranks) and
-``step`` (``engine.step``: clipping, the optimizer and, under ZeRO, the gather of updated parameters).
+``backward`` (``engine.backward``: autograd and, with several ranks, the gradient reduction) and ``step``
+(``engine.step``: clipping, the optimizer and, under ZeRO 1-2, the gather of the updated partitions).
 On a GPU each boundary synchronises the device, so a phase owns its kernels' time.
 """
 

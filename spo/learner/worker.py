@@ -175,8 +175,18 @@ class LearnerWorker(Placed):
             self.engine.backward(loss)
         with clock.phase("step"):
             boundary = self.engine.is_gradient_accumulation_boundary()
+            own_norm = self._untracked_grad_norm() if boundary else None
             self.engine.step()
-        return out, loss.item(), boundary, self.engine.get_global_grad_norm() if boundary else None
+        norm = own_norm if own_norm is not None else self.engine.get_global_grad_norm()
+        return out, loss.item(), boundary, norm if boundary else None
+
+    def _untracked_grad_norm(self) -> float | None:
+        """The global gradient norm before clipping where DeepSpeed records none: it clips fp32 gradients itself
+        without ZeRO (stage 0, no bf16) and drops the norm. The gradients are already reduced across ranks."""
+        if self.engine.zero_optimization_stage() or self.engine.bfloat16_enabled():
+            return None
+        norms = [torch.linalg.vector_norm(p.grad) for p in self.engine.module.parameters() if p.grad is not None]
+        return torch.linalg.vector_norm(torch.stack(norms)).item() if norms else None
 
     def train(self, pairs: pa.Table, iteration: int, sampler: tuple[str, int] | None = None) -> dict:
         """Train ``epochs`` passes over this rank's shard; returns metrics averaged over all ranks, with each
@@ -193,13 +203,13 @@ class LearnerWorker(Placed):
         self.engine.train()
         rng = random.Random(self.seed * 7919 + iteration)
         sums = torch.zeros(6, dtype=torch.float64)  # loss, acc, chosen, rejected, grad_norm, n
-        losses, steps = [], 0
+        first_loss, steps = None, 0
         total = max(1, self.cfg.epochs * -(-len(rows) // self.cfg.micro_batch_size) // self.cfg.grad_accum)
         for _epoch in range(self.cfg.epochs):
             rng.shuffle(rows)
             for batch in self._micro_batches(rows):
                 out, loss, boundary, grad_norm = self._step(batch, clock)
-                losses.append(loss)
+                first_loss = loss if first_loss is None else first_loss
                 steps += int(boundary)
                 if boundary and self.rank == 0 and steps * 4 // total > (steps - 1) * 4 // total:
                     print(f"train {iteration}: step {steps}/{total}, loss {loss:.4f}", flush=True)
@@ -221,7 +231,7 @@ class LearnerWorker(Placed):
             "steps": steps,
             "pairs_trained": len(rows) * self.world_size,
             "loss": sums[0].item() / n,
-            "loss_first": losses[0],
+            "loss_first": first_loss,
             "reward_accuracy": sums[1].item() / n,
             "chosen_reward": sums[2].item() / n,
             "rejected_reward": sums[3].item() / n,

@@ -116,3 +116,15 @@ def test_set_up_runs_in_the_background_and_its_error_reaches_the_first_call(tmp_
             learner.train(ray.put(fixed_pairs(4)), 0)  # the set-up's own error, not a missing engine
     finally:
         learner.shutdown()
+
+
+def test_zero_stage_0_reports_the_gradient_norm_that_zero_2_reports(tiny_policy):
+    """Without ZeRO, DeepSpeed clips fp32 gradients itself and keeps no norm: the learner measures it (it was 0)."""
+    norms = {}
+    for stage in (0, 2):
+        learner = LearnerGroup(learner_cfg(stage), tiny_policy, num_cpus=0.25, threads=1, seed=0)
+        try:
+            norms[stage] = learner.train(ray.put(fixed_pairs()), 0)["grad_norm"]
+        finally:
+            learner.shutdown()
+    assert norms[2] > 0 and norms[0] == pytest.approx(norms[2], rel=1e-4)
