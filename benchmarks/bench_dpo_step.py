@@ -24,15 +24,14 @@ import pyarrow.parquet as pq
 import ray
 import torch
 
-from benchmarks.bench_learner import SMOLLM2, make_ifeval_pairs
+from benchmarks.bench_learner import SMOLLM2, make_ifeval_pairs, token_counts
 from benchmarks.common import cache_dir, parse_args, start_ray, write_result
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
-from spo.chat import load_tokenizer, row_conversation
+from spo.chat import load_tokenizer
 from spo.learner.config import LearnerConfig
 from spo.learner.group import LearnerGroup
-from spo.learner.logprobs import tokenize
 from spo.learner.phases import PHASES
-from spo.learner.shared_prompt import PAD, pack_pairs
+from spo.learner.worker import deepspeed_config
 
 # name: (ranks, share_prompt, ZeRO stage). The demo's learner is "shared"; "shared_stage0" is the same two ranks
 # without ZeRO partitioning (one all-reduce of the gradients per step); "shared_1rank" is one rank of 2
@@ -62,17 +61,10 @@ def padding(tokenizer, pairs: pa.Table, share_prompt: bool, seed: int = 0) -> di
     """Real and computed (padded) token positions over micro-batches of ``MICRO_BATCH`` formed at random."""
     rows = pairs.to_pylist()
     random.Random(seed).shuffle(rows)
-    real = computed = 0
-    for start in range(0, len(rows), MICRO_BATCH):
-        batch = rows[start : start + MICRO_BATCH]
-        prompts = [row_conversation(b) for b in batch]
-        chosen, rejected = [b["chosen"] for b in batch], [b["rejected"] for b in batch]
-        if share_prompt:
-            seg = pack_pairs(tokenizer, prompts, chosen, rejected).segment
-            real, computed = real + int((seg != PAD).sum()), computed + seg.numel()
-        else:
-            mask = tokenize(tokenizer, prompts + prompts, chosen + rejected).attention_mask
-            real, computed = real + int(mask.sum()), computed + mask.numel()
+    counts = [
+        token_counts(tokenizer, rows[i : i + MICRO_BATCH], share_prompt) for i in range(0, len(rows), MICRO_BATCH)
+    ]
+    real, computed = map(sum, zip(*counts))
     return {"tokens_real": real, "tokens_computed": computed, "padding_fraction": 1 - real / computed}
 
 
@@ -109,7 +101,8 @@ def measure(model_path: str, pairs: pa.Table, ranks: int, share_prompt: bool, st
         group.shutdown()
     best = min(calls, key=lambda c: c["wall_s"])
     pair_epochs = pairs.num_rows * EPOCHS
-    return {**best, "ranks": ranks, "zero_stage": stage if ranks > 1 else 0, "calls": calls, "allreduce_s": allreduce,
+    stage_run = deepspeed_config(cfg, ranks)["zero_optimization"]["stage"]  # one rank runs stage 0
+    return {**best, "ranks": ranks, "zero_stage": stage_run, "calls": calls, "allreduce_s": allreduce,
             "per_pair_epoch_s": {p: best[p] / pair_epochs for p in (*PHASES, "wall_s")},
             "fraction_of_wall": {p: best[p] / best["wall_s"] for p in PHASES}}  # fmt: skip
 

@@ -22,7 +22,7 @@ import torch
 
 from benchmarks.common import cache_dir, parse_args, peak_matmul_flops, profile_top, start_ray, write_result
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
-from spo.chat import chat_prompt, load_tokenizer
+from spo.chat import chat_prompt, load_tokenizer, row_conversation
 from spo.learner.config import LearnerConfig
 from spo.learner.group import LearnerGroup
 from spo.learner.logprobs import tokenize
@@ -67,13 +67,21 @@ def make_ifeval_pairs(n: int, seed: int = 0) -> pa.Table:
     return pa.Table.from_pylist(out)
 
 
+def token_counts(tokenizer, rows: list[dict], share_prompt: bool = False) -> tuple[int, int]:
+    """Real and computed (padded) token positions of pair ``rows`` as one batch, as the learner lays them out:
+    two rows each (prompt + chosen, prompt + rejected), or one shared row."""
+    prompts = [row_conversation(r) for r in rows]
+    chosen, rejected = [r["chosen"] for r in rows], [r["rejected"] for r in rows]
+    if share_prompt:
+        segment = pack_pairs(tokenizer, prompts, chosen, rejected).segment
+        return int((segment != PAD).sum()), segment.numel()
+    mask = tokenize(tokenizer, prompts + prompts, chosen + rejected).attention_mask
+    return int(mask.sum()), mask.numel()
+
+
 def count_tokens(tokenizer, pairs: pa.Table, share_prompt: bool = False) -> int:
     """Tokens of the pairs as two rows each (prompt + chosen, prompt + rejected), or as one shared row."""
-    rows = pairs.to_pylist()
-    prompts, chosen, rejected = ([r[k] for r in rows] for k in ("prompt", "chosen", "rejected"))
-    if share_prompt:
-        return int((pack_pairs(tokenizer, prompts, chosen, rejected).segment != PAD).sum())
-    return int(tokenize(tokenizer, prompts + prompts, chosen + rejected).attention_mask.sum())
+    return token_counts(tokenizer, pairs.to_pylist(), share_prompt)[0]
 
 
 def matmul_params(model_path: str) -> int:

@@ -95,13 +95,13 @@ def _learner_smollm2(r: dict) -> list[str]:
 
 
 def _dpo_step(r: dict) -> list[str]:
-    order = r.get("layout_order") or sorted(r["layouts"])  # JSON keys are written sorted
+    order = r["layout_order"]  # the JSON's keys are written sorted
     rows, first = [], r["layouts"][order[0]]
     for name in order:
         x = r["layouts"][name]
         f, per = x["fraction_of_wall"], x["per_pair_epoch_s"]
         comm = f"{x['allreduce_s']:.2f}" if x["allreduce_s"] else "-"
-        rows.append(f"| {name.replace('_', ' ')} | {x['ranks']} ({x.get('zero_stage', 2) if x['ranks'] > 1 else 0}) "
+        rows.append(f"| {name.replace('_', ' ')} | {x['ranks']} ({x['zero_stage']}) "
                     f"| {x['wall_s']:.1f} | {first['wall_s'] / x['wall_s']:.2f}x | {x['steps']} | {per['wall_s']:.2f} | "
                     + " | ".join(f"{f[p]:.0%}" for p in ("reference", "forward", "backward", "step"))
                     + f" | {x['padding_fraction']:.0%} | {comm} |")  # fmt: skip

@@ -48,13 +48,12 @@ class LearnerGroup:
         addr, port = ray.get(self.workers[0].address.remote())
         self._setup = [w.setup.remote(addr, port, model_path, cfg, seed) for w in self.workers]
 
-    def ready(self) -> LearnerGroup:
+    def ready(self) -> None:
         """Wait for the ranks' set-up (model loading, DeepSpeed), which the constructor only starts, so that a
         caller can use other roles meanwhile; every call below waits for it first. Raises its error, if any."""
         if self._setup:
             self._gather(self._setup, "set-up")
             self._setup = []
-        return self
 
     def _gather(self, refs: list[ray.ObjectRef], what: str) -> list:
         """Every rank's answer to one call (see the class docstring). A rank that fails fails the call at once

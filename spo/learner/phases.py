@@ -9,9 +9,10 @@ On a GPU each boundary synchronises the device, so a phase owns its kernels' tim
 from __future__ import annotations
 
 import contextlib
-import time
 
 import torch
+
+from spo.timing import BusyClock
 
 PHASES = ("reference", "forward", "backward", "step")
 
@@ -22,26 +23,29 @@ def _sync() -> None:
 
 
 class PhaseClock:
-    """Accumulates wall time per phase of :data:`PHASES`."""
+    """A :class:`~spo.timing.BusyClock` per phase of :data:`PHASES`."""
 
     def __init__(self) -> None:
-        self.seconds = dict.fromkeys(PHASES, 0.0)
+        self.clocks = {p: BusyClock() for p in PHASES}
+
+    @property
+    def seconds(self) -> dict[str, float]:
+        return {p: c.seconds for p, c in self.clocks.items()}
 
     @contextlib.contextmanager
     def phase(self, name: str):
-        if name not in self.seconds:
+        if name not in self.clocks:
             raise KeyError(f"unknown phase {name!r}; known: {PHASES}")
         _sync()
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            _sync()
-            self.seconds[name] += time.perf_counter() - start
+        with self.clocks[name].busy():
+            try:
+                yield
+            finally:
+                _sync()
 
     def mean_over_ranks(self) -> dict[str, float]:
         """``train_<phase>_s``: each phase's seconds, averaged over the ranks of the process group."""
-        t = torch.tensor([self.seconds[p] for p in PHASES], dtype=torch.float64)
+        t = torch.tensor([self.clocks[p].seconds for p in PHASES], dtype=torch.float64)
         torch.distributed.all_reduce(t)
         t /= torch.distributed.get_world_size()
         return {f"train_{p}_s": float(v) for p, v in zip(PHASES, t)}
