@@ -7,6 +7,11 @@ usable prompts per iteration, drawn from ``OVERSAMPLE`` times as many candidates
 pair builder and threshold. Reported: generated tokens per trained pair, wall time per iteration,
 held-out reward per iteration (paired by seed and iteration, cluster bootstrap over seeds), the online
 predictor's quality, and offline, history vs learned vs both (``spo analyze predict``) on the same runs.
+
+``--model smollm2``: the demo's experiment (``make demo-models`` first), where a prompt is unusable when its
+samples all tie under the rule reward (``min_reward_spread`` 0). Its predicted arm generates in chunks of
+8 prompts: a wave is never smaller than one generator call, and the demo's call of 32 prompts would exceed
+the whole post-hoc iteration (24 prompts).
 """
 
 from __future__ import annotations
@@ -24,11 +29,15 @@ from spo.io import read_jsonl
 from spo.runner import SelfPlayRunner
 
 OVERSAMPLE = 2.5
-COMMON = ("experiment=tiny", "selection.min_reward_spread=0.3", "tracking.backends=[]")
+MODELS = {  # model: (overrides of both arms, of the predicted arm only, default iterations, prompts per iteration)
+    "tiny": (("experiment=tiny", "selection.min_reward_spread=0.3"), (), "6", "128"),
+    "smollm2": (("experiment=smollm2_ifeval",), ("generator.chunk_size=8",), "4", "24"),
+}
 
 
 def run(run_dir: Path, cache: Path, *overrides: str) -> Path:
-    SelfPlayRunner(compose_config(*COMMON, f"run_dir={run_dir}", f"cache_dir={cache}", *overrides)).run()
+    cfg = compose_config(*overrides, "tracking.backends=[]", f"run_dir={run_dir}", f"cache_dir={cache}")
+    SelfPlayRunner(cfg).run()
     return run_dir
 
 
@@ -53,18 +62,23 @@ def _usable(select: dict) -> int:
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0], seeds=("3", "seeds"), iterations=("6", "iterations per run"),
-                      prompts=("128", "post-hoc prompts per iteration"))  # fmt: skip
+    args = parse_args(__doc__.splitlines()[0], model=("tiny", "tiny or smollm2"), seeds=("3", "seeds"),
+                      iterations=(None, "iterations per run"), prompts=(None, "post-hoc prompts per iteration"))  # fmt: skip
+    both, predicted_only, its, prompts = MODELS[args.model]
     seeds = [0] if args.quick else list(range(int(args.seeds)))
-    its, prompts = ("2", "32") if args.quick else (args.iterations, args.prompts)
-    cache, out = cache_dir(), {"seeds": seeds, "oversample": OVERSAMPLE, "runs": {}, "offline": []}
+    its, prompts = ("2", "32") if args.quick else (args.iterations or its, args.prompts or prompts)
+    cache = cache_dir()
+    out = {"model": args.model, "seeds": seeds, "oversample": OVERSAMPLE, "iterations": int(its), "runs": {},
+           "offline": [], "overrides": list(both), "predicted_overrides": list(predicted_only)}  # fmt: skip
+    heldout = ("task.n_heldout=64" if args.quick else "task.n_heldout=128") if args.model == "tiny" else ()
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
-            common = (f"seed={seed}", f"iterations={its}", "task.n_heldout=64" if args.quick else "task.n_heldout=128")
+            common = (*both, f"seed={seed}", f"iterations={its}", *heldout)
             post = summary(run(Path(tmp) / f"posthoc-{seed}", cache, *common, f"prompts_per_iteration={prompts}"))
             budget = max(1, round(post["usable_per_iteration"]))
-            pred_dir = run(Path(tmp) / f"predicted-{seed}", cache, *common, f"prompts_per_iteration={budget}",
-                           "difficulty.source=predicted", f"difficulty.oversample={OVERSAMPLE}")  # fmt: skip
+            pred_dir = run(Path(tmp) / f"predicted-{seed}", cache, *common, *predicted_only,
+                           f"prompts_per_iteration={budget}", "difficulty.source=predicted",
+                           f"difficulty.oversample={OVERSAMPLE}")  # fmt: skip
             out["runs"][seed] = {"posthoc": post, "predicted": summary(pred_dir), "budget": budget}
             for name in ("history", "learned", "both"):
                 out["offline"] += [{"seed": seed, **r} for r in evaluate(pred_dir, name)]
@@ -73,7 +87,7 @@ def main() -> None:
                   f"predicted {p['predicted']['tokens_per_pair']:.1f}; held-out {post['heldout'][-1]:.3f} vs "
                   f"{p['predicted']['heldout'][-1]:.3f}", flush=True)  # fmt: skip
     out["compare"] = compare(out["runs"])
-    write_result("predicted", out, args.out, args.quick)
+    write_result("predicted" if args.model == "tiny" else f"predicted_{args.model}", out, args.out, args.quick)
 
 
 def compare(runs: dict) -> dict:
