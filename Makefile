@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: setup demo demo-models rm-ifeval demo-tiny test test-unit test-integration test-vllm test-cluster test-slow test-studies vllm-env bench bench-overlap-smollm2 studies lint clean
+.PHONY: setup demo demo-models rm-ifeval demo-tiny test test-unit test-integration test-vllm test-cluster test-slow test-studies vllm-env bench bench-overlap-smollm2 bench-predicted-smollm2 studies lint clean
 
 setup: $(STAMP)
 
@@ -114,6 +114,12 @@ bench: $(STAMP)
 # The pipeline modes on SmolLM2 (needs `make demo`'s models): about 35 minutes per seed on 2 cores.
 bench-overlap-smollm2: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_overlap --model smollm2 --seeds 2
+	$(BIN)/python -m benchmarks.report
+
+# Predicted difficulty against post-hoc selection on SmolLM2 (needs `make demo`'s models): about 17 minutes
+# per seed, 3 seeds.
+bench-predicted-smollm2: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_predicted --model smollm2
 	$(BIN)/python -m benchmarks.report
 
 lint: $(STAMP)

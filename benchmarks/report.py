@@ -22,6 +22,7 @@ ORDER = (
     "overlap",
     "overlap_smollm2",
     "predicted",
+    "predicted_smollm2",
     "buffer",
     "sync",
 )
@@ -250,7 +251,7 @@ def _predicted(r: dict) -> list[str]:
     rows = [f"| {s} | {v['budget']} | {v['posthoc']['tokens_per_pair']:.1f} | {v['predicted']['tokens_per_pair']:.1f} | "
             f"{v['posthoc']['heldout'][-1]:.3f} | {v['predicted']['heldout'][-1]:.3f} |" for s, v in r["runs"].items()]  # fmt: skip
     return [
-        "## Predicted difficulty against post-hoc selection, same pair budget (tiny)",
+        f"## Predicted difficulty against post-hoc selection, same pair budget ({r.get('model', 'tiny')})",
         f"Tokens per trained pair, predicted / post-hoc: {c['tokens_per_pair_ratio']['mean']:.2f}; held-out reward "
         f"difference per iteration {d['mean']:+.3f} (CI {d['ci'][0]:+.3f} to {d['ci'][1]:+.3f}, bootstrap over seeds).",
         "",
@@ -272,6 +273,7 @@ SECTIONS = {
     "overlap": _overlap,
     "overlap_smollm2": _overlap,
     "predicted": _predicted,
+    "predicted_smollm2": _predicted,
 }
 
 
