@@ -8,6 +8,7 @@ pair builder and threshold. Reported: generated tokens per trained pair, wall ti
 held-out reward per iteration (paired by seed and iteration, cluster bootstrap over seeds), the online
 predictor's quality, and offline, history vs learned vs both (``spo analyze predict``) on the same runs.
 
+``--model tiny_revisit``: 256 training prompts, so each recurs every other iteration (history applies).
 ``--model smollm2``: the demo's experiment (``make demo-models`` first), where a prompt is unusable when its
 samples all tie under the rule reward (``min_reward_spread`` 0). Its predicted arm generates in chunks of
 8 prompts: a wave is never smaller than one generator call, and the demo's call of 32 prompts would exceed
@@ -31,6 +32,9 @@ from spo.runner import SelfPlayRunner
 OVERSAMPLE = 2.5
 MODELS = {  # model: (overrides of both arms, of the predicted arm only, default iterations, prompts per iteration)
     "tiny": (("experiment=tiny", "selection.min_reward_spread=0.3"), (), "6", "128"),
+    # the revisiting regime: 256 training prompts, 128 per iteration, so each prompt recurs every other iteration
+    # and its own history can predict it
+    "tiny_revisit": (("experiment=tiny", "selection.min_reward_spread=0.3", "task.n_train=256"), (), "6", "128"),
     "smollm2": (("experiment=smollm2_ifeval",), ("generator.chunk_size=8",), "4", "24"),
 }
 
@@ -62,7 +66,7 @@ def _usable(select: dict) -> int:
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0], model=("tiny", "tiny or smollm2"), seeds=("3", "seeds"),
+    args = parse_args(__doc__.splitlines()[0], model=("tiny", "tiny, tiny_revisit or smollm2"), seeds=("3", "seeds"),
                       iterations=(None, "iterations per run"), prompts=(None, "post-hoc prompts per iteration"))  # fmt: skip
     both, predicted_only, its, prompts = MODELS[args.model]
     seeds = [0] if args.quick else list(range(int(args.seeds)))
@@ -70,7 +74,7 @@ def main() -> None:
     cache = cache_dir()
     out = {"model": args.model, "seeds": seeds, "oversample": OVERSAMPLE, "iterations": int(its), "runs": {},
            "offline": [], "overrides": list(both), "predicted_overrides": list(predicted_only)}  # fmt: skip
-    heldout = ("task.n_heldout=64" if args.quick else "task.n_heldout=128") if args.model == "tiny" else ()
+    heldout = ("task.n_heldout=64" if args.quick else "task.n_heldout=128") if args.model != "smollm2" else ()
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             common = (*both, f"seed={seed}", f"iterations={its}", *heldout)

@@ -22,6 +22,7 @@ ORDER = (
     "overlap",
     "overlap_smollm2",
     "predicted",
+    "predicted_tiny_revisit",
     "predicted_smollm2",
     "buffer",
     "sync",
@@ -273,6 +274,7 @@ SECTIONS = {
     "overlap": _overlap,
     "overlap_smollm2": _overlap,
     "predicted": _predicted,
+    "predicted_tiny_revisit": _predicted,
     "predicted_smollm2": _predicted,
 }
 
