@@ -74,7 +74,7 @@ def main() -> None:
     cache = cache_dir()
     out = {"model": args.model, "seeds": seeds, "oversample": OVERSAMPLE, "iterations": int(its), "runs": {},
            "offline": [], "overrides": list(both), "predicted_overrides": list(predicted_only)}  # fmt: skip
-    heldout = ("task.n_heldout=64" if args.quick else "task.n_heldout=128") if args.model != "smollm2" else ()
+    heldout = () if args.model == "smollm2" else (f"task.n_heldout={64 if args.quick else 128}",)
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             common = (*both, f"seed={seed}", f"iterations={its}", *heldout)

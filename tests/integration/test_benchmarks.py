@@ -20,6 +20,7 @@ KEYS = {
     "sync": ["sizes", "transports"],
     "overlap": ["runs", "vs_sync", "simulated"],
     "dpo_step": ["layouts", "pairs_source"],
+    "predicted": ["runs", "compare", "offline", "model"],
 }
 
 
