@@ -24,6 +24,7 @@ ORDER = (
     "predicted",
     "predicted_tiny_revisit",
     "predicted_smollm2",
+    "predicted_stale",
     "buffer",
     "sync",
 )
@@ -262,6 +263,26 @@ def _predicted(r: dict) -> list[str]:
     ]
 
 
+def _stale(r: dict) -> list[str]:
+    labels = [f"history@{d}" for d in r["discounts"]] + ["learned", "both"]
+    rows = []
+    for arm, row in r["summary"].items():
+        cells = [f"{_f(row[x]['spearman'])} / {_f(row[x]['auc'])}" for x in labels]
+        rows.append(f"| {arm} ({r['arms'][arm]}) | {_f(row['abs_change'])} | " + " | ".join(cells) + " |")
+    return [
+        "## Stale history: predictors under a steady and a fast-moving policy",
+        f"Seeds {r['seeds']}, iterations >= 2; difficulty Spearman / usable-pair AUC, offline (`spo analyze predict`).",
+        "",
+        "| arm | mean abs difficulty change since last visit | " + " | ".join(labels) + " |",
+        "|---|---|" + "---|" * len(labels),
+        *rows,
+    ]
+
+
+def _f(x) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
 SECTIONS = {
     "learner": _learner,
     "learner_smollm2": _learner_smollm2,
@@ -276,6 +297,7 @@ SECTIONS = {
     "predicted": _predicted,
     "predicted_tiny_revisit": _predicted,
     "predicted_smollm2": _predicted,
+    "predicted_stale": _stale,
 }
 
 

@@ -21,6 +21,7 @@ KEYS = {
     "overlap": ["runs", "vs_sync", "simulated"],
     "dpo_step": ["layouts", "pairs_source"],
     "predicted": ["runs", "compare", "offline", "model"],
+    "predicted_stale": ["runs", "summary", "discounts"],
 }
 
 
@@ -60,6 +61,8 @@ def test_report_renders_every_benchmark(results):
         "## Pipeline",
         "## Replay buffer",
         "## Weight sync",
+        "## Predicted difficulty against post-hoc selection, same pair budget (tiny)",
+        "## Stale history",
     ):
         assert title in text
     for name in KEYS:
