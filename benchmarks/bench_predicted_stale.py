@@ -16,12 +16,14 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import yaml
 
 from benchmarks.bench_predicted import MODELS, OVERSAMPLE, run, summary
 from benchmarks.common import cache_dir, parse_args, write_result
 from spo.analysis.predict import evaluate
-from spo.buffer.history import iteration_observations
+from spo.schemas import reward_col
 
 ARMS = {"steady": "learner.lr=1e-4", "fast": "learner.lr=5e-4"}
 DISCOUNTS = (1.0, 0.5, 0.1)
@@ -29,21 +31,26 @@ BUDGET = 80  # prompts with a usable pair per iteration: the post-hoc runs' mean
 
 
 def drift(run_dir: Path) -> list[dict]:
-    """Per iteration k >= 1: prompts seen before, and the mean |difficulty change| since their last visit."""
-    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
-    scorer, min_spread = cfg["reward"]["primary"], cfg["selection"]["min_reward_spread"]
-    iters = sorted(int(p.name.split("_")[1]) for p in run_dir.glob("iter_*") if (p / "prompts.parquet").exists())
-    last: dict[str, float] = {}
+    """Per iteration k >= 1, over the prompts seen before: the mean |difficulty change| since their last visit,
+    and the change resampling alone would give a policy that did not move (``noise_floor``: the mean of
+    sqrt(2/pi) * sqrt(var_now / n_now + var_then / n_then), the expected |difference| of two independent
+    sample means, from each visit's own reward variance)."""
+    scorer = yaml.safe_load((run_dir / "config.yaml").read_text())["reward"]["primary"]
+    iters = sorted(int(p.name.split("_")[1]) for p in run_dir.glob("iter_*") if (p / "samples.parquet").exists())
+    last: dict[str, tuple[float, float]] = {}  # prompt -> (mean, variance of the mean)
     out = []
     for k in iters:
-        obs = iteration_observations(run_dir, k, scorer, scorer, min_spread)
-        ids, diff = obs.column("prompt_id").to_pylist(), obs.column("difficulty").to_pylist()
-        changes = [abs(d - last[i]) for i, d in zip(ids, diff) if i in last]
+        r = reward_col(scorer)
+        t = pq.read_table(run_dir / f"iter_{k}" / "samples.parquet", columns=["prompt_id", r])
+        g = t.group_by("prompt_id").aggregate([(r, "mean"), (r, "variance", pc.VarianceOptions(ddof=1)), (r, "count")])
+        ids, mean, var, n = (g.column(c).to_pylist() for c in ("prompt_id", f"{r}_mean", f"{r}_variance", f"{r}_count"))
+        now = {i: (m, v / c) for i, m, v, c in zip(ids, mean, var, n)}
+        seen = [i for i in now if i in last]
         if k > iters[0]:
-            out.append(
-                {"iteration": k, "recurring": len(changes), "abs_change": float(np.mean(changes)) if changes else None}
-            )
-        last.update(zip(ids, diff))
+            out.append({"iteration": k, "recurring": len(seen),
+                        "abs_change": _mean(abs(now[i][0] - last[i][0]) for i in seen),
+                        "noise_floor": _mean(np.sqrt(2 / np.pi * (now[i][1] + last[i][1])) for i in seen)})  # fmt: skip
+        last.update(now)
     return out
 
 
@@ -77,7 +84,8 @@ def summarise(runs: dict) -> dict:
     table = {}
     for arm in ARMS:
         rs = [r for r in runs.values() if r["arm"] == arm]
-        row = {"abs_change": _mean(x["abs_change"] for r in rs for x in r["drift"] if x["iteration"] >= 2)}
+        later = [x for r in rs for x in r["drift"] if x["iteration"] >= 2]
+        row = {key: _mean(x[key] for x in later) for key in ("abs_change", "noise_floor")}
         for label, name, disc in [*((f"history@{d}", "history", d) for d in DISCOUNTS), ("learned", "learned", None),
                                   ("both", "both", None)]:  # fmt: skip
             sel = [o for r in rs for o in r["offline"] if o["predictor"] == name and o["discount"] == disc

@@ -268,13 +268,17 @@ def _stale(r: dict) -> list[str]:
     rows = []
     for arm, row in r["summary"].items():
         cells = [f"{_f(row[x]['spearman'])} / {_f(row[x]['auc'])}" for x in labels]
-        rows.append(f"| {arm} ({r['arms'][arm]}) | {_f(row['abs_change'])} | " + " | ".join(cells) + " |")
+        rows.append(
+            f"| {arm} ({r['arms'][arm]}) | {_f(row['abs_change'])} | {_f(row['noise_floor'])} | "
+            + " | ".join(cells)
+            + " |"
+        )
     return [
         "## Stale history: predictors under a steady and a fast-moving policy",
         f"Seeds {r['seeds']}, iterations >= 2; difficulty Spearman / usable-pair AUC, offline (`spo analyze predict`).",
         "",
-        "| arm | mean abs difficulty change since last visit | " + " | ".join(labels) + " |",
-        "|---|---|" + "---|" * len(labels),
+        "| arm | mean abs difficulty change since last visit | resampling alone | " + " | ".join(labels) + " |",
+        "|---|---|---|" + "---|" * len(labels),
         *rows,
     ]
 
