@@ -180,7 +180,8 @@ def _iterations(run_dir) -> dict[int, dict]:
     return {x["iteration"]: x for x in lines if x["stage"] == "iteration"}
 
 
-@pytest.mark.parametrize("pipeline", ["sync", "one_step_off"])
+# sync is the slow tier's (about 3 min); one_step_off covers resume and the overlapped rollout in the default suite
+@pytest.mark.parametrize("pipeline", [pytest.param("sync", marks=pytest.mark.slow), "one_step_off"])
 def test_driver_killed_mid_iteration_resumes_to_the_same_metrics(tmp_path, cache_dir, tiny_policy, pipeline):
     """In ``one_step_off`` the kill lands while iteration 2's rollout overlaps learning on 1; the resumed run
     samples iteration 2 again from version 1, as the uninterrupted one did."""

@@ -85,7 +85,7 @@ def test_a_push_that_is_not_acknowledged_in_time_fails_with_the_key_named(tmp_pa
     runner = SelfPlayRunner(cfg)
     runner.start()
     try:
-        rows = runner.schedule.iteration(0) * 8
+        rows = runner.schedule.iteration(0) * 2
         busy = runner.generators.submit(rows, 0, SamplingParams(16, 1.0, 1.0, 64, 0))  # many seconds of generating
         with pytest.raises(SyncTimeoutError, match=r"^sync.timeout_s: weight push of policy v1 \(object_store\) was .*"
                            r"\(tiny generator 0 \(no answer\)\)"):  # fmt: skip
