@@ -280,6 +280,9 @@ def _stale(r: dict) -> list[str]:
         "| arm | mean abs difficulty change since last visit | resampling alone | " + " | ".join(labels) + " |",
         "|---|---|---|" + "---|" * len(labels),
         *rows,
+        "",
+        "Resampling alone: the |change| expected if no prompt's difficulty had moved, from each visit's sample "
+        "variance over its count.",
     ]
 
 
