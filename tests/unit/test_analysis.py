@@ -175,5 +175,6 @@ def test_analyses_write_beside_the_runs_not_into_the_current_directory(tmp_path,
     assert main(["analyze", "transfer", str(root / "b0-s0"), str(root / "b2-s0")]) == 0
     out = capsys.readouterr().out
     assert list(cwd.iterdir()) == []
+    assert (root / "analysis" / "sweep" / "gap_vs_size.png").stat().st_size > 1000  # no parameter counts: by name
     for name in ("bins.png", "group.png", "transfer.png"):
         assert (root / "analysis" / name).stat().st_size > 1000 and f"plot: {root / 'analysis' / name}" in out
