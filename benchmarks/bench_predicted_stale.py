@@ -23,7 +23,7 @@ import yaml
 from benchmarks.bench_predicted import MODELS, OVERSAMPLE, run, summary
 from benchmarks.common import cache_dir, parse_args, write_result
 from spo.analysis.predict import evaluate
-from spo.schemas import reward_col
+from spo.schemas import difficulty_col
 
 ARMS = {"steady": "learner.lr=1e-4", "fast": "learner.lr=5e-4"}
 DISCOUNTS = (1.0, 0.5, 0.1)
@@ -34,17 +34,18 @@ def drift(run_dir: Path) -> list[dict]:
     """Per iteration k >= 1, over the prompts seen before: the mean |difficulty change| since their last visit,
     and the change resampling alone would give a policy that did not move (``noise_floor``: the mean of
     sqrt(2/pi) * sqrt(var_now / n_now + var_then / n_then), the expected |difference| of two independent
-    sample means, from each visit's own reward variance)."""
+    sample means, from each visit's own reward variance). Read from the per-prompt statistics the run stored
+    in ``prompts.parquet`` (``spo.buffer.difficulty.prompt_stats``; the std there is the population one)."""
     scorer = yaml.safe_load((run_dir / "config.yaml").read_text())["reward"]["primary"]
-    iters = sorted(int(p.name.split("_")[1]) for p in run_dir.glob("iter_*") if (p / "samples.parquet").exists())
+    iters = sorted(int(p.name.split("_")[1]) for p in run_dir.glob("iter_*") if (p / "prompts.parquet").exists())
+    cols = ["prompt_id", difficulty_col(scorer), f"reward_std/{scorer}", "n_samples"]
     last: dict[str, tuple[float, float]] = {}  # prompt -> (mean, variance of the mean)
     out = []
     for k in iters:
-        r = reward_col(scorer)
-        t = pq.read_table(run_dir / f"iter_{k}" / "samples.parquet", columns=["prompt_id", r])
-        g = t.group_by("prompt_id").aggregate([(r, "mean"), (r, "variance", pc.VarianceOptions(ddof=1)), (r, "count")])
-        ids, mean, var, n = (g.column(c).to_pylist() for c in ("prompt_id", f"{r}_mean", f"{r}_variance", f"{r}_count"))
-        now = {i: (m, v / c) for i, m, v, c in zip(ids, mean, var, n)}
+        t = pq.read_table(run_dir / f"iter_{k}" / "prompts.parquet", columns=cols)
+        t = t.filter(pc.is_valid(t.column(cols[1])))  # predicted runs list candidates never generated
+        ids, mean, std, n = (t.column(c).to_pylist() for c in cols)
+        now = {i: (m, sd**2 / (c - 1)) for i, m, sd, c in zip(ids, mean, std, n)}  # sample variance / n
         seen = [i for i in now if i in last]
         if k > iters[0]:
             out.append({"iteration": k, "recurring": len(seen),
