@@ -164,12 +164,12 @@ def _sweep_plots(prune: list[dict], gaps: list[dict], out_dir: Path) -> None:
         sized = all(g["params"] for g in gaps)  # parameter counts on a log axis, else models side by side
         xs = [g["params"] if sized else i for i, g in enumerate(gaps)]
         ax.errorbar(xs, [g["gap"] for g in gaps], yerr=[g["gap_se"] for g in gaps], marker="o", capsize=4)
-        for x, g in zip(xs, gaps):
-            ax.annotate(g["model"], (x, g["gap"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
         ax.axhline(0, color="grey", lw=0.8)
         if sized:
             ax.set_xscale("log")
-        else:
+            for x, g in zip(xs, gaps):
+                ax.annotate(g["model"], (x, g["gap"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        else:  # the names are the ticks
             ax.set_xticks(xs, [g["model"] for g in gaps])
         ax.set_xlabel("policy parameters" if sized else "model (parameter count not recorded)")
         ax.set_ylabel("final reward: easy-trained minus hard-trained (± s.e.)")
