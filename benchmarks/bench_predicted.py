@@ -9,6 +9,8 @@ held-out reward per iteration (paired by seed and iteration, cluster bootstrap o
 predictor's quality, and offline, history vs learned vs both (``spo analyze predict``) on the same runs.
 
 ``--model tiny_revisit``: 256 training prompts, so each recurs every other iteration (history applies).
+``--model tiny_exact`` and ``tiny_exact_revisit``: the same with the pass/fail reward (``reward=sort_exact``),
+where a prompt is unusable when its samples all pass or all fail.
 ``--model smollm2``: the demo's experiment (``make demo-models`` first), where a prompt is unusable when its
 samples all tie under the rule reward (``min_reward_spread`` 0). Its predicted arm generates in chunks of
 8 prompts: a wave is never smaller than one generator call, and the demo's call of 32 prompts would exceed
@@ -30,11 +32,16 @@ from spo.io import read_jsonl
 from spo.runner import SelfPlayRunner
 
 OVERSAMPLE = 2.5
+EXACT = ("experiment=tiny", "reward=sort_exact", "selection.min_reward_spread=0")
 MODELS = {  # model: (overrides of both arms, of the predicted arm only, default iterations, prompts per iteration)
     "tiny": (("experiment=tiny", "selection.min_reward_spread=0.3"), (), "6", "128"),
     # the revisiting regime: 256 training prompts, 128 per iteration, so each prompt recurs every other iteration
     # and its own history can predict it
     "tiny_revisit": (("experiment=tiny", "selection.min_reward_spread=0.3", "task.n_train=256"), (), "6", "128"),
+    # pass/fail: the reward is 1 only for the exactly sorted list, so a prompt gives a pair only when its samples
+    # both pass and fail; short lists nearly always pass and long ones nearly always fail (GRESO's regime)
+    "tiny_exact": (EXACT, (), "6", "128"),
+    "tiny_exact_revisit": ((*EXACT, "task.n_train=256"), (), "6", "128"),
     "smollm2": (("experiment=smollm2_ifeval",), ("generator.chunk_size=8",), "4", "24"),
 }
 
@@ -66,7 +73,7 @@ def _usable(select: dict) -> int:
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0], model=("tiny", "tiny, tiny_revisit or smollm2"), seeds=("3", "seeds"),
+    args = parse_args(__doc__.splitlines()[0], model=("tiny", ", ".join(MODELS)), seeds=("3", "seeds"),
                       iterations=(None, "iterations per run"), prompts=(None, "post-hoc prompts per iteration"))  # fmt: skip
     both, predicted_only, its, prompts = MODELS[args.model]
     seeds = [0] if args.quick else list(range(int(args.seeds)))

@@ -23,6 +23,8 @@ ORDER = (
     "overlap_smollm2",
     "predicted",
     "predicted_tiny_revisit",
+    "predicted_tiny_exact",
+    "predicted_tiny_exact_revisit",
     "predicted_smollm2",
     "predicted_stale",
     "buffer",
@@ -303,6 +305,8 @@ SECTIONS = {
     "overlap_smollm2": _overlap,
     "predicted": _predicted,
     "predicted_tiny_revisit": _predicted,
+    "predicted_tiny_exact": _predicted,
+    "predicted_tiny_exact_revisit": _predicted,
     "predicted_smollm2": _predicted,
     "predicted_stale": _stale,
 }

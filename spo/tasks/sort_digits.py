@@ -39,6 +39,15 @@ def reward(prompt: str, response: str) -> float:
     return hits / max(len(target), len(got))
 
 
+def exact_reward(prompt: str, response: str) -> float:
+    """1.0 if the response is exactly the sorted digits, else 0.0: the pass/fail form of :func:`reward`.
+
+    Short lists are almost always solved and long ones almost never, so most prompts' N samples all tie
+    and give no pair: the regime where predicting a prompt's outcome before generating it can pay.
+    """
+    return float(response.split() == solution(prompt).split())
+
+
 def generate_prompts(n: int, seed: int, min_len: int, max_len: int) -> list[dict]:
     """``n`` distinct prompts with ids, lengths drawn uniformly in [min_len, max_len]."""
     rng = random.Random(seed)

@@ -40,6 +40,16 @@ def test_edit_reward(response, expected):
     assert sort_digits.edit_reward("sort: 3 1 2", response) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize(
+    "response,expected",
+    [("1 2 3", 1.0), (" 1  2 3 ", 1.0), ("1 3 2", 0.0), ("1 2", 0.0), ("1 2 3 3", 0.0), ("", 0.0)],
+)
+def test_exact_reward_is_pass_fail_on_the_whole_sorted_list(response, expected):
+    assert sort_digits.exact_reward("sort: 3 1 2", response) == expected
+    # full marks exactly where the positional reward gives full marks
+    assert (sort_digits.reward("sort: 3 1 2", response) == 1.0) == (expected == 1.0)
+
+
 def test_edit_reward_differs_from_positional_reward_on_shifts():
     assert sort_digits.reward("sort: 3 1 2", "2 3") == 0.0
     assert sort_digits.edit_reward("sort: 3 1 2", "2 3") == pytest.approx(2 / 3)
