@@ -79,9 +79,12 @@ def _spo_rows(r: dict) -> list[str]:
 
 
 def _notes(r: dict) -> str:
+    """The share_prompt note where such rows were measured, and the groups the run skipped with its reasons."""
     shared = any(k.endswith("_shared") and r["tokens_per_s"].get(k) for k in SPO_ROWS)
-    missing = [k for k in SPO_ROWS if not r["tokens_per_s"].get(k)] if shared else []
-    gone = f" Not run: {', '.join(missing)} (six SmolLM2 ranks beside TRL exceed 24 GiB)." if missing else ""
+    reasons: dict[str, list[str]] = {}
+    for name, why in r.get("not_run", {}).items():
+        reasons.setdefault(why, []).append(name)
+    gone = "".join(f" Not run: {', '.join(names)} ({why})." for why, names in reasons.items())
     return (_SHARED_NOTE if shared else "") + gone
 
 
