@@ -34,7 +34,7 @@ class LearnerGroup:
         self.pg = placement_group([bundle] * num_ranks, strategy="PACK")
         ray.get(self.pg.ready())
         actor = ray.remote(LearnerWorker)
-        self.workers = [
+        self._workers = [
             actor.options(
                 num_cpus=num_cpus,
                 num_gpus=num_gpus,
@@ -43,17 +43,23 @@ class LearnerGroup:
             for i in range(num_ranks)
         ]
         self.timeout_s = cfg.timeout_s
-        self.placements = ray.get([w.placement.remote() for w in self.workers])
+        self.placements = ray.get([w.placement.remote() for w in self._workers])
         self.nodes = [p["node"] for p in self.placements]
-        addr, port = ray.get(self.workers[0].address.remote())
-        self._setup = [w.setup.remote(addr, port, model_path, cfg, seed) for w in self.workers]
+        addr, port = ray.get(self._workers[0].address.remote())
+        self._setup = [w.setup.remote(addr, port, model_path, cfg, seed) for w in self._workers]
 
     def ready(self) -> None:
         """Wait for the ranks' set-up (model loading, DeepSpeed), which the constructor only starts, so that a
-        caller can use other roles meanwhile; every call below waits for it first. Raises its error, if any."""
+        caller can use other roles meanwhile. Raises its error, if any."""
         if self._setup:
             self._gather(self._setup, "set-up")
             self._setup = []
+
+    @property
+    def workers(self) -> list:
+        """The rank actors, once their set-up is done: every call below reaches them through this."""
+        self.ready()
+        return self._workers
 
     def _gather(self, refs: list[ray.ObjectRef], what: str) -> list:
         """Every rank's answer to one call (see the class docstring). A rank that fails fails the call at once
@@ -82,29 +88,24 @@ class LearnerGroup:
 
         ``sampler``: the policy's generator and version, whose log-probs may serve as the reference.
         """
-        self.ready()
         return self._gather([w.train.remote(pairs_ref, iteration, sampler) for w in self.workers], "training")[0]
 
     def pair_logprobs(self, pairs_ref: ray.ObjectRef, with_reference: bool) -> list[ray.ObjectRef]:
         """References to each rank's log-prob table over its share of the candidate pairs."""
-        self.ready()
         refs = [w.pair_logprobs.remote(pairs_ref, with_reference) for w in self.workers]
         self._gather(refs, "log-probs")
         return refs
 
     def call(self, fn, *args) -> list[ray.ObjectRef]:
         """References to ``fn(worker, *args)`` on every rank (a weight transport's learner-side step)."""
-        self.ready()
         return [w.call.remote(fn, *args) for w in self.workers]
 
     def rendezvous(self) -> tuple[str, int]:
         """Host and free port on rank 0's node, for a transport's own process group."""
-        self.ready()
         return ray.get(self.workers[0].address.remote())
 
     def parameter_specs(self) -> list[tuple[str, tuple[int, ...], str]]:
         """``(name, full shape, dtype)`` of every parameter, in order."""
-        self.ready()
         return ray.get(self.workers[0].parameter_specs.remote())
 
     def save_state(self, path: str) -> None:
@@ -112,20 +113,17 @@ class LearnerGroup:
 
         On several nodes ``path`` must be on storage that every rank and the driver share.
         """
-        self.ready()
         with atomic_dir(path) as tmp:
             self._gather([w.save_state.remote(str(tmp)) for w in self.workers], "saving state")
 
     def load_state(self, path: str) -> None:
         """Restore every rank's training state from ``path``."""
-        self.ready()
         self._gather([w.load_state.remote(path) for w in self.workers], "loading state")
 
     def save_checkpoint(self, path: str) -> None:
-        self.ready()
         self._gather([w.save_checkpoint.remote(path) for w in self.workers], "saving the checkpoint")
 
     def shutdown(self) -> None:
-        for w in self.workers:
+        for w in self._workers:
             ray.kill(w)
         remove_placement_group(self.pg)
