@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from spo.learner.device import model_device
 from spo.learner.shared_prompt import pack_pairs, shared_prompt_logprobs
 from spo.learner.tokens import prompt_ids, response_ids
 
@@ -22,6 +23,9 @@ class TokenizedBatch:
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
     response_mask: torch.Tensor  # aligned with input_ids[:, 1:]
+
+    def to(self, device) -> TokenizedBatch:
+        return TokenizedBatch(self.input_ids.to(device), self.attention_mask.to(device), self.response_mask.to(device))
 
 
 def tokenize(tokenizer, prompts: list[str], responses: list[str]) -> TokenizedBatch:
@@ -46,8 +50,9 @@ def sequence_logprobs(model, batch: TokenizedBatch) -> tuple[torch.Tensor, torch
     Logits are computed only from the first response position of the batch on (``logits_to_keep``),
     so the vocabulary projection and softmax skip the prompts, which hold most of the tokens.
     """
-    first = int(batch.response_mask.float().argmax(dim=-1).min())
+    first = int(batch.response_mask.float().argmax(dim=-1).min())  # on the CPU, where the batch was built
     keep = batch.input_ids.shape[1] - first
+    batch = batch.to(model_device(model))
     logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, logits_to_keep=keep).logits
     logits = logits[:, :-1].float()
     token_lp = torch.log_softmax(logits, dim=-1).gather(-1, batch.input_ids[:, first + 1 :, None]).squeeze(-1)

@@ -12,6 +12,7 @@ import contextlib
 
 import torch
 
+from spo.learner.device import all_reduce
 from spo.timing import BusyClock
 
 PHASES = ("reference", "forward", "backward", "step")
@@ -45,7 +46,5 @@ class PhaseClock:
 
     def mean_over_ranks(self) -> dict[str, float]:
         """``train_<phase>_s``: each phase's seconds, averaged over the ranks of the process group."""
-        t = torch.tensor([self.clocks[p].seconds for p in PHASES], dtype=torch.float64)
-        torch.distributed.all_reduce(t)
-        t /= torch.distributed.get_world_size()
-        return {f"train_{p}_s": float(v) for p, v in zip(PHASES, t)}
+        total = all_reduce([self.clocks[p].seconds for p in PHASES])
+        return {f"train_{p}_s": v / torch.distributed.get_world_size() for p, v in zip(PHASES, total)}

@@ -32,7 +32,7 @@ def usable(rows: list[dict], generator: str, version: int) -> list[bool]:
 def check(batch: list[dict], chosen: torch.Tensor, rejected: torch.Tensor, tolerance: float) -> float:
     """The largest |sampler - forward| over ``batch`` (nats per sequence); raises above ``tolerance``."""
     sampler = torch.tensor([[r["sampler_logps_chosen"], r["sampler_logps_rejected"]] for r in batch])
-    diff = float((sampler - torch.stack([chosen, rejected], dim=1).double()).abs().max())
+    diff = float((sampler - torch.stack([chosen, rejected], dim=1).double().cpu()).abs().max())
     if diff > tolerance:
         raise SamplerMismatch(
             f"learner.reference_from_sampler: the sampler's log-probs differ from a teacher-forced pass by up to "

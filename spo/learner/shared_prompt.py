@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
+from spo.learner.device import model_device
 from spo.learner.tokens import prompt_ids, response_ids
 
 PROMPT, CHOSEN, REJECTED, PAD = 0, 1, 2, -1
@@ -28,6 +29,9 @@ class PackedPairs:
     segment: torch.Tensor
     position_ids: torch.Tensor
     source: torch.Tensor  # for each token, the position whose logits predict it (-1 for prompt tokens)
+
+    def to(self, device) -> PackedPairs:
+        return PackedPairs(*(t.to(device) for t in (self.input_ids, self.segment, self.position_ids, self.source)))
 
 
 def pack_pairs(tokenizer, prompts: list[str], chosen: list[str], rejected: list[str]) -> PackedPairs:
@@ -61,10 +65,10 @@ def attention_bias(segment: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     Padding sees itself alone (a fully masked row would give NaNs)."""
     n = segment.shape[1]
     q, k = segment[:, :, None], segment[:, None, :]
-    causal = torch.ones(n, n, dtype=torch.bool).tril()
+    causal = torch.ones(n, n, dtype=torch.bool, device=segment.device).tril()
     allowed = causal & (k != PAD) & ((k == PROMPT) | (k == q))
-    allowed |= torch.eye(n, dtype=torch.bool) & (q == PAD)
-    bias = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
+    allowed |= torch.eye(n, dtype=torch.bool, device=segment.device) & (q == PAD)
+    bias = torch.zeros(allowed.shape, dtype=dtype, device=segment.device).masked_fill(~allowed, torch.finfo(dtype).min)
     return bias[:, None]
 
 
@@ -76,13 +80,14 @@ def shared_prompt_logprobs(model, batch: PackedPairs):
         raise ValueError(f"learner.share_prompt needs attention that applies a 4D mask ({', '.join(MASKABLE)}); "
                          f"this model uses {impl!r}: set learner.share_prompt=false")  # fmt: skip
     width = batch.input_ids.shape[1]
-    first = int(batch.source.masked_fill(batch.source < 0, width).min())
+    first = int(batch.source.masked_fill(batch.source < 0, width).min())  # on the CPU, where it was packed
     dtype = next(model.parameters()).dtype
+    batch = batch.to(model_device(model))
     logits = model(input_ids=batch.input_ids, attention_mask=attention_bias(batch.segment, dtype),
                    position_ids=batch.position_ids, logits_to_keep=width - first).logits.float()  # fmt: skip
     scored = batch.source >= 0
     src = (batch.source - first).clamp(min=0)
-    rows = torch.arange(src.shape[0])[:, None].expand_as(src)
+    rows = torch.arange(src.shape[0], device=src.device)[:, None].expand_as(src)
     picked = logits[rows, src, batch.input_ids] - torch.logsumexp(logits, dim=-1)[rows, src]
     out = []
     for seg in (CHOSEN, REJECTED):

@@ -21,6 +21,7 @@ from spo.chat import load_tokenizer, row_conversation
 from spo.cluster.placement import Placed
 from spo.io import atomic_dir
 from spo.learner.config import LearnerConfig
+from spo.learner.device import all_reduce
 from spo.learner.logprobs import pair_logprobs, response_logprobs
 from spo.learner.losses.base import LossInputs, compute_loss
 from spo.learner.phases import PhaseClock
@@ -131,8 +132,7 @@ class LearnerWorker(Placed):
         from_sampler = [r for r, u in zip(rows, ok) if u]
         checked = from_sampler[: self.cfg.micro_batch_size]
         batches = ([checked] if checked else []) + list(self._micro_batches([r for r, u in zip(rows, ok) if not u]))
-        count = torch.tensor([len(batches)])
-        torch.distributed.all_reduce(count, op=torch.distributed.ReduceOp.MAX)
+        (count,) = all_reduce([len(batches)], op=torch.distributed.ReduceOp.MAX)
         batches += [rows[:1]] * (int(count) - len(batches))  # idle ranks keep the collective count
         diff = 0.0
         for k, batch in enumerate(batches):
@@ -141,11 +141,11 @@ class LearnerWorker(Placed):
             c, r, _, _ = pair_logprobs(model, self.tokenizer, prompts, chosen, rejected, self.cfg.share_prompt)
             if k == 0 and checked:
                 diff = check_sampler(batch, c, r, self.cfg.sampler_tolerance)
-            for b, ci, ri in zip(batch, c, r):
+            for b, ci, ri in zip(batch, c.cpu(), r.cpu()):  # kept on the CPU, beside the sampler's
                 b["ref_chosen"], b["ref_rejected"] = ci, ri
             if self.mismatched:
                 kl = response_logprobs(model, self.tokenizer, prompts, [b["kl_response"] for b in batch])[0]
-                for b, ki in zip(batch, kl):
+                for b, ki in zip(batch, kl.cpu()):
                     b["ref_kl"] = ki
         take_sampler(from_sampler[len(checked) :])
         return {"reference_from_sampler": len(from_sampler) - len(checked), "sampler_max_diff": diff}
@@ -156,14 +156,14 @@ class LearnerWorker(Placed):
         pc, pr, nc, nr = pair_logprobs(self.engine, self.tokenizer, prompts, chosen, rejected, self.cfg.share_prompt)
         x = LossInputs(pc, pr, chosen_tokens=nc, rejected_tokens=nr)
         if not self.reference_free:
-            x.ref_chosen = torch.stack([b["ref_chosen"] for b in batch])
-            x.ref_rejected = torch.stack([b["ref_rejected"] for b in batch])
+            x.ref_chosen = torch.stack([b["ref_chosen"] for b in batch]).to(pc.device)
+            x.ref_rejected = torch.stack([b["ref_rejected"] for b in batch]).to(pc.device)
         if self.mismatched:
             with torch.no_grad():
                 x.policy_kl = response_logprobs(
                     self.engine, self.tokenizer, prompts, [b["kl_response"] for b in batch]
                 )[0]
-            x.ref_kl = torch.stack([b["ref_kl"] for b in batch])
+            x.ref_kl = torch.stack([b["ref_kl"] for b in batch]).to(pc.device)
         return x
 
     def _step(self, batch: list[dict], clock: PhaseClock):
@@ -202,7 +202,7 @@ class LearnerWorker(Placed):
             reference = self._attach_reference(rows, sampler)
         self.engine.train()
         rng = random.Random(self.seed * 7919 + iteration)
-        sums = torch.zeros(6, dtype=torch.float64)  # loss, acc, chosen, rejected, grad_norm, n
+        sums = [0.0] * 6  # loss, acc, chosen, rejected, grad_norm, n
         first_loss, steps = None, 0
         total = max(1, self.cfg.epochs * -(-len(rows) // self.cfg.micro_batch_size) // self.cfg.grad_accum)
         for _epoch in range(self.cfg.epochs):
@@ -214,29 +214,26 @@ class LearnerWorker(Placed):
                 if boundary and self.rank == 0 and steps * 4 // total > (steps - 1) * 4 // total:
                     print(f"train {iteration}: step {steps}/{total}, loss {loss:.4f}", flush=True)
                 n = len(batch)
-                sums += torch.tensor(
-                    [
-                        out.losses.sum().item(),
-                        (out.chosen_rewards > out.rejected_rewards).float().sum().item(),
-                        out.chosen_rewards.sum().item(),
-                        out.rejected_rewards.sum().item(),
-                        float(grad_norm or 0.0) * n,
-                        n,
-                    ],
-                    dtype=torch.float64,
+                step_sums = (
+                    out.losses.sum().item(),
+                    (out.chosen_rewards > out.rejected_rewards).float().sum().item(),
+                    out.chosen_rewards.sum().item(),
+                    out.rejected_rewards.sum().item(),
+                    float(grad_norm or 0.0) * n,
+                    n,
                 )
-        torch.distributed.all_reduce(sums)
-        n = sums[5].item()
+                sums = [a + b for a, b in zip(sums, step_sums)]
+        loss, acc, chosen, rejected, norm, n = all_reduce(sums)
         return {
             "steps": steps,
             "pairs_trained": len(rows) * self.world_size,
-            "loss": sums[0].item() / n,
+            "loss": loss / n,
             "loss_first": first_loss,
-            "reward_accuracy": sums[1].item() / n,
-            "chosen_reward": sums[2].item() / n,
-            "rejected_reward": sums[3].item() / n,
-            "reward_margin": (sums[2].item() - sums[3].item()) / n,
-            "grad_norm": sums[4].item() / n,
+            "reward_accuracy": acc / n,
+            "chosen_reward": chosen / n,
+            "rejected_reward": rejected / n,
+            "reward_margin": (chosen - rejected) / n,
+            "grad_norm": norm / n,
             **self._reduce_reference(reference),
             **clock.mean_over_ranks(),
         }
@@ -245,11 +242,9 @@ class LearnerWorker(Placed):
         """The sampler-reference counts summed over ranks, and the largest checked difference."""
         if not reference:
             return {}
-        taken = torch.tensor([float(reference["reference_from_sampler"])])
-        diff = torch.tensor([reference["sampler_max_diff"]])
-        torch.distributed.all_reduce(taken)
-        torch.distributed.all_reduce(diff, op=torch.distributed.ReduceOp.MAX)
-        return {"reference_from_sampler": int(taken.item()), "sampler_max_diff": diff.item()}
+        (taken,) = all_reduce([reference["reference_from_sampler"]])
+        (diff,) = all_reduce([reference["sampler_max_diff"]], op=torch.distributed.ReduceOp.MAX)
+        return {"reference_from_sampler": int(taken), "sampler_max_diff": diff}
 
     @torch.no_grad()
     def pair_logprobs(self, pairs: pa.Table, with_reference: bool) -> pa.Table:

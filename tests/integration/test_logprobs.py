@@ -5,7 +5,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from spo.chat import chat_prompt
-from spo.learner.logprobs import pair_logprobs
+from spo.learner.logprobs import pair_logprobs, tokenize
 
 
 def one_row(model, tok, prompt: str, response: str) -> tuple[float, int]:
@@ -66,3 +66,20 @@ def test_shared_prompt_rows_need_attention_that_applies_the_mask(tiny_policy):
         model.config._attn_implementation = "flash_attention_2"
         with pytest.raises(ValueError, match="learner.share_prompt needs attention that applies a 4D mask"):
             pair_logprobs(model, tok, *args, share_prompt=True)
+
+
+def test_batches_go_to_the_models_device(tiny_policy):
+    """The learner builds token batches on the CPU; a model elsewhere (CUDA on a GPU node) gets them on its own
+    device. Checked with the real model on PyTorch's meta device, the one non-CPU device a CPU machine has: a
+    CPU batch fed to it fails ("Cannot copy out of meta tensor"). The two-row layout's 2D padding mask cannot
+    run on meta (transformers reads its values), so that path is checked for the batch it hands the model."""
+    tok = AutoTokenizer.from_pretrained(tiny_policy)
+    model = AutoModelForCausalLM.from_pretrained(tiny_policy, dtype=torch.float32, attn_implementation="sdpa")
+    prompts, chosen, rejected = ["Sort: 3 1 2", "Sort: 5 4"], ["1 2 3", "4 5"], ["3 2 1", "5"]
+    meta = model.to("meta")
+    pc, pr, nc, nr = pair_logprobs(meta, tok, prompts, chosen, rejected, share_prompt=True)
+    assert {t.device.type for t in (pc, pr, nc, nr)} == {"meta"} and pc.shape == (2,)
+    batch = tokenize(tok, prompts + prompts, chosen + rejected)
+    moved = batch.to(torch.device("meta"))
+    assert {t.device.type for t in vars(moved).values()} == {"meta"}
+    assert {t.device.type for t in vars(batch).values()} == {"cpu"}  # the CPU copy is left as it was
