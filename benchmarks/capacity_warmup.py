@@ -1,0 +1,53 @@
+"""Warm-up per policy size for the gold capacity study (issue 19): the initial gold reward of tiny policies of
+several widths after several SFT step counts, so that each size can start from a comparable initial gold.
+
+Each cell is a 1-iteration run of the proxy setting (``experiment=tiny reward=sort_proxy``, 16 prompts: the
+training is negligible); its initial held-out evaluation, the same 128 held-out prompts x 2 samples every study
+run starts from, gives ``heldout_reward/gold`` before any update. ``--pick`` prints, per width, the step count
+whose initial gold is closest to ``--target`` (the default policy's, 0.551 in ``gold_proxy.md``).
+
+    python -m benchmarks.capacity_warmup --widths 64,128,256 --steps 50,150,400
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from benchmarks.common import cache_dir, compose_config, parse_args, write_result
+from spo.io import read_jsonl
+from spo.runner import SelfPlayRunner
+
+
+def initial_gold(run_dir: Path, width: int, steps: int) -> float:
+    """The gold held-out reward of the tiny policy of ``width`` after ``steps`` SFT steps, before training."""
+    cfg = compose_config("experiment=tiny", "reward=sort_proxy", "iterations=1", "prompts_per_iteration=16",
+                         f"model.tiny_hidden_size={width}", f"model.tiny_sft_steps={steps}", "tracking.backends=[]",
+                         f"run_dir={run_dir}", f"cache_dir={cache_dir()}")  # fmt: skip
+    SelfPlayRunner(cfg).run()
+    first = next(x for x in read_jsonl(run_dir / "metrics.jsonl") if x["stage"] == "eval")
+    return float(first["heldout_reward/gold"])
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0], widths=("64,128,256", "hidden sizes"),
+                      steps=("50,150,400", "SFT step counts"), target=("0.551", "initial gold to match"))  # fmt: skip
+    widths, steps = [int(w) for w in args.widths.split(",")], [int(s) for s in args.steps.split(",")]
+    cells = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for width in widths:
+            for n in steps:
+                gold = initial_gold(Path(tmp) / f"h{width}-s{n}", width, n)
+                cells.append({"width": width, "sft_steps": n, "initial_gold": gold})
+                print(f"width {width}, {n} SFT steps: initial gold {gold:.3f}", flush=True)
+    target = float(args.target)
+    pick = {
+        w: min((c for c in cells if c["width"] == w), key=lambda c: abs(c["initial_gold"] - target)) for w in widths
+    }
+    for w, c in pick.items():
+        print(f"width {w}: {c['sft_steps']} SFT steps (initial gold {c['initial_gold']:.3f}, target {target})")
+    write_result("capacity_warmup", {"target": target, "cells": cells, "pick": pick}, args.out, args.quick)
+
+
+if __name__ == "__main__":
+    main()
