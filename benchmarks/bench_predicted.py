@@ -3,7 +3,8 @@
 Per seed: a ``post-hoc`` run (``difficulty.source=current``: generate every scheduled prompt, pair those
 whose samples spread by more than ``selection.min_reward_spread``), then a ``predicted`` run whose
 budget (``prompts_per_iteration``: prompts with a usable pair) is the post-hoc run's mean number of
-usable prompts per iteration, drawn from ``OVERSAMPLE`` times as many candidates. Same policy, seed,
+usable prompts per iteration, drawn from ``oversample`` times as many candidates (per model: a pool must
+hold more than the budget over the usable rate, or the predicted arm generates all of it). Same policy, seed,
 pair builder and threshold. Reported: generated tokens per trained pair, wall time per iteration,
 held-out reward per iteration (paired by seed and iteration, cluster bootstrap over seeds), the online
 predictor's quality, and offline, history vs learned vs both (``spo analyze predict``) on the same runs.
@@ -31,18 +32,19 @@ from spo.analysis.stats import cluster_bootstrap_ci
 from spo.io import read_jsonl
 from spo.runner import SelfPlayRunner
 
-OVERSAMPLE = 2.5
 EXACT = ("experiment=tiny", "reward=sort_exact", "selection.min_reward_spread=0")
-MODELS = {  # model: (overrides of both arms, of the predicted arm only, default iterations, prompts per iteration)
-    "tiny": (("experiment=tiny", "selection.min_reward_spread=0.3"), (), "6", "128"),
+# model: (overrides of both arms, of the predicted arm only, default iterations, prompts per iteration, oversample)
+MODELS = {
+    "tiny": (("experiment=tiny", "selection.min_reward_spread=0.3"), (), "6", "128", 2.5),
     # the revisiting regime: 256 training prompts, 128 per iteration, so each prompt recurs every other iteration
     # and its own history can predict it
-    "tiny_revisit": (("experiment=tiny", "selection.min_reward_spread=0.3", "task.n_train=256"), (), "6", "128"),
+    "tiny_revisit": (("experiment=tiny", "selection.min_reward_spread=0.3", "task.n_train=256"), (), "6", "128", 2.5),
     # pass/fail: the reward is 1 only for the exactly sorted list, so a prompt gives a pair only when its samples
-    # both pass and fail; short lists nearly always pass and long ones nearly always fail (GRESO's regime)
-    "tiny_exact": (EXACT, (), "6", "128"),
-    "tiny_exact_revisit": ((*EXACT, "task.n_train=256"), (), "6", "128"),
-    "smollm2": (("experiment=smollm2_ifeval",), ("generator.chunk_size=8",), "4", "24"),
+    # both pass and fail; short lists nearly always pass and long ones nearly always fail (GRESO's regime). About
+    # one prompt in three is usable, so a 2.5x pool is generated whole (measured); 5x leaves room to skip
+    "tiny_exact": (EXACT, (), "6", "128", 5.0),
+    "tiny_exact_revisit": ((*EXACT, "task.n_train=256"), (), "6", "128", 5.0),
+    "smollm2": (("experiment=smollm2_ifeval",), ("generator.chunk_size=8",), "4", "24", 2.5),
 }
 
 
@@ -75,11 +77,11 @@ def _usable(select: dict) -> int:
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], model=("tiny", ", ".join(MODELS)), seeds=("3", "seeds"),
                       iterations=(None, "iterations per run"), prompts=(None, "post-hoc prompts per iteration"))  # fmt: skip
-    both, predicted_only, its, prompts = MODELS[args.model]
+    both, predicted_only, its, prompts, oversample = MODELS[args.model]
     seeds = [0] if args.quick else list(range(int(args.seeds)))
     its, prompts = ("2", "32") if args.quick else (args.iterations or its, args.prompts or prompts)
     cache = cache_dir()
-    out = {"model": args.model, "seeds": seeds, "oversample": OVERSAMPLE, "iterations": int(its), "runs": {},
+    out = {"model": args.model, "seeds": seeds, "oversample": oversample, "iterations": int(its), "runs": {},
            "offline": [], "overrides": list(both), "predicted_overrides": list(predicted_only)}  # fmt: skip
     heldout = () if args.model == "smollm2" else (f"task.n_heldout={64 if args.quick else 128}",)
     with tempfile.TemporaryDirectory() as tmp:
@@ -89,7 +91,7 @@ def main() -> None:
             budget = max(1, round(post["usable_per_iteration"]))
             pred_dir = run(Path(tmp) / f"predicted-{seed}", cache, *common, *predicted_only,
                            f"prompts_per_iteration={budget}", "difficulty.source=predicted",
-                           f"difficulty.oversample={OVERSAMPLE}")  # fmt: skip
+                           f"difficulty.oversample={oversample}")  # fmt: skip
             out["runs"][seed] = {"posthoc": post, "predicted": summary(pred_dir), "budget": budget}
             for name in ("history", "learned", "both"):
                 out["offline"] += [{"seed": seed, **r} for r in evaluate(pred_dir, name)]

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
-from benchmarks.bench_predicted import MODELS, OVERSAMPLE, run, summary
+from benchmarks.bench_predicted import MODELS, run, summary
 from benchmarks.common import cache_dir, parse_args, write_result
 from spo.analysis.predict import evaluate
 from spo.schemas import difficulty_col
@@ -64,14 +64,14 @@ def main() -> None:
     args = parse_args(__doc__.splitlines()[0], seeds=("3", "seeds"), iterations=("6", "iterations per run"))
     seeds = [0] if args.quick else list(range(int(args.seeds)))
     its, budget = ("2", 16) if args.quick else (args.iterations, BUDGET)
-    both = MODELS["tiny_revisit"][0]
+    both, oversample = MODELS["tiny_revisit"][0], MODELS["tiny_revisit"][4]
     out = {"seeds": seeds, "arms": ARMS, "discounts": list(DISCOUNTS), "budget": budget, "runs": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             for arm, lr in ARMS.items():
                 d = run(Path(tmp) / f"{arm}-{seed}", cache_dir(), *both, lr, f"seed={seed}", f"iterations={its}",
                         f"task.n_heldout={64 if args.quick else 128}", f"prompts_per_iteration={budget}",
-                        "difficulty.source=predicted", f"difficulty.oversample={OVERSAMPLE}")  # fmt: skip
+                        "difficulty.source=predicted", f"difficulty.oversample={oversample}")  # fmt: skip
                 s = summary(d)
                 out["runs"][f"{arm}-{seed}"] = {"arm": arm, "seed": seed, "heldout": s["heldout"],
                                                 "drift": drift(d), "offline": offline(d)}  # fmt: skip
