@@ -19,5 +19,6 @@ STUDIES = Registry(
         "gold_difficulty": "benchmarks.studies.gold_difficulty:STUDY",
         "gold_pairs": "benchmarks.studies.gold_pairs:STUDY",
         "gold_judge": "benchmarks.studies.gold_judge:STUDY",
+        "gold_capacity": "benchmarks.studies.gold_capacity:STUDY",
     },
 )
