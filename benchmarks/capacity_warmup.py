@@ -3,8 +3,9 @@ several widths after several SFT step counts, so that each size can start from a
 
 Each cell is a 1-iteration run of the proxy setting (``experiment=tiny reward=sort_proxy``, 16 prompts: the
 training is negligible); its initial held-out evaluation, the same 128 held-out prompts x 2 samples every study
-run starts from, gives ``heldout_reward/gold`` before any update. ``--pick`` prints, per width, the step count
-whose initial gold is closest to ``--target`` (the default policy's, 0.551 in ``gold_proxy.md``).
+run starts from, gives ``heldout_reward/gold`` before any update. It then prints, per width, the step count
+whose initial gold is closest to ``--target`` (default 0.551, the default policy's on the Intel draw; it is
+0.504 on the AMD EPYC draw, so pass the value of the machine at hand).
 
     python -m benchmarks.capacity_warmup --widths 64,128,256 --steps 50,150,400
 """
