@@ -20,5 +20,6 @@ STUDIES = Registry(
         "gold_pairs": "benchmarks.studies.gold_pairs:STUDY",
         "gold_judge": "benchmarks.studies.gold_judge:STUDY",
         "gold_capacity": "benchmarks.studies.gold_capacity:STUDY",
+        "gold_helpful": "benchmarks.studies.gold_helpful:STUDY",
     },
 )

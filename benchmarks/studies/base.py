@@ -38,13 +38,15 @@ class Cell:
 class Claim:
     """A paper's claim as a paired comparison over seeds: arm ``a`` against arm ``b`` (or ``"initial"``,
     the policy before training). ``kind="better"``: a's final held-out reward is higher. ``kind="matches"``:
-    the two are within ``margin`` of each other."""
+    the two are within ``margin`` of each other. ``after``: judge the held-out reward after that many
+    iterations instead of the final one."""
 
     text: str
     a: str
     b: str
     kind: str = "better"
     margin: float = 0.0
+    after: int | None = None
 
 
 @dataclass(frozen=True)

@@ -86,14 +86,23 @@ def trained_totals(path: Path) -> tuple[int, int]:
     return sum(r.get("pairs_trained", 0) for r in its), sum(r.get("prompts_generated", 0) for r in its)
 
 
+def _value(cell: dict, after: int | None) -> float:
+    """A cell's held-out figure after ``after`` iterations (``curve[0]`` is the initial policy), or its final."""
+    if after is None:
+        return cell["final"]
+    if not 0 < after < len(cell["curve"]):
+        raise ValueError(f"{cell['arm']} s{cell['seed']}: no evaluation after {after} iterations")
+    return cell["curve"][after]
+
+
 def claim_results(study: Study, cells: list[dict]) -> list[dict]:
     """Each claim's per-seed paired differences, interval and verdict, over the seeds both arms have."""
     by = {(c["arm"], c["seed"]): c for c in cells}
     out = []
     for claim in study.claims:
         seeds = [s for s in study.seeds if (claim.a, s) in by and (claim.b == "initial" or (claim.b, s) in by)]
-        diffs = [by[claim.a, s]["final"] - (by[claim.a, s]["initial"] if claim.b == "initial" else by[claim.b, s]["final"])
-                 for s in seeds]  # fmt: skip
+        diffs = [_value(by[claim.a, s], claim.after) - (by[claim.a, s]["initial"] if claim.b == "initial"
+                 else _value(by[claim.b, s], claim.after)) for s in seeds]  # fmt: skip
         row = {"text": claim.text, "a": claim.a, "b": claim.b, "kind": claim.kind, "margin": claim.margin,
                "seeds": seeds, "diffs": diffs}  # fmt: skip
         if diffs:

@@ -60,6 +60,22 @@ def test_claims_pair_seeds_and_skip_seeds_an_arm_lacks():
     assert improves["diffs"] == pytest.approx([0.1, 0.11, 0.12]) and improves["verdict"] == "reproduces"
 
 
+def test_a_claim_judged_after_an_iteration_reads_that_evaluation():
+    curve = {"a": [0.5, 0.6, 0.7, 0.2], "b": [0.5, 0.55, 0.58, 0.4]}
+    cells = [
+        {"arm": k, "seed": s, "final": c[-1], "initial": c[0], "curve": c} for k, c in curve.items() for s in (0, 1)
+    ]
+    study = _study()
+    early = Study(**{**study.__dict__, "claims": (Claim("a beats b early", "a", "b", after=2),)})
+    (row,) = claim_results(early, cells)
+    assert row["diffs"] == pytest.approx([0.12, 0.12])
+    (final,) = claim_results(Study(**{**study.__dict__, "claims": (Claim("a beats b", "a", "b"),)}), cells)
+    assert final["diffs"] == pytest.approx([-0.2, -0.2])
+    late = Study(**{**study.__dict__, "claims": (Claim("too late", "a", "b", after=4),)})
+    with pytest.raises(ValueError, match="no evaluation after 4 iterations"):
+        claim_results(late, cells)
+
+
 def test_a_block_is_replaced_and_the_prose_around_it_kept(tmp_path):
     path = tmp_path / "r.md"
     path.write_text("# Title\n\nprose before\n\n<!-- BEGIN study toy (old) -->\nold\n<!-- END study toy -->\n\nafter\n")
