@@ -23,6 +23,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,18 +34,29 @@ from spo.io import read_jsonl
 from spo.runner import SelfPlayRunner
 
 EXACT = ("experiment=tiny", "reward=sort_exact", "selection.min_reward_spread=0")
-# model: (overrides of both arms, of the predicted arm only, default iterations, prompts per iteration, oversample)
+
+
+class Setting(NamedTuple):
+    both: tuple[str, ...]  # overrides of both arms
+    predicted_only: tuple[str, ...]  # overrides of the predicted arm only
+    iterations: str  # default iterations
+    prompts: str  # default post-hoc prompts per iteration
+    oversample: float  # candidate pool / budget of the predicted arm
+
+
 MODELS = {
-    "tiny": (("experiment=tiny", "selection.min_reward_spread=0.3"), (), "6", "128", 2.5),
+    "tiny": Setting(("experiment=tiny", "selection.min_reward_spread=0.3"), (), "6", "128", 2.5),
     # the revisiting regime: 256 training prompts, 128 per iteration, so each prompt recurs every other iteration
     # and its own history can predict it
-    "tiny_revisit": (("experiment=tiny", "selection.min_reward_spread=0.3", "task.n_train=256"), (), "6", "128", 2.5),
+    "tiny_revisit": Setting(
+        ("experiment=tiny", "selection.min_reward_spread=0.3", "task.n_train=256"), (), "6", "128", 2.5
+    ),
     # pass/fail: the reward is 1 only for the exactly sorted list, so a prompt gives a pair only when its samples
     # both pass and fail; short lists nearly always pass and long ones nearly always fail (GRESO's regime). About
     # one prompt in three is usable, so a 2.5x pool is generated whole (measured); 5x leaves room to skip
-    "tiny_exact": (EXACT, (), "6", "128", 5.0),
-    "tiny_exact_revisit": ((*EXACT, "task.n_train=256"), (), "6", "128", 5.0),
-    "smollm2": (("experiment=smollm2_ifeval",), ("generator.chunk_size=8",), "4", "24", 2.5),
+    "tiny_exact": Setting(EXACT, (), "6", "128", 5.0),
+    "tiny_exact_revisit": Setting((*EXACT, "task.n_train=256"), (), "6", "128", 5.0),
+    "smollm2": Setting(("experiment=smollm2_ifeval",), ("generator.chunk_size=8",), "4", "24", 2.5),
 }
 
 

@@ -64,7 +64,7 @@ def main() -> None:
     args = parse_args(__doc__.splitlines()[0], seeds=("3", "seeds"), iterations=("6", "iterations per run"))
     seeds = [0] if args.quick else list(range(int(args.seeds)))
     its, budget = ("2", 16) if args.quick else (args.iterations, BUDGET)
-    both, oversample = MODELS["tiny_revisit"][0], MODELS["tiny_revisit"][4]
+    both, oversample = MODELS["tiny_revisit"].both, MODELS["tiny_revisit"].oversample
     out = {"seeds": seeds, "arms": ARMS, "discounts": list(DISCOUNTS), "budget": budget, "runs": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:

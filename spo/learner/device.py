@@ -5,6 +5,8 @@ moves its inputs itself."""
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
+
 import torch
 import torch.distributed as dist
 
@@ -12,6 +14,13 @@ import torch.distributed as dist
 def model_device(model) -> torch.device:
     """The device of ``model``'s parameters (a DeepSpeed engine or the module it wraps)."""
     return next(model.parameters()).device
+
+
+def to_model(batch, model):
+    """A copy of dataclass ``batch`` with every tensor field on ``model``'s device, and the model's dtype."""
+    param = next(model.parameters())
+    moved = {f.name: getattr(batch, f.name).to(param.device) for f in fields(batch)}
+    return replace(batch, **moved), param.dtype
 
 
 def all_reduce(values: list[float], op=dist.ReduceOp.SUM) -> list[float]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from spo.learner.device import model_device
+from spo.learner.device import to_model
 from spo.learner.shared_prompt import pack_pairs, shared_prompt_logprobs
 from spo.learner.tokens import prompt_ids, response_ids
 
@@ -23,9 +23,6 @@ class TokenizedBatch:
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
     response_mask: torch.Tensor  # aligned with input_ids[:, 1:]
-
-    def to(self, device) -> TokenizedBatch:
-        return TokenizedBatch(self.input_ids.to(device), self.attention_mask.to(device), self.response_mask.to(device))
 
 
 def tokenize(tokenizer, prompts: list[str], responses: list[str]) -> TokenizedBatch:
@@ -52,7 +49,7 @@ def sequence_logprobs(model, batch: TokenizedBatch) -> tuple[torch.Tensor, torch
     """
     first = int(batch.response_mask.float().argmax(dim=-1).min())  # on the CPU, where the batch was built
     keep = batch.input_ids.shape[1] - first
-    batch = batch.to(model_device(model))
+    batch, _ = to_model(batch, model)
     logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, logits_to_keep=keep).logits
     logits = logits[:, :-1].float()
     token_lp = torch.log_softmax(logits, dim=-1).gather(-1, batch.input_ids[:, first + 1 :, None]).squeeze(-1)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from spo.learner.device import model_device
+from spo.learner.device import to_model
 from spo.learner.tokens import prompt_ids, response_ids
 
 PROMPT, CHOSEN, REJECTED, PAD = 0, 1, 2, -1
@@ -29,9 +29,6 @@ class PackedPairs:
     segment: torch.Tensor
     position_ids: torch.Tensor
     source: torch.Tensor  # for each token, the position whose logits predict it (-1 for prompt tokens)
-
-    def to(self, device) -> PackedPairs:
-        return PackedPairs(*(t.to(device) for t in (self.input_ids, self.segment, self.position_ids, self.source)))
 
 
 def pack_pairs(tokenizer, prompts: list[str], chosen: list[str], rejected: list[str]) -> PackedPairs:
@@ -81,8 +78,7 @@ def shared_prompt_logprobs(model, batch: PackedPairs):
                          f"this model uses {impl!r}: set learner.share_prompt=false")  # fmt: skip
     width = batch.input_ids.shape[1]
     first = int(batch.source.masked_fill(batch.source < 0, width).min())  # on the CPU, where it was packed
-    dtype = next(model.parameters()).dtype
-    batch = batch.to(model_device(model))
+    batch, dtype = to_model(batch, model)
     logits = model(input_ids=batch.input_ids, attention_mask=attention_bias(batch.segment, dtype),
                    position_ids=batch.position_ids, logits_to_keep=width - first).logits.float()  # fmt: skip
     scored = batch.source >= 0

@@ -5,6 +5,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from spo.chat import chat_prompt
+from spo.learner.device import to_model
 from spo.learner.logprobs import pair_logprobs, tokenize
 
 
@@ -80,6 +81,6 @@ def test_batches_go_to_the_models_device(tiny_policy):
     pc, pr, nc, nr = pair_logprobs(meta, tok, prompts, chosen, rejected, share_prompt=True)
     assert {t.device.type for t in (pc, pr, nc, nr)} == {"meta"} and pc.shape == (2,)
     batch = tokenize(tok, prompts + prompts, chosen + rejected)
-    moved = batch.to(torch.device("meta"))
-    assert {t.device.type for t in vars(moved).values()} == {"meta"}
+    moved, dtype = to_model(batch, meta)
+    assert {t.device.type for t in vars(moved).values()} == {"meta"} and dtype == torch.float32
     assert {t.device.type for t in vars(batch).values()} == {"cpu"}  # the CPU copy is left as it was
