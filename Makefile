@@ -104,13 +104,15 @@ test-studies: $(STAMP)
 # Each benchmark writes benchmarks/results/<name>.json; report.py renders them into results/README.md.
 # bench_overlap runs the tiny experiment in every pipeline mode, 3 seeds (about 15 minutes on 2 cores);
 # bench_predicted, predicted against post-hoc selection, 3 seeds (about 10 minutes), then again with prompts
-# that recur (tiny_revisit) and with a pass/fail reward (tiny_exact, tiny_exact_revisit: about 6 minutes each),
+# that recur (tiny_revisit) and with a pass/fail reward (tiny_exact, tiny_exact_wave, tiny_exact_revisit: about
+# 6 minutes each),
 # and bench_predicted_stale with recurring prompts under a steady and a fast-moving policy (about 7 minutes).
 BENCHES := learner engines generation pipeline buffer sync overlap predicted
 bench: $(STAMP)
 	for b in $(BENCHES); do $(BIN)/python -m benchmarks.bench_$$b || exit 1; done
 	$(BIN)/python -m benchmarks.bench_predicted --model tiny_revisit
 	$(BIN)/python -m benchmarks.bench_predicted --model tiny_exact
+	$(BIN)/python -m benchmarks.bench_predicted --model tiny_exact_wave
 	$(BIN)/python -m benchmarks.bench_predicted --model tiny_exact_revisit
 	$(BIN)/python -m benchmarks.bench_predicted_stale
 	test ! -d $(MODELS)/smollm2 || $(BIN)/python -m benchmarks.bench_learner --model smollm2

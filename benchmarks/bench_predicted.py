@@ -10,7 +10,7 @@ held-out reward per iteration (paired by seed and iteration, cluster bootstrap o
 predictor's quality, and offline, history vs learned vs both (``spo analyze predict``) on the same runs.
 
 ``--model tiny_revisit``: 256 training prompts, so each recurs every other iteration (history applies).
-``--model tiny_exact`` and ``tiny_exact_revisit``: the same with the pass/fail reward (``reward=sort_exact``),
+``--model tiny_exact``, ``tiny_exact_wave`` and ``tiny_exact_revisit``: the same with the pass/fail reward (``reward=sort_exact``),
 where a prompt is unusable when its samples all pass or all fail.
 ``--model smollm2``: the demo's experiment (``make demo-models`` first), where a prompt is unusable when its
 samples all tie under the rule reward (``min_reward_spread`` 0). Its predicted arm generates in chunks of
@@ -55,6 +55,8 @@ MODELS = {
     # both pass and fail; short lists nearly always pass and long ones nearly always fail (GRESO's regime). About
     # one prompt in three is usable, so a 2.5x pool is generated whole (measured); 5x leaves room to skip
     "tiny_exact": Setting(EXACT, (), "6", "128", 5.0),
+    # the same, the predictor refit after every wave (the first iteration is ranked from its second wave on)
+    "tiny_exact_wave": Setting(EXACT, ("difficulty.refit=wave",), "6", "128", 5.0),
     "tiny_exact_revisit": Setting((*EXACT, "task.n_train=256"), (), "6", "128", 5.0),
     "smollm2": Setting(("experiment=smollm2_ifeval",), ("generator.chunk_size=8",), "4", "24", 2.5),
 }

@@ -47,6 +47,11 @@ def predicted_rollout(runner, iteration: int, pools: list, in_flight=None, betwe
         done += size
         first_chunk += math.ceil(size / g.chunk_size)
         usable = ray.get(runner.buffer.usable_count.remote())
+        if d.refit == "wave" and usable < budget and done < len(order):
+            ids = [r["prompt_id"] for r in order[:done]]
+            again = ray.get(runner.buffer.rerank.remote(iteration, ids, len(waves)))
+            order = order[:done] + [by_id[pid] for pid in again["order"]]
+            ranked.update(explored=again["explored"], eligible=again["eligible"])
     return {
         "rollout_s": time.perf_counter() - start,
         "generate_s": sum(w["generate_s"] for w in waves),

@@ -103,7 +103,11 @@ class DifficultyConfig:
     keeps on predicted difficulty, and generates them in order of predicted probability of a usable
     pair (``explore`` of the slots go to random candidates), in waves, until ``prompts_per_iteration``
     prompts gave a usable pair or the candidates run out. An observation ``k`` policy versions old
-    weighs ``discount**k``; the learned model needs ``min_observations``.
+    weighs ``discount**k``; the learned model needs ``min_observations``. ``refit=wave`` refits the
+    predictor after every wave on what the iteration's prompts gave so far and ranks the rest again (the
+    first iteration, with no history, is then ranked from its second wave on); ``iteration`` (the default)
+    ranks once. On the pass/fail tiny task wave refits did not lower tokens per trained pair
+    (``benchmarks/results/predicted.md``).
     """
 
     source: str = "current"
@@ -116,6 +120,7 @@ class DifficultyConfig:
     explore: float = 0.1
     discount: float = 0.5
     min_observations: int = 16
+    refit: str = "iteration"
 
     def validate(self, key: str = "difficulty") -> None:
         require(self.source in DIFFICULTY_SOURCES, f"{key}.source", f"must be one of {DIFFICULTY_SOURCES}")
@@ -129,4 +134,5 @@ class DifficultyConfig:
         require(self.oversample >= 1, f"{key}.oversample", f"must be >= 1, got {self.oversample}")
         require(0 <= self.explore <= 1, f"{key}.explore", f"must be in [0, 1], got {self.explore}")
         require(0 < self.discount <= 1, f"{key}.discount", f"must be in (0, 1], got {self.discount}")
+        require(self.refit in ("wave", "iteration"), f"{key}.refit", f"must be wave or iteration, got {self.refit!r}")
         require(self.min_observations >= 2, f"{key}.min_observations", f"must be >= 2, got {self.min_observations}")

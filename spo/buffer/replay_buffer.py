@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from spo.buffer.difficulty import prompt_stats, read_difficulty
 from spo.buffer.features import text_features
-from spo.buffer.history import read_history, usable, wide
+from spo.buffer.history import observations, read_history, usable, wide
 from spo.buffer.pair_metrics.base import add_margins, attach_logprobs, cap_selected, mark_top_pairs, trim_to_multiple
 from spo.buffer.pairs import build_pairs
 from spo.buffer.prediction import candidates_table, quality, rank
@@ -141,12 +141,37 @@ class ReplayBuffer(Placed):
         """Predict each candidate's difficulty and chance of a usable pair from the history so far, keep
         those the prompt policy keeps on predicted difficulty, and rank them (see
         :func:`spo.buffer.prediction.rank`); writes ``iter_<k>/candidates.parquet``."""
-        d, ids = self.difficulty, [r["prompt_id"] for r in rows]
         feats = text_features([r["prompt"] for r in rows])
         if embeddings is not None:
             feats = np.hstack([np.asarray(embeddings, dtype=np.float64), feats])
-        cands = candidates_table(ids, feats, version)
+        cands = candidates_table([r["prompt_id"] for r in rows], feats, version)
         history = read_history(self.run_dir, iteration, self.selector, self.primary, self.selection.min_reward_spread)
+        return self._rank(iteration, cands, history, version, None, seed=self.seed * 7919 + iteration)
+
+    def rerank(self, iteration: int, done: list[str], wave: int) -> dict:
+        """Refit the predictor with what this iteration's generated prompts (``done``) gave so far, and rank
+        the candidates not yet generated again; the generated ones keep their predictions and places."""
+        table = self._predicted[iteration]
+        version = int(pc.min(table.column("policy_version")).as_py())
+        ids = pa.array(done, pa.string())
+        samples = pa.concat_tables(self._chunks) if self._chunks else samples_schema(self.scorers).empty_table()
+        samples = samples.filter(pc.and_(pc.equal(samples.column("iteration"), iteration),
+                                         pc.is_in(samples.column("prompt_id"), value_set=ids)))  # fmt: skip
+        if not samples.num_rows:
+            raise ValueError(f"iteration {iteration}: none of its {len(done)} generated prompts is collected")
+        stats = self._stats(samples)
+        now = observations(stats, table, self.selector, self.primary, self.selection.min_reward_spread, version)
+        history = read_history(self.run_dir, iteration, self.selector, self.primary, self.selection.min_reward_spread)
+        history = now if history is None else pa.concat_tables([history, now.cast(history.schema)])
+        generated = pc.is_in(table.column("prompt_id"), value_set=ids)
+        left, kept = table.filter(pc.invert(generated)), table.filter(generated)
+        cands = candidates_table(left.column("prompt_id").to_pylist(), np.asarray(left.column("features").to_pylist()),
+                                 version)  # fmt: skip
+        return self._rank(iteration, cands, history, version, kept, seed=(self.seed * 7919 + iteration) * 31 + wave)
+
+    def _rank(self, iteration: int, cands: pa.Table, history, version: int, done: pa.Table | None, seed: int) -> dict:
+        """Predict, keep by the prompt policy, and rank ``cands``, after the rows already generated (``done``)."""
+        d, ids = self.difficulty, cands.column("prompt_id").to_pylist()
         pred = PREDICTORS.get(d.predictor)(cands, history, version, d)
         known = pred.filter(pc.invert(pc.is_null(pred.column("predicted_difficulty"))))
         table = known.rename_columns(["prompt_id", difficulty_col(self.selector), *known.column_names[2:]])
@@ -156,22 +181,24 @@ class ReplayBuffer(Placed):
             kept = set(decided.filter(decided.column("selected")).column("prompt_id").to_pylist())
         predicted_ids = set(known.column("prompt_id").to_pylist())
         eligible = [pid in kept or pid not in predicted_ids for pid in ids]
-        order = rank(pred.column("predicted_usable").to_pylist(), eligible, d.explore, self.seed * 7919 + iteration)
-        position = {row: k for k, (row, _) in enumerate(order)}
+        order = rank(pred.column("predicted_usable").to_pylist(), eligible, d.explore, seed)
+        offset = 0 if done is None else done.num_rows
+        position = {row: offset + k for k, (row, _) in enumerate(order)}
         out = cands  # predictions come row for row in the candidates' order
         for name in pred.column_names[1:]:
             out = out.append_column(name, pred.column(name))
-        rows_of = sorted(range(len(ids)), key=lambda i: ids[i])
-        out = out.take(rows_of)
-        out = out.append_column("eligible", pa.array([eligible[i] for i in rows_of]))
-        out = out.append_column("rank", pa.array([position.get(i) for i in rows_of], pa.int64()))
         explored = {row for row, e in order if e}
-        out = out.append_column("explored", pa.array([i in explored for i in rows_of]))
+        out = out.append_column("eligible", pa.array(eligible))
+        out = out.append_column("rank", pa.array([position.get(i) for i in range(len(ids))], pa.int64()))
+        out = out.append_column("explored", pa.array([i in explored for i in range(len(ids))]))
+        if done is not None:
+            out = pa.concat_tables([done, out.cast(done.schema)])
+        out = out.sort_by("prompt_id")
         write_parquet(out, self.run_dir / f"iter_{iteration}" / "candidates.parquet")
         self._predicted[iteration] = out
         unranked = sum(s == "none" for s in pred.column("prediction_source").to_pylist())
-        return {"order": [ids[row] for row, _ in order], "candidates": len(ids), "eligible": sum(eligible),
-                "unranked": unranked, "explored": len(explored)}  # fmt: skip
+        count = {k: int(pc.sum(out.column(k)).as_py()) for k in ("eligible", "explored")}
+        return {"order": [ids[row] for row, _ in order], "candidates": out.num_rows, "unranked": unranked, **count}
 
     def usable_count(self) -> int:
         """Prompts in the collection whose policy samples spread enough to make a pair."""

@@ -121,6 +121,25 @@ def test_the_buffer_ranks_candidates_writes_them_and_rebuilds_history_from_the_r
     assert [r["eligible"] for r in cands] == [True, True, False, True]
 
 
+def test_a_wave_refits_the_predictor_and_ranks_the_rest_again(tmp_path):
+    """No history: the first wave goes in schedule order; after it, the learned model fits what it gave (short
+    prompts usable, long ones tied) and the rest are ranked again, the short one first."""
+    cfg = DifficultyConfig(source="predicted", predictor="learned", explore=0.0, min_observations=4)
+    buf = make_buffer(tmp_path, difficulty=cfg)
+    text = {"a": "x", "b": "x " * 40, "c": "y", "d": "y " * 40, "e": "z " * 40, "f": "z"}
+    rows = [{"prompt_id": p, "prompt": t} for p, t in text.items()]
+    assert buf.rank_candidates(0, rows, None, 0)["order"] == list("abcdef")  # unranked: schedule order
+    buf.add(samples([(p, i, float(i % 2) if p in "ac" else 0.5) for p in "abcd" for i in range(2)]))
+    again = buf.rerank(0, list("abcd"), 1)
+    assert again["order"] == ["f", "e"] and again["unranked"] == 0 and again["candidates"] == 6
+    cands = {r["prompt_id"]: r for r in pq.read_table(tmp_path / "iter_0" / "candidates.parquet").to_pylist()}
+    assert [cands[p]["rank"] for p in "abcdef"] == [0, 1, 2, 3, 5, 4]
+    assert cands["a"]["prediction_source"] == "none" and cands["f"]["prediction_source"] == "learned"
+    assert cands["f"]["predicted_usable"] > 0.5 > cands["e"]["predicted_usable"]
+    with pytest.raises(ValueError, match="none of its 1 generated prompts is collected"):
+        buf.rerank(0, ["f"], 2)
+
+
 def test_predicted_difficulty_config_is_checked():
     validate(make_config("difficulty.source=predicted", "selection=drop_hardest"))
     with pytest.raises(ConfigError, match=r"^selection.prompts: informative reads the samples' reward spread"):
@@ -129,7 +148,8 @@ def test_predicted_difficulty_config_is_checked():
         validate(make_config("difficulty.source=predicted", "generator=vllm"))
     validate(make_config("difficulty.source=predicted", "generator=vllm", "difficulty.features=text"))
     for bad, key in (("difficulty.oversample=0.5", "oversample"), ("difficulty.explore=1.5", "explore"),
-                     ("difficulty.predictor=oracle", "predictor"), ("selection.min_reward_spread=-1", "spread")):  # fmt: skip
+                     ("difficulty.predictor=oracle", "predictor"), ("selection.min_reward_spread=-1", "spread"),
+                     ("difficulty.refit=epoch", "refit")):  # fmt: skip
         with pytest.raises(ConfigError, match=key):
             validate(make_config("difficulty.source=predicted", bad))
 
