@@ -63,3 +63,19 @@ def test_a_resumed_predicted_run_selects_the_same_prompts(tmp_path, cache_dir, t
         for col in ("rank", "explored") if name == "candidates" else ("predicted_usable", "reason"):
             assert a.column(col).to_pylist() == pytest.approx(b.column(col).to_pylist()) if col == "predicted_usable" \
                 else a.column(col).to_pylist() == b.column(col).to_pylist()  # fmt: skip
+
+
+@pytest.mark.usefixtures("ray_cluster")
+def test_wave_refits_rank_the_first_iteration_after_its_first_wave(tmp_path, cache_dir, tiny_policy):
+    run_dir = tmp_path / "run"
+    SelfPlayRunner(tiny_config(run_dir, cache_dir, "iterations=1", *PREDICTED, "difficulty.refit=wave")).run()
+    rollout = _lines(run_dir, "rollout")[0]
+    assert rollout["rank_unranked"] == 96 and rollout["waves"] >= 2  # 48 wanted, fewer usable in the first wave
+    cands = pq.read_table(run_dir / "iter_0" / "candidates.parquet").sort_by("rank").to_pylist()
+    prompts = pq.read_table(run_dir / "iter_0" / "prompts.parquet")
+    generated = prompts.num_rows
+    assert [c["rank"] for c in cands[:generated]] == list(range(generated))  # generated in (re-)rank order
+    first, later = cands[:48], cands[48:generated]
+    assert {c["prediction_source"] for c in first} == {"none"} and later  # the first wave: schedule order
+    assert {c["prediction_source"] for c in later} == {"learned"}  # then the model fit on the first wave
+    assert prompts.column("predicted_usable").null_count == 48
