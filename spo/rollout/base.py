@@ -26,8 +26,10 @@ class SamplingParams:
 
 @dataclass
 class Completion:
-    """One sampled response and what the engine knows about it. ``logprob_sum``: the log-prob of the sampled
-    tokens, when they are what ``text`` (and EOS, if it stopped) encodes to (see :func:`text_logprob`)."""
+    """One sampled response and what the engine knows about it. ``logprob_sum``: the log-prob of the answer as
+    the learner scores it, its sampled tokens followed by EOS (for an answer cut at the length limit, the EOS
+    it never sampled), when the tokens are what ``text`` encodes to (see :func:`text_logprob`); ``None``
+    when the engine cannot give it."""
 
     text: str
     n_tokens: int

@@ -74,7 +74,9 @@ class HFEngine(Engine):
             Completion(
                 text=texts[i],
                 n_tokens=int(lengths[i]),
-                logprob_sum=text_logprob(tok, texts[i], new[i, : int(lengths[i])].tolist(), lp_sums[i], has_eos[i]),
+                logprob_sum=text_logprob(tok, texts[i], new[i, : int(lengths[i])].tolist(), lp_sums[i], True)
+                if has_eos[i]  # a cut answer: generate gives no log-prob of the EOS the learner adds
+                else None,
                 finish_reason="stop" if bool(has_eos[i]) else "length",
             )
             for i in range(new.shape[0])

@@ -33,10 +33,11 @@ class HFSharedEngine(HFEngine):
                           sampling.top_p, sampling.max_new_tokens, tok.eos_token_id, gen, tok.pad_token_id)  # fmt: skip
         text_lengths = s.lengths - s.stopped.long()  # the EOS token is counted, not decoded
         texts = tok.batch_decode([row[: int(k)] for row, k in zip(s.tokens, text_lengths)], skip_special_tokens=True)
+        scored = torch.where(s.stopped, s.logprob_sums, s.logprob_sums + s.eos_logprobs)  # answer + EOS
         done = [
             Completion(text=text, n_tokens=int(k), finish_reason="stop" if stop else "length",
                        logprob_sum=text_logprob(tok, text, row[: int(k)].tolist(), lp, stop))
-            for text, row, k, lp, stop in zip(texts, s.tokens, s.lengths, s.logprob_sums, s.stopped.tolist())
+            for text, row, k, lp, stop in zip(texts, s.tokens, s.lengths, scored.tolist(), s.stopped.tolist())
         ]  # fmt: skip
         n = sampling.n
         return [done[j * n : (j + 1) * n] for j in range(len(prompts))]

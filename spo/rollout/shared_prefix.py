@@ -6,7 +6,9 @@ every step. This loop prefills each prompt once and copies its KV cache n ways
 (``DynamicCache.batch_repeat_interleave``), drops finished rows from the batch and the cache, and
 applies nucleus sampling within the ``top_k`` most likely tokens when they hold the nucleus (which
 is exact: otherwise that row falls back to the full sort). Log-probs are those of the sampled tokens
-under the unwarped distribution (temperature 1, no truncation), as a teacher-forced pass gives.
+under the unwarped distribution (temperature 1, no truncation), as a teacher-forced pass gives; a row cut
+at the length limit also gets the log-prob of EOS after its last token (one more step for those rows
+alone), since the learner scores every answer followed by EOS.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ TOP_K = 64  # candidate set for nucleus sampling; rows whose nucleus is larger u
 
 @dataclass
 class Sampled:
-    """Per row (prompt-major, n rows per prompt): tokens (padded), lengths, log-prob sums, stop flags."""
+    """Per row (prompt-major, n rows per prompt): tokens (padded), lengths, log-prob sums, stop flags, and the
+    log-prob of EOS after a row cut at the limit (NaN for a row that stopped)."""
 
     tokens: torch.Tensor
     lengths: torch.Tensor
     logprob_sums: torch.Tensor
     stopped: torch.Tensor
+    eos_logprobs: torch.Tensor
 
 
 def nucleus_sample(logits: torch.Tensor, temperature: float, top_p: float, gen: torch.Generator) -> torch.Tensor:
@@ -86,15 +90,19 @@ def sample_shared(
     lengths = torch.zeros(rows, dtype=torch.long)
     lp_sums = torch.zeros(rows, dtype=torch.float64)
     stopped = torch.zeros(rows, dtype=torch.bool)
+    eos_lp = torch.full((rows,), float("nan"), dtype=torch.float64)
     alive = torch.arange(rows)  # original row of each batch row
-    for step in range(max_new_tokens):
+    for step in range(max_new_tokens + 1):
+        if step == max_new_tokens:  # the rows cut at the limit: what EOS would have scored next
+            eos_lp[alive] = torch.log_softmax(logits, dim=-1)[:, eos_id].double()
+            break
         tok = _next_token(logits, temperature, top_p, gen)
         lp_sums[alive] += torch.log_softmax(logits, dim=-1).gather(-1, tok[:, None]).squeeze(-1).double()
         tokens[alive, step] = tok
         lengths[alive] = step + 1
         done = tok == eos_id
         stopped[alive[done]] = True
-        if step == max_new_tokens - 1 or bool(done.all()):
+        if bool(done.all()):
             break
         if done.any():
             keep = (~done).nonzero().squeeze(-1)
@@ -105,4 +113,4 @@ def sample_shared(
         out = model(input_ids=tok[:, None], attention_mask=mask, position_ids=position,
                     past_key_values=cache, use_cache=True)  # fmt: skip
         logits = out.logits[:, -1, :].float()
-    return Sampled(tokens, lengths, lp_sums, stopped)
+    return Sampled(tokens, lengths, lp_sums, stopped, eos_lp)

@@ -73,8 +73,10 @@ class VLLMEngine(Engine):
         ]  # fmt: skip
 
     def _logprob(self, o) -> float | None:
+        """The answer's log-prob with its EOS; none for an answer cut at the limit (vLLM gives no log-prob of
+        the EOS the learner adds after it)."""
         stopped = bool(o.token_ids) and o.token_ids[-1] == self.tokenizer.eos_token_id
-        return None if o.cumulative_logprob is None else text_logprob(
+        return None if o.cumulative_logprob is None or not stopped else text_logprob(
             self.tokenizer, o.text, list(o.token_ids), o.cumulative_logprob, stopped)  # fmt: skip
 
     def load_weights(self, named_tensors: Iterable[tuple[str, torch.Tensor]]) -> None:

@@ -86,13 +86,12 @@ def test_pairs_take_max_and_min_and_drop_full_ties():
     assert rows["c"]["prompt"] == "p-c"
 
 
-def test_an_answer_cut_at_the_length_limit_carries_no_sampler_logprob():
+def test_pairs_carry_each_answers_sampler_logprob_as_the_engine_gave_it():
     t = samples([("a", 0, 0.2), ("a", 1, 0.9), ("c", 0, 0.0), ("c", 1, 1.0)])
-    finish = ["stop", "length", "length", "stop"]  # a's chosen and c's rejected were cut
-    t = t.set_column(t.schema.get_field_index("finish_reason"), "finish_reason", pa.array(finish, pa.string()))
+    t = t.set_column(t.schema.get_field_index("logprob_sum"), "logprob_sum", pa.array([-1.0, None, -3.0, -4.0]))
     rows = {r["prompt_id"]: r for r in max_min_pairs(t, "rm")[0].to_pylist()}
     assert (rows["a"]["sampler_logps_chosen"], rows["a"]["sampler_logps_rejected"]) == (None, -1.0)
-    assert (rows["c"]["sampler_logps_chosen"], rows["c"]["sampler_logps_rejected"]) == (-1.0, None)
+    assert (rows["c"]["sampler_logps_chosen"], rows["c"]["sampler_logps_rejected"]) == (-4.0, -3.0)
 
 
 def test_nonfinite_rewards_are_quarantined():

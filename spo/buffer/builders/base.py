@@ -44,13 +44,8 @@ def max_min_pairs(samples: pa.Table, scorer: str) -> tuple[pa.Table, int]:
 
 
 def sampler_logps(side: pa.Table) -> pa.Array:
-    """The engine's log-prob of each answer, or null for an answer cut at the length limit: the learner scores
-    an answer followed by EOS, which the engine never sampled there."""
-    lp = side.column("logprob_sum_first")
-    if "finish_reason_first" not in side.column_names:
-        return lp
-    cut = pc.fill_null(pc.not_equal(side.column("finish_reason_first"), "stop"), False)
-    return pc.if_else(cut, pa.scalar(None, pa.float64()), lp)
+    """The engine's log-prob of each answer as the learner scores it (null where the engine gave none)."""
+    return side.column("logprob_sum_first")
 
 
 def assemble(best: pa.Table, worst: pa.Table, reward: str) -> tuple[pa.Table, int]:
