@@ -27,7 +27,8 @@ def test_generator_pool_samples_n_per_prompt(tiny_policy):
         assert set(table.column("policy_version").to_pylist()) == {0}
         rows = table.to_pylist()
         assert all(1 <= r["n_tokens"] <= 12 for r in rows)
-        assert all(r["logprob_sum"] < 0 for r in rows)
+        # the hf engine knows no log-prob of the EOS the learner appends to an answer cut at the limit
+        assert all(r["logprob_sum"] < 0 if r["finish_reason"] == "stop" else r["logprob_sum"] is None for r in rows)
         assert all(r["finish_reason"] in ("stop", "length") for r in rows)
         assert any(r["finish_reason"] == "stop" for r in rows)  # the warmed-up policy answers and stops
         # Same seed, other worker: identical samples (seeding is per call, not per actor).
