@@ -163,14 +163,14 @@ class ReplayBuffer(Placed):
         now = observations(stats, table, self.selector, self.primary, self.selection.min_reward_spread, version)
         history = read_history(self.run_dir, iteration, self.selector, self.primary, self.selection.min_reward_spread)
         history = now if history is None else pa.concat_tables([history, now.cast(history.schema)])
-        generated = pc.is_in(table.column("prompt_id"), value_set=ids)
-        left, kept = table.filter(pc.invert(generated)), table.filter(generated)
-        cands = candidates_table(left.column("prompt_id").to_pylist(), np.asarray(left.column("features").to_pylist()),
-                                 version)  # fmt: skip
-        return self._rank(iteration, cands, history, version, kept, seed=(self.seed * 7919 + iteration) * 31 + wave)
+        is_generated = pc.is_in(table.column("prompt_id"), value_set=ids)
+        left = table.filter(pc.invert(is_generated)).select(["prompt_id", "features", "policy_version"])
+        return self._rank(iteration, left, history, version, table.filter(is_generated),
+                          seed=(self.seed * 7919 + iteration) * 31 + wave)  # fmt: skip
 
-    def _rank(self, iteration: int, cands: pa.Table, history, version: int, done: pa.Table | None, seed: int) -> dict:
-        """Predict, keep by the prompt policy, and rank ``cands``, after the rows already generated (``done``)."""
+    def _rank(self, iteration: int, cands: pa.Table, history, version: int, generated: pa.Table | None,
+              seed: int) -> dict:  # fmt: skip
+        """Predict, keep by the prompt policy, and rank ``cands``, after the rows already generated."""
         d, ids = self.difficulty, cands.column("prompt_id").to_pylist()
         pred = PREDICTORS.get(d.predictor)(cands, history, version, d)
         known = pred.filter(pc.invert(pc.is_null(pred.column("predicted_difficulty"))))
@@ -182,7 +182,7 @@ class ReplayBuffer(Placed):
         predicted_ids = set(known.column("prompt_id").to_pylist())
         eligible = [pid in kept or pid not in predicted_ids for pid in ids]
         order = rank(pred.column("predicted_usable").to_pylist(), eligible, d.explore, seed)
-        offset = 0 if done is None else done.num_rows
+        offset = 0 if generated is None else generated.num_rows
         position = {row: offset + k for k, (row, _) in enumerate(order)}
         out = cands  # predictions come row for row in the candidates' order
         for name in pred.column_names[1:]:
@@ -191,8 +191,8 @@ class ReplayBuffer(Placed):
         out = out.append_column("eligible", pa.array(eligible))
         out = out.append_column("rank", pa.array([position.get(i) for i in range(len(ids))], pa.int64()))
         out = out.append_column("explored", pa.array([i in explored for i in range(len(ids))]))
-        if done is not None:
-            out = pa.concat_tables([done, out.cast(done.schema)])
+        if generated is not None:
+            out = pa.concat_tables([generated, out.cast(generated.schema)])
         out = out.sort_by("prompt_id")
         write_parquet(out, self.run_dir / f"iter_{iteration}" / "candidates.parquet")
         self._predicted[iteration] = out
