@@ -48,26 +48,35 @@ def _nodes(placed: dict, *roles: str) -> set[str]:
 ROLLOUT = ["prompts_per_iteration=48", "generator.chunk_size=4", "generator.max_new_tokens=24"]
 
 
-def test_a_node_lost_mid_rollout_its_scorer_returns_on_a_surviving_node(gpu_cluster, tmp_path, cache_dir):
-    for attempt in range(4):  # Ray picks among feasible nodes at random: the test needs the scorer on a node alone
+def _start_scorer_alone(tmp_path, cache_dir, preset: str, apart: tuple[str, ...], *overrides: str):
+    """A started runner and the node of one of its scorers that holds none of the ``apart`` roles. Ray picks
+    among feasible nodes at random (a CPU-only buffer lands anywhere), so this restarts up to 4 times."""
+    for attempt in range(4):
         run_dir = tmp_path / f"run{attempt}"
-        cfg = preset_config(run_dir, cache_dir, "qwen_ladder", f"cluster.address={gpu_cluster.address}", *ROLLOUT)
-        total = 48 * cfg.generator.n_samples
+        cfg = preset_config(run_dir, cache_dir, preset, *overrides)
         runner = SelfPlayRunner(cfg)
         runner.start()
         placed = _placed(run_dir)
-        victim = placed["scorers/armorm"][0]["node"]
-        if victim not in _nodes(placed, "generators", "learner", "buffer"):
-            break
+        taken = _nodes(placed, *apart)
+        alone = [(role, a["node"]) for role, actors in placed.items() if role.startswith("scorers/") for a in actors
+                 if a["node"] not in taken]  # fmt: skip
+        if alone:
+            return cfg, run_dir, runner, *alone[0]
         runner.shutdown()
-    else:
-        pytest.fail(f"Ray placed the scorer beside another role on 4 starts; this test needs it alone: {placed}")
+    pytest.fail(f"Ray placed every scorer beside one of {apart} on 4 starts; this test needs one apart: {placed}")
+
+
+def test_a_node_lost_mid_rollout_its_scorer_returns_on_a_surviving_node(gpu_cluster, tmp_path, cache_dir):
+    cfg, run_dir, runner, role, victim = _start_scorer_alone(
+        tmp_path, cache_dir, "qwen_ladder", ("generators", "learner", "buffer"), f"cluster.address={gpu_cluster.address}",
+        *ROLLOUT)  # fmt: skip
+    total = 48 * cfg.generator.n_samples
     try:
         runner.initial_stages()
         queued = _remove_mid_rollout(gpu_cluster, runner, victim)
         runner.iterate(0)
         assert len(queued) > 12  # the node went after 6 of the rollout's 12 chunks (the evaluation's came later)
-        scorer = ray.get(runner.scorers.workers["armorm"][0].placement.remote())
+        scorer = ray.get(runner.scorers.workers[role.split("/")[1]][0].placement.remote())
         assert scorer["node"] != victim and len(scorer["gpus"]) == cfg.cluster.scorer_gpus  # back, with its GPU
         samples = pq.read_table(run_dir / "iter_0" / "samples.parquet")
         keys = list(zip(*(samples.column(k).to_pylist() for k in SAMPLE_KEY)))
@@ -82,14 +91,10 @@ def test_a_node_lost_mid_rollout_its_scorer_returns_on_a_surviving_node(gpu_clus
 
 def test_a_node_lost_mid_rollout_with_no_room_left_fails_naming_what_is_missing(gpu_cluster, tmp_path, cache_dir):
     """paper_difficulty takes all 12 GPUs: its scorers cannot come back, and the rollout says so in time."""
-    run_dir = tmp_path / "run"
-    cfg = preset_config(run_dir, cache_dir, "paper_difficulty", f"cluster.address={gpu_cluster.address}", *ROLLOUT,
-                        "cluster.restart_timeout_s=10")  # fmt: skip
-    runner = SelfPlayRunner(cfg)
-    runner.start()
+    _, run_dir, runner, _, victim = _start_scorer_alone(
+        tmp_path, cache_dir, "paper_difficulty", ("generators", "buffer"), f"cluster.address={gpu_cluster.address}",
+        *ROLLOUT, "cluster.restart_timeout_s=10")  # fmt: skip
     try:
-        victim = _placed(run_dir)["scorers/skywork"][0]["node"]
-        assert victim not in _nodes(_placed(run_dir), "generators", "buffer")
         runner.initial_stages()
         _remove_mid_rollout(gpu_cluster, runner, victim)
         started = time.monotonic()
