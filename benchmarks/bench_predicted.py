@@ -11,7 +11,9 @@ predictor's quality, and offline, history vs learned vs both (``spo analyze pred
 
 ``--model tiny_revisit``: 256 training prompts, so each recurs every other iteration (history applies).
 ``--model tiny_exact``, ``tiny_exact_wave`` and ``tiny_exact_revisit``: the same with the pass/fail reward (``reward=sort_exact``),
-where a prompt is unusable when its samples all pass or all fail.
+where a prompt is unusable when its samples all pass or all fail; ``tiny_exact_revisit_pass`` reads history as a
+Beta posterior of each prompt's pass rate (``difficulty.history_usable=pass_rate``). On pass/fail settings the
+offline figures give history and both under each way of reading history.
 ``--model smollm2``: the demo's experiment (``make demo-models`` first), where a prompt is unusable when its
 samples all tie under the rule reward (``min_reward_spread`` 0). Its predicted arm generates in chunks of
 8 prompts: a wave is never smaller than one generator call, and the demo's call of 32 prompts would exceed
@@ -58,6 +60,10 @@ MODELS = {
     # the same, the predictor refit after every wave (the first iteration is ranked from its second wave on)
     "tiny_exact_wave": Setting(EXACT, ("difficulty.refit=wave",), "6", "128", 5.0),
     "tiny_exact_revisit": Setting((*EXACT, "task.n_train=256"), (), "6", "128", 5.0),
+    # the same, history read as a Beta posterior of each prompt's pass rate (MoPPS) instead of its share of usable visits
+    "tiny_exact_revisit_pass": Setting(
+        (*EXACT, "task.n_train=256"), ("difficulty.history_usable=pass_rate",), "6", "128", 5.0
+    ),
     "smollm2": Setting(("experiment=smollm2_ifeval",), ("generator.chunk_size=8",), "4", "24", 2.5),
 }
 
@@ -107,8 +113,9 @@ def main() -> None:
                            f"prompts_per_iteration={budget}", "difficulty.source=predicted",
                            f"difficulty.oversample={oversample}")  # fmt: skip
             out["runs"][seed] = {"posthoc": post, "predicted": summary(pred_dir), "budget": budget}
-            for name in ("history", "learned", "both"):
-                out["offline"] += [{"seed": seed, **r} for r in evaluate(pred_dir, name)]
+            usables = ("share", "pass_rate") if "reward=sort_exact" in both else ("share",)
+            for name, how in [("learned", None)] + [(n, h) for n in ("history", "both") for h in usables]:
+                out["offline"] += [{"seed": seed, **r} for r in evaluate(pred_dir, name, history_usable=how)]
             p = out["runs"][seed]
             print(f"seed {seed}: budget {budget}; tokens per pair post-hoc {post['tokens_per_pair']:.1f}, "
                   f"predicted {p['predicted']['tokens_per_pair']:.1f}; held-out {post['heldout'][-1]:.3f} vs "

@@ -167,7 +167,8 @@ def _analyze_predict(args) -> str | list:
 
     names = ["history", "learned", "both"] if args.predictor == "all" else [args.predictor]
     rows = [r for run in expand_runs(args.runs) for name in names
-            for r in evaluate(run, name, args.min_reward_spread, args.discount)]  # fmt: skip
+            for r in evaluate(run, name, args.min_reward_spread, discount=args.discount,
+                              history_usable=args.history_usable)]  # fmt: skip
     return rows if args.json else format_rows(rows)
 
 
@@ -298,6 +299,8 @@ def _analysis_commands(sub) -> None:
     pr.add_argument("--predictor", default="all", choices=["history", "learned", "both", "all"])
     pr.add_argument("--min-reward-spread", type=float, help="usable-pair threshold (default: the run's own)")
     pr.add_argument("--discount", type=float, help="weight per policy version of age (default: the run's own)")
+    pr.add_argument("--history-usable", choices=["share", "pass_rate"],
+                    help="how history gives a usable pair's chance (default: the run's own)")  # fmt: skip
     s = _runs_parser(analyze, "sweep", "aggregate a fraction-pruned x model-size sweep", _analyze_sweep)
     s.add_argument("--out", help="folder for the PNG plots ('' for none; default: <the runs' parent>/analysis/sweep)")
 

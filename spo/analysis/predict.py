@@ -21,9 +21,10 @@ from spo.buffer.prediction import quality
 from spo.plugins import PREDICTORS
 
 
-def evaluate(run: Path, predictor: str, min_spread: float | None = None, discount: float | None = None) -> list[dict]:
+def evaluate(run: Path, predictor: str, min_spread: float | None = None, **difficulty) -> list[dict]:
     """One row per predicted iteration: ``iteration``, ``predictor``, ``history_prompts`` and the
-    :func:`~spo.buffer.prediction.quality` figures."""
+    :func:`~spo.buffer.prediction.quality` figures. ``difficulty`` overrides fields of the run's own
+    ``difficulty`` config (``discount``, ``history_usable``; ``None`` keeps the run's)."""
     run = Path(run)
     if not (run / "config.yaml").exists():
         raise ValueError(f"{run}: not a run directory (no config.yaml)")
@@ -33,7 +34,8 @@ def evaluate(run: Path, predictor: str, min_spread: float | None = None, discoun
     spread = min_spread if min_spread is not None else (cfg.get("selection") or {}).get("min_reward_spread", 0.0)
     known = {f.name for f in DifficultyConfig.__dataclass_fields__.values()}
     dcfg = DifficultyConfig(**{k: v for k, v in (cfg.get("difficulty") or {}).items() if k in known})
-    dcfg = replace(dcfg, discount=discount) if discount is not None else dcfg
+    dcfg = replace(dcfg, **{k: v for k, v in difficulty.items() if v is not None})
+    dcfg.validate()
     iters = sorted(int(p.name.split("_")[1]) for p in run.glob("iter_*") if (p / "prompts.parquet").exists())
     obs = {k: iteration_observations(run, k, scorer, primary, spread) for k in iters}
     rows = []
@@ -43,7 +45,8 @@ def evaluate(run: Path, predictor: str, min_spread: float | None = None, discoun
         q = quality(pred.column("predicted_difficulty").to_pylist(), obs[k].column("difficulty").to_pylist(),
                     pred.column("predicted_usable").to_pylist(), obs[k].column("usable").to_pylist())  # fmt: skip
         share = pc.mean(obs[k].column("usable")).as_py()
-        rows.append({"run": run.name, "iteration": k, "predictor": predictor, "history_prompts": history.num_rows,
+        rows.append({"run": run.name, "iteration": k, "predictor": predictor, "history_usable": dcfg.history_usable,
+                     "history_prompts": history.num_rows,
                      "prompts": obs[k].num_rows, "usable_share": share, **q})  # fmt: skip
     return rows
 

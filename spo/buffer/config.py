@@ -107,7 +107,9 @@ class DifficultyConfig:
     predictor after every wave on what the iteration's prompts gave so far and ranks the rest again (the
     first iteration, with no history, is then ranked from its second wave on); ``iteration`` (the default)
     ranks once. On the pass/fail tiny task wave refits did not lower tokens per trained pair
-    (``benchmarks/results/predicted.md``).
+    (``benchmarks/results/predicted.md``). ``history_usable`` is how a prompt's past gives its chance of a
+    usable pair: ``share`` of usable visits, or ``pass_rate`` (a pass/fail pair scorer: a Beta posterior of
+    its pass rate; :mod:`spo.buffer.predictors.history`).
     """
 
     source: str = "current"
@@ -121,6 +123,7 @@ class DifficultyConfig:
     discount: float = 0.5
     min_observations: int = 16
     refit: str = "iteration"
+    history_usable: str = "share"
 
     def validate(self, key: str = "difficulty") -> None:
         require(self.source in DIFFICULTY_SOURCES, f"{key}.source", f"must be one of {DIFFICULTY_SOURCES}")
@@ -135,4 +138,6 @@ class DifficultyConfig:
         require(0 <= self.explore <= 1, f"{key}.explore", f"must be in [0, 1], got {self.explore}")
         require(0 < self.discount <= 1, f"{key}.discount", f"must be in (0, 1], got {self.discount}")
         require(self.refit in ("wave", "iteration"), f"{key}.refit", f"must be wave or iteration, got {self.refit!r}")
+        require(self.history_usable in ("share", "pass_rate"), f"{key}.history_usable",
+                f"must be share or pass_rate, got {self.history_usable!r}")  # fmt: skip
         require(self.min_observations >= 2, f"{key}.min_observations", f"must be >= 2, got {self.min_observations}")

@@ -39,12 +39,15 @@ def usable(prompts: pa.Table, scorer: str, min_spread: float) -> np.ndarray:
 def observations(prompts: pa.Table, features: pa.Table, scorer: str, pair_scorer: str, min_spread: float,
                  version: int) -> pa.Table:  # fmt: skip
     """One iteration's observations: ``prompt_id``, ``policy_version``, ``difficulty`` (mean ``scorer``
-    reward), ``usable`` (spread of ``pair_scorer``), and ``features`` (joined from ``features``)."""
+    reward), ``usable`` (spread of ``pair_scorer``), ``pair_mean`` (mean ``pair_scorer`` reward),
+    ``n_samples``, and ``features`` (joined from ``features``)."""
     obs = pa.table({
         "prompt_id": prompts.column("prompt_id"),
         "policy_version": pa.array([version] * prompts.num_rows, pa.int64()),
         "difficulty": pc.cast(prompts.column(difficulty_col(scorer)), pa.float64()),
         "usable": pa.array(usable(prompts, pair_scorer, min_spread)),
+        "pair_mean": pc.cast(prompts.column(difficulty_col(pair_scorer)), pa.float64()),
+        "n_samples": pc.cast(prompts.column("n_samples"), pa.int64()),
     })  # fmt: skip
     vectors = dict(zip(features.column("prompt_id").to_pylist(), features.column("features").to_pylist()))
     feats = pa.array([vectors.get(pid) for pid in obs.column("prompt_id").to_pylist()], pa.list_(pa.float64()))

@@ -48,6 +48,9 @@ def test_predicted_difficulty_ranks_before_generating_and_stops_at_the_budget(tm
     assert [r["iteration"] for r in rows] == [1, 2] and [r["history_prompts"] for r in rows] == [
         select[0]["prompts"], select[0]["prompts"] + select[1]["prompts"]]  # fmt: skip
     assert rows[0]["usable_auc"] == pytest.approx(select[1]["usable_auc"])  # explored rows included in both
+    # the pass-rate posterior reads pass/fail rewards only; the tiny task's graded reward is refused by name
+    assert main(["analyze", "predict", str(run_dir), "--predictor", "history", "--history-usable", "pass_rate"]) == 2
+    assert "needs a pass/fail pair scorer: prompt" in capsys.readouterr().err
 
 
 @pytest.mark.usefixtures("ray_cluster")

@@ -149,7 +149,7 @@ def test_predicted_difficulty_config_is_checked():
     validate(make_config("difficulty.source=predicted", "generator=vllm", "difficulty.features=text"))
     for bad, key in (("difficulty.oversample=0.5", "oversample"), ("difficulty.explore=1.5", "explore"),
                      ("difficulty.predictor=oracle", "predictor"), ("selection.min_reward_spread=-1", "spread"),
-                     ("difficulty.refit=epoch", "refit")):  # fmt: skip
+                     ("difficulty.refit=epoch", "refit"), ("difficulty.history_usable=mean", "history_usable")):  # fmt: skip
         with pytest.raises(ConfigError, match=key):
             validate(make_config("difficulty.source=predicted", bad))
 
