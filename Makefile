@@ -104,8 +104,8 @@ test-studies: $(STAMP)
 # Each benchmark writes benchmarks/results/<name>.json; report.py renders them into results/README.md.
 # bench_overlap runs the tiny experiment in every pipeline mode, 3 seeds (about 15 minutes on 2 cores);
 # bench_predicted, predicted against post-hoc selection, 3 seeds (about 10 minutes), then again with prompts
-# that recur (tiny_revisit) and with a pass/fail reward (tiny_exact, tiny_exact_wave, tiny_exact_revisit: about
-# 6 minutes each),
+# that recur (tiny_revisit) and with a pass/fail reward (tiny_exact, tiny_exact_wave, tiny_exact_revisit, the last
+# also on seeds 3-5: about 6 minutes each; the pass-rate ablations' commands are in results/predicted.md),
 # and bench_predicted_stale with recurring prompts under a steady and a fast-moving policy (about 7 minutes).
 BENCHES := learner engines generation pipeline buffer sync overlap predicted
 bench: $(STAMP)
@@ -114,6 +114,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_predicted --model tiny_exact
 	$(BIN)/python -m benchmarks.bench_predicted --model tiny_exact_wave
 	$(BIN)/python -m benchmarks.bench_predicted --model tiny_exact_revisit
+	$(BIN)/python -m benchmarks.bench_predicted --model tiny_exact_revisit --first-seed 3
 	$(BIN)/python -m benchmarks.bench_predicted_stale
 	test ! -d $(MODELS)/smollm2 || $(BIN)/python -m benchmarks.bench_learner --model smollm2
 	test ! -d $(MODELS)/smollm2 || $(BIN)/python -m benchmarks.bench_dpo_step

@@ -133,7 +133,8 @@ def main() -> None:
                   f"predicted {p['predicted']['tokens_per_pair']:.1f}; held-out {post['heldout'][-1]:.3f} vs "
                   f"{p['predicted']['heldout'][-1]:.3f}", flush=True)  # fmt: skip
     out["compare"] = compare(out["runs"])
-    write_result("predicted" if args.model == "tiny" else f"predicted_{args.model}", out, args.out, args.quick)
+    name = ("predicted" if args.model == "tiny" else f"predicted_{args.model}") + (f"_from{first}" if first else "")
+    write_result(name, out, args.out, args.quick)
 
 
 def compare(runs: dict) -> dict:

@@ -26,6 +26,9 @@ ORDER = (
     "predicted_tiny_exact",
     "predicted_tiny_exact_wave",
     "predicted_tiny_exact_revisit",
+    "predicted_tiny_exact_revisit_from3",
+    "predicted_tiny_exact_revisit_pass",
+    "predicted_tiny_exact_revisit_pass_d1_from3",
     "predicted_smollm2",
     "predicted_stale",
     "buffer",
@@ -259,7 +262,8 @@ def _predicted(r: dict) -> list[str]:
     rows = [f"| {s} | {v['budget']} | {v['posthoc']['tokens_per_pair']:.1f} | {v['predicted']['tokens_per_pair']:.1f} | "
             f"{v['posthoc']['heldout'][-1]:.3f} | {v['predicted']['heldout'][-1]:.3f} |" for s, v in r["runs"].items()]  # fmt: skip
     return [
-        f"## Predicted difficulty against post-hoc selection, same pair budget ({r.get('model', 'tiny')})",
+        f"## Predicted difficulty against post-hoc selection, same pair budget ({r.get('model', 'tiny')}, "
+        f"seeds {', '.join(map(str, r['seeds']))})",
         f"Tokens per trained pair, predicted / post-hoc: {c['tokens_per_pair_ratio']['mean']:.2f}; held-out reward "
         f"difference per iteration {d['mean']:+.3f} (CI {d['ci'][0]:+.3f} to {d['ci'][1]:+.3f}, bootstrap over seeds).",
         "",
@@ -312,6 +316,9 @@ SECTIONS = {
     "predicted_tiny_exact": _predicted,
     "predicted_tiny_exact_wave": _predicted,
     "predicted_tiny_exact_revisit": _predicted,
+    "predicted_tiny_exact_revisit_from3": _predicted,
+    "predicted_tiny_exact_revisit_pass": _predicted,
+    "predicted_tiny_exact_revisit_pass_d1_from3": _predicted,
     "predicted_smollm2": _predicted,
     "predicted_stale": _stale,
 }
