@@ -59,6 +59,7 @@ class ReplayBuffer(Placed):
         self._candidates: dict[int, pa.Table] = {}
         self._pairs: dict[int, pa.Table] = {}
         self._predicted: dict[int, pa.Table] = {}  # difficulty.source=predicted: each iteration's candidates
+        self._history: tuple[int, pa.Table | None] | None = None  # (iteration, observations of those before it)
 
     def _first(self, samples: pa.Table, k: int) -> pa.Table:
         """Each pool's first ``k`` samples of every prompt (pool j numbers its samples from j * n_samples)."""
@@ -145,8 +146,16 @@ class ReplayBuffer(Placed):
         if embeddings is not None:
             feats = np.hstack([np.asarray(embeddings, dtype=np.float64), feats])
         cands = candidates_table([r["prompt_id"] for r in rows], feats, version)
-        history = read_history(self.run_dir, iteration, self.selector, self.primary, self.selection.min_reward_spread)
-        return self._rank(iteration, cands, history, version, None, seed=self.seed * 7919 + iteration)
+        return self._rank(iteration, cands, self._history_before(iteration), version, None,
+                          seed=self.seed * 7919 + iteration)  # fmt: skip
+
+    def _history_before(self, iteration: int) -> pa.Table | None:
+        """The observations of iterations before ``iteration``, read from the run directory once per iteration
+        (every wave's refit reuses them)."""
+        if self._history is None or self._history[0] != iteration:
+            spread = self.selection.min_reward_spread
+            self._history = (iteration, read_history(self.run_dir, iteration, self.selector, self.primary, spread))
+        return self._history[1]
 
     def rerank(self, iteration: int, done: list[str], wave: int) -> dict:
         """Refit the predictor with what this iteration's generated prompts (``done``) gave so far, and rank
@@ -161,7 +170,7 @@ class ReplayBuffer(Placed):
             raise ValueError(f"iteration {iteration}: none of its {len(done)} generated prompts is collected")
         stats = self._stats(samples)
         now = observations(stats, table, self.selector, self.primary, self.selection.min_reward_spread, version)
-        history = read_history(self.run_dir, iteration, self.selector, self.primary, self.selection.min_reward_spread)
+        history = self._history_before(iteration)
         history = now if history is None else pa.concat_tables([history, now.cast(history.schema)])
         is_generated = pc.is_in(table.column("prompt_id"), value_set=ids)
         left = table.filter(pc.invert(is_generated)).select(["prompt_id", "features", "policy_version"])

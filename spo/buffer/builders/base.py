@@ -43,11 +43,6 @@ def max_min_pairs(samples: pa.Table, scorer: str) -> tuple[pa.Table, int]:
     return assemble(best, worst, reward)
 
 
-def sampler_logps(side: pa.Table) -> pa.Array:
-    """The engine's log-prob of each answer as the learner scores it (null where the engine gave none)."""
-    return side.column("logprob_sum_first")
-
-
 def assemble(best: pa.Table, worst: pa.Table, reward: str) -> tuple[pa.Table, int]:
     """Pairs from per-prompt chosen (``best``) and rejected (``worst``) rows; drops non-positive margins."""
     chosen_r = best.column(f"{reward}_first")
@@ -69,8 +64,9 @@ def assemble(best: pa.Table, worst: pa.Table, reward: str) -> tuple[pa.Table, in
             "iteration": best.column("iteration_first"),
             "policy_version_chosen": best.column("policy_version_first"),
             "policy_version_rejected": worst.column("policy_version_first"),
-            "sampler_logps_chosen": sampler_logps(best),
-            "sampler_logps_rejected": sampler_logps(worst),
+            # the engine's log-prob of each answer as the learner scores it (null where the engine gave none)
+            "sampler_logps_chosen": best.column("logprob_sum_first"),
+            "sampler_logps_rejected": worst.column("logprob_sum_first"),
         },
         schema=pairs_schema(),
     )
