@@ -61,7 +61,7 @@ def test_report_renders_every_benchmark(results):
         "## Pipeline",
         "## Replay buffer",
         "## Weight sync",
-        "## Predicted difficulty against post-hoc selection, same pair budget (tiny)",
+        "## Predicted difficulty against post-hoc selection, same pair budget (tiny, seeds 0)",
         "## Stale history",
     ):
         assert title in text
