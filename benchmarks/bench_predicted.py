@@ -32,6 +32,7 @@ import numpy as np
 from benchmarks.common import cache_dir, compose_config, parse_args, write_result
 from spo.analysis.predict import evaluate
 from spo.analysis.stats import cluster_bootstrap_ci
+from spo.buffer.config import HISTORY_USABLE
 from spo.io import read_jsonl
 from spo.runner import SelfPlayRunner
 
@@ -125,7 +126,7 @@ def main() -> None:
                            f"prompts_per_iteration={budget}", "difficulty.source=predicted",
                            f"difficulty.oversample={oversample}")  # fmt: skip
             out["runs"][seed] = {"posthoc": post, "predicted": summary(pred_dir), "budget": budget}
-            usables = ("share", "pass_rate") if "reward=sort_exact" in both else ("share",)
+            usables = HISTORY_USABLE if "reward=sort_exact" in both else ("share",)
             for name, how in [("learned", None)] + [(n, h) for n in ("history", "both") for h in usables]:
                 out["offline"] += [{"seed": seed, **r} for r in evaluate(pred_dir, name, history_usable=how)]
             p = out["runs"][seed]

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from spo.analysis.runs import RENAMED_KEYS, expand_runs, load_run, resolve_run
+from spo.buffer.config import HISTORY_USABLE
 from spo.reward.rm_cli import add_rm_commands
 
 
@@ -299,7 +300,7 @@ def _analysis_commands(sub) -> None:
     pr.add_argument("--predictor", default="all", choices=["history", "learned", "both", "all"])
     pr.add_argument("--min-reward-spread", type=float, help="usable-pair threshold (default: the run's own)")
     pr.add_argument("--discount", type=float, help="weight per policy version of age (default: the run's own)")
-    pr.add_argument("--history-usable", choices=["share", "pass_rate"],
+    pr.add_argument("--history-usable", choices=HISTORY_USABLE,
                     help="how history gives a usable pair's chance (default: the run's own)")  # fmt: skip
     s = _runs_parser(analyze, "sweep", "aggregate a fraction-pruned x model-size sweep", _analyze_sweep)
     s.add_argument("--out", help="folder for the PNG plots ('' for none; default: <the runs' parent>/analysis/sweep)")

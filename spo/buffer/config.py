@@ -15,6 +15,7 @@ SAMPLINGS = ("greedy", "weighted")
 IMPLICIT_FORMS = ("length_normalized", "dpo")
 DIFFICULTY_SOURCES = ("current", "frozen", "file", "predicted")
 FEATURES = ("policy", "text")
+HISTORY_USABLE = ("share", "pass_rate")  # spo.buffer.predictors.history.READERS
 
 
 @dataclass
@@ -138,6 +139,6 @@ class DifficultyConfig:
         require(0 <= self.explore <= 1, f"{key}.explore", f"must be in [0, 1], got {self.explore}")
         require(0 < self.discount <= 1, f"{key}.discount", f"must be in (0, 1], got {self.discount}")
         require(self.refit in ("wave", "iteration"), f"{key}.refit", f"must be wave or iteration, got {self.refit!r}")
-        require(self.history_usable in ("share", "pass_rate"), f"{key}.history_usable",
-                f"must be share or pass_rate, got {self.history_usable!r}")  # fmt: skip
+        require(self.history_usable in HISTORY_USABLE, f"{key}.history_usable",
+                f"must be one of {HISTORY_USABLE}, got {self.history_usable!r}")  # fmt: skip
         require(self.min_observations >= 2, f"{key}.min_observations", f"must be >= 2, got {self.min_observations}")

@@ -6,8 +6,12 @@ import pyarrow as pa
 import pytest
 from scipy import stats
 
-from spo.buffer.config import DifficultyConfig
-from spo.buffer.predictors.history import beta_moment, history, pass_prior, passes
+from spo.buffer.config import HISTORY_USABLE, DifficultyConfig
+from spo.buffer.predictors.history import READERS, beta_moment, history, pass_prior, passes
+
+
+def test_every_accepted_history_usable_has_a_reader():
+    assert set(READERS) == set(HISTORY_USABLE)
 
 
 def observed(rows):

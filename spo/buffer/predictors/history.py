@@ -62,10 +62,25 @@ def pass_prior(s: np.ndarray, n: np.ndarray, w: np.ndarray) -> tuple[float, floa
     return m * k, (1 - m) * k
 
 
-def _usable_pass_rate(rows: list[int], w: np.ndarray, s: np.ndarray, n: np.ndarray, prior) -> float:
-    a, b = prior[0] + float(np.sum(w * s[rows])), prior[1] + float(np.sum(w * (n[rows] - s[rows])))
-    last = int(n[rows][-1])
-    return 1 - beta_moment(a, b, last) - beta_moment(b, a, last)
+def _share_reader(observed: pa.Table, version: int, cfg):
+    ok = observed.column("usable").to_numpy(zero_copy_only=False).astype(float)
+    return lambda rows, w: float((np.sum(w * ok[rows]) + 1) / (np.sum(w) + 2))
+
+
+def _pass_rate_reader(observed: pa.Table, version: int, cfg):
+    s, n = passes(observed)
+    a0, b0 = pass_prior(s, n, recency_weights(observed.column("policy_version").to_numpy(), version, cfg.discount))
+
+    def usable(rows: list[int], w: np.ndarray) -> float:
+        a, b = a0 + float(np.sum(w * s[rows])), b0 + float(np.sum(w * (n[rows] - s[rows])))
+        last = int(n[rows][-1])
+        return 1 - beta_moment(a, b, last) - beta_moment(b, a, last)
+
+    return usable
+
+
+# difficulty.history_usable -> reader(observed, version, cfg) -> usable(rows, weights): a prompt's chance of a pair
+READERS = {"share": _share_reader, "pass_rate": _pass_rate_reader}
 
 
 @plugin(needs_features=False)
@@ -81,18 +96,11 @@ def history(candidates: pa.Table, observed: pa.Table | None, version: int, cfg) 
         past.setdefault(pid, []).append(i)
     versions = observed.column("policy_version").to_numpy()
     diff = observed.column("difficulty").to_numpy(zero_copy_only=False)
-    ok = observed.column("usable").to_numpy(zero_copy_only=False).astype(float)
-    if cfg.history_usable == "pass_rate":
-        s, k = passes(observed)
-        prior = pass_prior(s, k, recency_weights(versions, version, cfg.discount))
+    usable = READERS[cfg.history_usable](observed, version, cfg)
     for j, pid in enumerate(ids.to_pylist()):
         rows = past.get(pid)
         if rows:
             w = recency_weights(versions[rows], version, cfg.discount)
-            d[j] = float(np.sum(w * diff[rows]) / np.sum(w))
-            if cfg.history_usable == "pass_rate":
-                u[j] = _usable_pass_rate(rows, w, s, k, prior)
-            else:
-                u[j] = float((np.sum(w * ok[rows]) + 1) / (np.sum(w) + 2))
+            d[j], u[j] = float(np.sum(w * diff[rows]) / np.sum(w)), usable(rows, w)
             c[j], source[j] = float(np.sum(w)), "history"
     return predictions(ids, d, u, c, source)
