@@ -35,6 +35,7 @@ from spo.errors import ConfigError
 from spo.eval.reference import load_reference_answers
 from spo.eval.stages import HeldoutStages
 from spo.io import atomic_file
+from spo.learner.group import StateSave
 from spo.metrics import MetricsLog, format_table, iteration_line, progress_line, saved_compute
 from spo.plugins import PIPELINES
 from spo.predicted_rollout import predicted_rollout
@@ -93,6 +94,7 @@ class SelfPlayRunner:
         self.heldout = HeldoutStages(cfg, self.run_dir, self.heldout_prompts, self.reference_answers)
         self.pipeline = PIPELINES.get(cfg.pipeline.mode)(self)
         self.tally = RoleTally()
+        self.state_saves: dict[int, StateSave] = {}  # iteration -> its learner state being saved
         self.loop_started = time.perf_counter()  # reset when the iterations start
 
     # ----------------------------------------------------------------- set-up
@@ -123,6 +125,9 @@ class SelfPlayRunner:
         self.metrics.close()
         if getattr(self, "roles", None) is not None:
             self.roles.shutdown()
+        for save in self.state_saves.values():  # never waited for: the iteration is not complete
+            save.discard()
+        self.state_saves.clear()
         if getattr(self, "_owns_ray", False):
             ray.shutdown()
 
@@ -231,7 +236,8 @@ class SelfPlayRunner:
         return {"sync_s": time.perf_counter() - start, "policy_version": min(versions)}
 
     def checkpoint(self, iteration: int) -> dict:
-        """Save an HF checkpoint of the policy after ``iteration``, and the learner's full training state.
+        """Save an HF checkpoint of the policy after ``iteration``, and start saving the learner's full training
+        state, which :meth:`complete` waits for (meanwhile the other roles go on: the held-out evaluation).
 
         The generators are told that checkpoint holds their current policy (a restarted one loads it).
         """
@@ -239,7 +245,7 @@ class SelfPlayRunner:
         path = checkpoint_dir(self.run_dir, iteration)
         self.learner.save_checkpoint(str(path))
         self.generators.set_policy(iteration + 1, str(path))
-        self.learner.save_state(str(learner_state_dir(self.run_dir, iteration)))
+        self.state_saves[iteration] = self.learner.save_state(str(learner_state_dir(self.run_dir, iteration)))
         return {"checkpoint_s": time.perf_counter() - start}
 
     def score_reference_answers(self) -> dict | None:
@@ -355,8 +361,9 @@ class SelfPlayRunner:
         return values
 
     def complete(self, iteration: int, row: dict) -> None:
-        """Write the iteration's summary row (with the time since the previous one completed, and each role's
-        idle fraction in it) and mark the iteration complete."""
+        """Wait for the iteration's training state to be saved, write its summary row (with the time since the
+        previous one completed, and each role's idle fraction in it) and mark the iteration complete."""
+        row["state_wait_s"] = self.state_saves.pop(iteration).wait()
         row.update(self.tally.take(), elapsed_s=time.perf_counter() - self.loop_started)
         d = self.cfg.difficulty
         if d.source != "current":  # against generating every prompt (frozen, file) or every candidate (predicted)

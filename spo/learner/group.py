@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import ray
@@ -108,13 +109,14 @@ class LearnerGroup:
         """``(name, full shape, dtype)`` of every parameter, in order."""
         return ray.get(self.workers[0].parameter_specs.remote())
 
-    def save_state(self, path: str) -> None:
-        """Save every rank's training state into ``path``, atomically (ranks write to a temporary sibling).
+    def save_state(self, path: str) -> StateSave:
+        """Start saving every rank's training state into ``path``, atomically (ranks write to a temporary
+        sibling); :meth:`StateSave.wait` finishes it. A rank runs its calls in order, so a later call (the next
+        training step) waits for the save, while other roles go on.
 
         On several nodes ``path`` must be on storage that every rank and the driver share.
         """
-        with atomic_dir(path) as tmp:
-            self._gather([w.save_state.remote(str(tmp)) for w in self.workers], "saving state")
+        return StateSave(self, path)
 
     def load_state(self, path: str) -> None:
         """Restore every rank's training state from ``path``."""
@@ -127,3 +129,26 @@ class LearnerGroup:
         for w in self._workers:
             ray.kill(w)
         remove_placement_group(self.pg)
+
+
+class StateSave:
+    """A training-state save under way on every rank of a :class:`LearnerGroup`."""
+
+    def __init__(self, group: LearnerGroup, path: str):
+        self.group, self.path = group, path
+        self._dir = contextlib.ExitStack()
+        tmp = self._dir.enter_context(atomic_dir(path))
+        self._refs = [w.save_state.remote(str(tmp)) for w in group.workers]
+
+    def wait(self) -> float:
+        """Wait for every rank, then move the directory into place (on failure, remove it and raise); returns
+        the seconds waited."""
+        start = time.perf_counter()
+        with self._dir:
+            self.group._gather(self._refs, "saving state")
+        return time.perf_counter() - start
+
+    def discard(self) -> None:
+        """Remove the partial directory of a save that will not be waited for (the run is stopping)."""
+        with contextlib.suppress(RuntimeError), self._dir:
+            raise RuntimeError("discarded")  # leaving atomic_dir with an error removes the directory

@@ -2,8 +2,8 @@
 
 ``model.generate(num_return_sequences=n)`` copies each prompt n times before the prefill, keeps
 finished rows in the batch until the longest one ends, and sorts the whole vocabulary for top-p at
-every step. This loop prefills each prompt once and copies its KV cache n ways
-(``DynamicCache.batch_repeat_interleave``), drops finished rows from the batch and the cache, and
+every step. This loop prefills each prompt once (vocabulary logits at its last position only) and copies
+its KV cache n ways (``DynamicCache.batch_repeat_interleave``), drops finished rows from the batch and the cache, and
 applies nucleus sampling within the ``top_k`` most likely tokens when they hold the nucleus (which
 is exact: otherwise that row falls back to the full sort). Log-probs are those of the sampled tokens
 under the unwarped distribution (temperature 1, no truncation), as a teacher-forced pass gives; a row cut
@@ -81,7 +81,7 @@ def sample_shared(
     position = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
     cache = DynamicCache()
     out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position,
-                past_key_values=cache, use_cache=True)  # fmt: skip
+                past_key_values=cache, use_cache=True, logits_to_keep=1)  # fmt: skip
     logits = out.logits[:, -1, :].float().repeat_interleave(n, dim=0)
     cache.batch_repeat_interleave(n)
     mask = attention_mask.repeat_interleave(n, dim=0)
