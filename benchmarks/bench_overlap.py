@@ -138,7 +138,8 @@ def bench(model: str, seeds: list[int], cache: Path, extra: tuple, modes: tuple,
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], model=("tiny", "tiny or smollm2"), seeds=("3", "seeds per mode"),
                       modes=(",".join(MODES), "comma-separated modes; sync is always run (the reference)"),
-                      first_seed=("0", "the first seed"))  # fmt: skip
+                      first_seed=("0", "the first seed"),
+                      iterations=("", "iterations per run (default: the model's; named _it<n>)"))  # fmt: skip
     first = int(args.first_seed)
     seeds = [0] if args.quick else list(range(first, first + int(args.seeds)))
     modes = tuple(dict.fromkeys(["sync", *(["one_step_off"] if args.quick else args.modes.split(","))]))
@@ -147,7 +148,11 @@ def main() -> None:
         raise SystemExit(f"--modes: unknown {unknown}; known: {list(MODES)}")
     name = "overlap" if args.model == "tiny" else f"overlap_{args.model}"
     name += f"_from_seed{first}" if first else ""
-    result = bench(args.model, seeds, cache_dir(), QUICK if args.quick else (), modes,
+    extra = QUICK if args.quick else ()
+    if args.iterations:
+        name += f"_it{int(args.iterations)}"
+        extra = (*extra, f"iterations={int(args.iterations)}")
+    result = bench(args.model, seeds, cache_dir(), extra, modes,
                    lambda r: write_result(name, r, args.out, args.quick))  # fmt: skip
     for mode, c in result["vs_sync"].items():
         t = c["time_to_target_speedup"]
