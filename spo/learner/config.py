@@ -46,6 +46,10 @@ class LearnerConfig(LossParams):
     # (spo.learner.shared_prompt). The same log-probs and gradients up to floating-point order, for fewer
     # tokens; off by default so that runs committed before it stay bit for bit reproducible.
     share_prompt: bool = False
+    # With share_prompt: a micro-batch's pairs laid end to end in one row, without padding, each pair masked from
+    # the others, and vocabulary logits only where a response token is predicted. The same log-probs up to
+    # floating-point order.
+    padding_free: bool = False
     timeout_s: float = 1800.0
 
     def validate(self, key: str = "learner") -> None:
@@ -82,6 +86,12 @@ class LearnerConfig(LossParams):
             f"needs learner.reference=iteration_start (the sampling policy), got {self.reference!r}",
         )
         require(self.sampler_tolerance > 0, f"{key}.sampler_tolerance", "must be > 0")
+        require(not self.padding_free or self.share_prompt, f"{key}.padding_free", "needs learner.share_prompt=true")
+
+    @property
+    def layout(self) -> str:
+        """How a pair is laid out for a forward pass (:func:`spo.learner.logprobs.pair_logprobs`)."""
+        return "one_row" if self.padding_free else "shared_prompt" if self.share_prompt else "two_rows"
 
     @property
     def reference_free(self) -> bool:

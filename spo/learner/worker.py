@@ -138,7 +138,7 @@ class LearnerWorker(Placed):
         for k, batch in enumerate(batches):
             prompts = [row_conversation(b) for b in batch]
             chosen, rejected = [b["chosen"] for b in batch], [b["rejected"] for b in batch]
-            c, r, _, _ = pair_logprobs(model, self.tokenizer, prompts, chosen, rejected, self.cfg.share_prompt)
+            c, r, _, _ = pair_logprobs(model, self.tokenizer, prompts, chosen, rejected, self.cfg.layout)
             if k == 0 and checked:
                 diff = check_sampler(batch, c, r, self.cfg.sampler_tolerance)
             for b, ci, ri in zip(batch, c.cpu(), r.cpu()):  # kept on the CPU, beside the sampler's
@@ -153,7 +153,7 @@ class LearnerWorker(Placed):
     def _loss_inputs(self, batch: list[dict]) -> LossInputs:
         prompts = [row_conversation(b) for b in batch]
         chosen, rejected = [b["chosen"] for b in batch], [b["rejected"] for b in batch]
-        pc, pr, nc, nr = pair_logprobs(self.engine, self.tokenizer, prompts, chosen, rejected, self.cfg.share_prompt)
+        pc, pr, nc, nr = pair_logprobs(self.engine, self.tokenizer, prompts, chosen, rejected, self.cfg.layout)
         x = LossInputs(pc, pr, chosen_tokens=nc, rejected_tokens=nr)
         if not self.reference_free:
             x.ref_chosen = torch.stack([b["ref_chosen"] for b in batch]).to(pc.device)
@@ -263,11 +263,11 @@ class LearnerWorker(Placed):
             cols.update(ref_chosen_logps=[], ref_rejected_logps=[])
         for batch in self._micro_batches(rows):
             args = ([row_conversation(b) for b in batch], [b["chosen"] for b in batch], [b["rejected"] for b in batch])
-            c, r, nc, nr = pair_logprobs(self.engine, self.tokenizer, *args, self.cfg.share_prompt)
+            c, r, nc, nr = pair_logprobs(self.engine, self.tokenizer, *args, self.cfg.layout)
             for name, values in zip(LOGPROB_COLUMNS, (c, r, nc, nr)):
                 cols[name] += values.tolist()
             if with_reference:
-                rc, rr, _, _ = pair_logprobs(self.reference, self.tokenizer, *args, self.cfg.share_prompt)
+                rc, rr, _, _ = pair_logprobs(self.reference, self.tokenizer, *args, self.cfg.layout)
                 cols["ref_chosen_logps"] += rc.tolist()
                 cols["ref_rejected_logps"] += rr.tolist()
         keep = len(idx)

@@ -46,6 +46,7 @@ def test_default_and_tiny_configs_validate():
         ("eval.difficulty_seed=1234", "eval.difficulty_seed"),
         ("eval.difficulty_samples=-1", "eval.difficulty_samples"),
         ("learner.sampler_tolerance=0", "learner.sampler_tolerance"),
+        ("learner.padding_free=true", "learner.padding_free"),  # without learner.share_prompt
     ],
 )
 def test_invalid_values_name_the_key(override, key):
