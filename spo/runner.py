@@ -224,7 +224,7 @@ class SelfPlayRunner:
     def learn(self, iteration: int) -> dict:
         """Train the learner group on this iteration's pairs."""
         start = time.perf_counter()
-        sampler = (self.cfg.model.name, iteration) if self.cfg.learner.reference_from_sampler else None
+        sampler = (self.cfg.model.name, iteration) if self.cfg.learner.uses_sampler else None
         metrics = self.learner.train(self.buffer.pairs.remote(iteration), iteration, sampler)
         return {**metrics, "train_s": time.perf_counter() - start}
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from spo.errors import require
 from spo.plugins import LOSSES
 
-REFERENCES = ("iteration_start", "initial")
+REFERENCES = ("iteration_start", "initial", "sampling_policy")
 
 
 @dataclass
@@ -36,6 +36,10 @@ class LearnerConfig(LossParams):
     warmup_steps: int = 0
     zero_stage: int = 2
     num_ranks: int = 2
+    # iteration_start: the policy when the iteration's training starts (the sampling policy in pipeline.mode=sync);
+    # initial: the starting model; sampling_policy: the policy that sampled each pair, which with a lagging
+    # pipeline (one_step_off, async) is older than the learner: its log-probs come from the sampler (a pair
+    # without them is scored against the current policy and counted, reference_not_sampling_policy).
     reference: str = "iteration_start"
     # Take the reference log-probs from the sampler (the engine's log-prob of each sampled answer) instead
     # of a second forward pass. Exact only when the reference is the sampling policy; each training call
@@ -46,6 +50,10 @@ class LearnerConfig(LossParams):
     # (spo.learner.shared_prompt). The same log-probs and gradients up to floating-point order, for fewer
     # tokens; off by default so that runs committed before it stay bit for bit reproducible.
     share_prompt: bool = False
+    # With share_prompt: a micro-batch's pairs laid end to end in one row, without padding, each pair masked from
+    # the others, and vocabulary logits only where a response token is predicted. The same log-probs up to
+    # floating-point order.
+    padding_free: bool = False
     timeout_s: float = 1800.0
 
     def validate(self, key: str = "learner") -> None:
@@ -77,11 +85,27 @@ class LearnerConfig(LossParams):
             self.reference in REFERENCES, f"{key}.reference", f"must be one of {REFERENCES}, got {self.reference!r}"
         )
         require(
-            not self.reference_from_sampler or self.reference == "iteration_start",
+            not self.reference_from_sampler or self.reference in ("iteration_start", "sampling_policy"),
             f"{key}.reference_from_sampler",
-            f"needs learner.reference=iteration_start (the sampling policy), got {self.reference!r}",
+            f"needs learner.reference=iteration_start or sampling_policy, got {self.reference!r}",
         )
         require(self.sampler_tolerance > 0, f"{key}.sampler_tolerance", "must be > 0")
+        require(
+            self.reference != "sampling_policy" or not self.mismatched_pairs,
+            f"{key}.reference",
+            f"sampling_policy has no reference for learner.loss={self.loss}'s mismatched pairs (never sampled)",
+        )
+        require(not self.padding_free or self.share_prompt, f"{key}.padding_free", "needs learner.share_prompt=true")
+
+    @property
+    def uses_sampler(self) -> bool:
+        """Reference log-probs may come from the sampler (``reference_from_sampler``, ``sampling_policy``)."""
+        return self.reference_from_sampler or self.reference == "sampling_policy"
+
+    @property
+    def layout(self) -> str:
+        """How a pair is laid out for a forward pass (:func:`spo.learner.logprobs.pair_logprobs`)."""
+        return "one_row" if self.padding_free else "shared_prompt" if self.share_prompt else "two_rows"
 
     @property
     def reference_free(self) -> bool:

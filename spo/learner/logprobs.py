@@ -2,7 +2,8 @@
 
 Chosen and rejected responses are stacked into one batch so that one forward
 pass scores both. Only response tokens (and the closing EOS) count. With
-``share_prompt``, a pair is one row instead (:mod:`spo.learner.shared_prompt`).
+``share_prompt``, a pair is one row instead, and with ``padding_free`` a whole
+micro-batch is one row without padding (:mod:`spo.learner.shared_prompt`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from spo.learner.device import to_model
-from spo.learner.shared_prompt import pack_pairs, shared_prompt_logprobs
+from spo.learner.shared_prompt import one_row, one_row_logprobs, pack_pairs, shared_prompt_logprobs
 from spo.learner.tokens import prompt_ids, response_ids
 
 
@@ -63,11 +64,13 @@ def response_logprobs(model, tokenizer, prompts: list[str], responses: list[str]
 
 
 def pair_logprobs(model, tokenizer, prompts: list[str], chosen: list[str], rejected: list[str],
-                  share_prompt: bool = False):  # fmt: skip
-    """Chosen and rejected summed log-probs and token counts, from one concatenated forward pass (with
-    ``share_prompt``, one row per pair: the prompt's tokens once, both responses after it)."""
-    if share_prompt:
-        return shared_prompt_logprobs(model, pack_pairs(tokenizer, prompts, chosen, rejected))
-    lp, n_tok = response_logprobs(model, tokenizer, prompts + prompts, chosen + rejected)
-    n = len(prompts)
-    return lp[:n], lp[n:], n_tok[:n], n_tok[n:]
+                  layout: str = "two_rows"):  # fmt: skip
+    """Chosen and rejected summed log-probs and token counts, from one forward pass. ``layout`` (the learner
+    config's): ``two_rows``, chosen and rejected rows stacked; ``shared_prompt``, one row per pair, the prompt's
+    tokens once, both responses after it; ``one_row``, every pair in one row without padding."""
+    if layout == "two_rows":
+        lp, n_tok = response_logprobs(model, tokenizer, prompts + prompts, chosen + rejected)
+        n = len(prompts)
+        return lp[:n], lp[n:], n_tok[:n], n_tok[n:]
+    packed = pack_pairs(tokenizer, prompts, chosen, rejected)
+    return one_row_logprobs(model, one_row(packed)) if layout == "one_row" else shared_prompt_logprobs(model, packed)

@@ -7,6 +7,10 @@ from the policy's own generator at this iteration's version; other pairs (extra 
 get a forward pass. Before relying on the sampler, each rank compares one micro-batch of such pairs
 with a teacher-forced pass and refuses a difference above ``learner.sampler_tolerance``: engines whose
 numerics differ from the learner's (vLLM in bf16 on GPU) fail loudly rather than bias the loss.
+
+``learner.reference=sampling_policy`` keeps that reference when the pipeline lags: a pair sampled from an
+older version (``one_step_off``, ``async``) takes its sampler's log-probs as its reference, so a lagged
+iteration's loss is measured against the policy that produced its answers, as the synchronous loop's is.
 """
 
 from __future__ import annotations
@@ -27,6 +31,23 @@ def usable(rows: list[dict], generator: str, version: int) -> list[bool]:
         and r.get("sampler_logps_rejected") is not None
         for r in rows
     ]
+
+
+def older(rows: list[dict], generator: str, version: int) -> tuple[list[dict], list[dict]]:
+    """The rows sampled before ``version`` (``learner.reference=sampling_policy``), split into those whose
+    reference can be the policy that sampled them (both answers from one version of ``generator``, with the
+    engine's log-probs; the learner no longer has those weights) and those that cannot (an answer whose text
+    does not re-tokenize to the sampled tokens has none), which the caller scores against the current policy
+    and counts."""
+    past, without = [], []
+    for r in rows:
+        vc, vr = r.get("policy_version_chosen"), r.get("policy_version_rejected")
+        if vc == version == vr:
+            continue
+        same = r.get("generator_chosen") == generator == r.get("generator_rejected") and vc == vr
+        has = r.get("sampler_logps_chosen") is not None and r.get("sampler_logps_rejected") is not None
+        (past if same and has else without).append(r)
+    return past, without
 
 
 def check(batch: list[dict], chosen: torch.Tensor, rejected: torch.Tensor, tolerance: float) -> float:

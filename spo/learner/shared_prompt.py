@@ -6,6 +6,10 @@ chosen ones, and their positions restart where the prompt ends. Each response to
 from exactly the context of its own ``[prompt | response]`` sequence (the first rejected token from the
 prompt's last position), so the log-probs are those of two separate rows, up to floating-point order,
 for ``P + C + R`` tokens instead of ``2P + C + R`` (plus padding) per pair.
+
+:func:`one_row` lays a micro-batch's rows end to end without their padding (``learner.padding_free``): a token
+then also sees only its own pair's tokens, and vocabulary logits are computed only where a response token is
+predicted.
 """
 
 from __future__ import annotations
@@ -57,25 +61,32 @@ def pack_pairs(tokenizer, prompts: list[str], chosen: list[str], rejected: list[
     return PackedPairs(ids, segment, position, source)
 
 
-def attention_bias(segment: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Additive ``(rows, 1, L, L)`` mask: causal, and a response sees the prompt and its own tokens only.
+def attention_bias(segment: torch.Tensor, dtype: torch.dtype, pair: torch.Tensor | None = None) -> torch.Tensor:
+    """Additive ``(rows, 1, L, L)`` mask: causal, and a response sees the prompt and its own tokens only; with
+    ``pair`` (each token's pair, for rows holding several), a token sees its own pair's tokens only.
     Padding sees itself alone (a fully masked row would give NaNs)."""
     n = segment.shape[1]
     q, k = segment[:, :, None], segment[:, None, :]
     causal = torch.ones(n, n, dtype=torch.bool, device=segment.device).tril()
     allowed = causal & (k != PAD) & ((k == PROMPT) | (k == q))
+    if pair is not None:
+        allowed &= pair[:, :, None] == pair[:, None, :]
     allowed |= torch.eye(n, dtype=torch.bool, device=segment.device) & (q == PAD)
     bias = torch.zeros(allowed.shape, dtype=dtype, device=segment.device).masked_fill(~allowed, torch.finfo(dtype).min)
     return bias[:, None]
 
 
-def shared_prompt_logprobs(model, batch: PackedPairs):
-    """Chosen and rejected summed log-probs and token counts; logits only from the first position that
-    predicts a response token on (``logits_to_keep``)."""
+def _check_maskable(model) -> None:
     impl = getattr(getattr(model, "module", model).config, "_attn_implementation", None)  # DeepSpeed wraps it
     if impl not in MASKABLE:
         raise ValueError(f"learner.share_prompt needs attention that applies a 4D mask ({', '.join(MASKABLE)}); "
                          f"this model uses {impl!r}: set learner.share_prompt=false")  # fmt: skip
+
+
+def shared_prompt_logprobs(model, batch: PackedPairs):
+    """Chosen and rejected summed log-probs and token counts; logits only from the first position that
+    predicts a response token on (``logits_to_keep``)."""
+    _check_maskable(model)
     width = batch.input_ids.shape[1]
     first = int(batch.source.masked_fill(batch.source < 0, width).min())  # on the CPU, where it was packed
     batch, dtype = to_model(batch, model)
@@ -89,5 +100,48 @@ def shared_prompt_logprobs(model, batch: PackedPairs):
     for seg in (CHOSEN, REJECTED):
         mask = scored & (batch.segment == seg)
         out.append(((picked * mask).sum(-1), mask.sum(-1).float()))
+    (pc, nc), (pr, nr) = out
+    return pc, pr, nc, nr
+
+
+@dataclass
+class OneRow:
+    """Every pair of a micro-batch in one row, without padding: :class:`PackedPairs`' fields (one row) plus each
+    token's pair."""
+
+    input_ids: torch.Tensor
+    segment: torch.Tensor
+    position_ids: torch.Tensor
+    source: torch.Tensor
+    pair: torch.Tensor
+
+
+def one_row(batch: PackedPairs) -> OneRow:
+    """The rows of ``batch`` laid end to end, their padding dropped (sources moved with their row)."""
+    keep = batch.segment != PAD
+    offsets = torch.cumsum(keep.sum(-1), 0) - keep.sum(-1)  # where each row starts in the packed row
+    source = torch.where(batch.source >= 0, batch.source + offsets[:, None], batch.source)
+    pair = torch.arange(keep.shape[0])[:, None].expand_as(keep)
+    return OneRow(*(t[keep][None] for t in (batch.input_ids, batch.segment, batch.position_ids, source, pair)))
+
+
+def one_row_logprobs(model, batch: OneRow):
+    """:func:`shared_prompt_logprobs` on :func:`one_row`'s layout: no padding, pairs masked from each other,
+    and vocabulary logits only at the positions that predict a response token (``logits_to_keep`` as indices)."""
+    _check_maskable(model)
+    scored = (batch.source[0] >= 0).nonzero().squeeze(-1)  # indices found on the CPU, where it was packed
+    pairs = int(batch.pair.max()) + 1
+    batch, dtype = to_model(batch, model)
+    scored = scored.to(batch.input_ids.device)
+    kept = batch.source[0][scored]  # each scored token's predicting position, in token order
+    logits = model(input_ids=batch.input_ids, attention_mask=attention_bias(batch.segment, dtype, batch.pair),
+                   position_ids=batch.position_ids, logits_to_keep=kept).logits[0].float()  # fmt: skip
+    picked = logits.gather(-1, batch.input_ids[0][scored][:, None]).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+    pair, segment = batch.pair[0][scored], batch.segment[0][scored]
+    out = []
+    for seg in (CHOSEN, REJECTED):
+        mask = (segment == seg).to(picked.dtype)
+        out.append((picked.new_zeros(pairs).index_add_(0, pair, picked * mask),
+                    picked.new_zeros(pairs).index_add_(0, pair, mask)))  # fmt: skip
     (pc, nc), (pr, nr) = out
     return pc, pr, nc, nr

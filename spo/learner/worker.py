@@ -27,8 +27,8 @@ from spo.learner.losses.base import LossInputs, compute_loss
 from spo.learner.phases import PhaseClock
 from spo.learner.prebuild import clear_stale_build_locks
 from spo.learner.sampler_reference import check as check_sampler
+from spo.learner.sampler_reference import older, usable
 from spo.learner.sampler_reference import take as take_sampler
-from spo.learner.sampler_reference import usable
 from spo.schemas import LOGPROB_COLUMNS
 
 
@@ -130,15 +130,18 @@ class LearnerWorker(Placed):
                 row["kl_response"] = rows[(i + 1) % len(rows)]["chosen"]  # a mismatched response, fixed up front
         ok = usable(rows, *sampler) if sampler and not self.mismatched else [False] * len(rows)
         from_sampler = [r for r, u in zip(rows, ok) if u]
+        rest = [r for r, u in zip(rows, ok) if not u]
+        past, without = older(rest, *sampler) if sampler and self.cfg.reference == "sampling_policy" else ([], [])
+        rest = [r for r in rest if all(r is not p for p in past)]
         checked = from_sampler[: self.cfg.micro_batch_size]
-        batches = ([checked] if checked else []) + list(self._micro_batches([r for r, u in zip(rows, ok) if not u]))
+        batches = ([checked] if checked else []) + list(self._micro_batches(rest))
         (count,) = all_reduce([len(batches)], op=torch.distributed.ReduceOp.MAX)
         batches += [rows[:1]] * (int(count) - len(batches))  # idle ranks keep the collective count
         diff = 0.0
         for k, batch in enumerate(batches):
             prompts = [row_conversation(b) for b in batch]
             chosen, rejected = [b["chosen"] for b in batch], [b["rejected"] for b in batch]
-            c, r, _, _ = pair_logprobs(model, self.tokenizer, prompts, chosen, rejected, self.cfg.share_prompt)
+            c, r, _, _ = pair_logprobs(model, self.tokenizer, prompts, chosen, rejected, self.cfg.layout)
             if k == 0 and checked:
                 diff = check_sampler(batch, c, r, self.cfg.sampler_tolerance)
             for b, ci, ri in zip(batch, c.cpu(), r.cpu()):  # kept on the CPU, beside the sampler's
@@ -147,13 +150,14 @@ class LearnerWorker(Placed):
                 kl = response_logprobs(model, self.tokenizer, prompts, [b["kl_response"] for b in batch])[0]
                 for b, ki in zip(batch, kl.cpu()):
                     b["ref_kl"] = ki
-        take_sampler(from_sampler[len(checked) :])
-        return {"reference_from_sampler": len(from_sampler) - len(checked), "sampler_max_diff": diff}
+        take_sampler(from_sampler[len(checked) :] + past)
+        return {"reference_from_sampler": len(from_sampler) - len(checked) + len(past), "sampler_max_diff": diff,
+                "reference_not_sampling_policy": len(without)}  # fmt: skip
 
     def _loss_inputs(self, batch: list[dict]) -> LossInputs:
         prompts = [row_conversation(b) for b in batch]
         chosen, rejected = [b["chosen"] for b in batch], [b["rejected"] for b in batch]
-        pc, pr, nc, nr = pair_logprobs(self.engine, self.tokenizer, prompts, chosen, rejected, self.cfg.share_prompt)
+        pc, pr, nc, nr = pair_logprobs(self.engine, self.tokenizer, prompts, chosen, rejected, self.cfg.layout)
         x = LossInputs(pc, pr, chosen_tokens=nc, rejected_tokens=nr)
         if not self.reference_free:
             x.ref_chosen = torch.stack([b["ref_chosen"] for b in batch]).to(pc.device)
@@ -242,9 +246,12 @@ class LearnerWorker(Placed):
         """The sampler-reference counts summed over ranks, and the largest checked difference."""
         if not reference:
             return {}
-        (taken,) = all_reduce([reference["reference_from_sampler"]])
+        taken, without = all_reduce([reference["reference_from_sampler"], reference["reference_not_sampling_policy"]])
         (diff,) = all_reduce([reference["sampler_max_diff"]], op=torch.distributed.ReduceOp.MAX)
-        return {"reference_from_sampler": int(taken), "sampler_max_diff": diff}
+        out = {"reference_from_sampler": int(taken), "sampler_max_diff": diff}
+        if self.cfg.reference == "sampling_policy":
+            out["reference_not_sampling_policy"] = int(without)
+        return out
 
     @torch.no_grad()
     def pair_logprobs(self, pairs: pa.Table, with_reference: bool) -> pa.Table:
@@ -263,11 +270,11 @@ class LearnerWorker(Placed):
             cols.update(ref_chosen_logps=[], ref_rejected_logps=[])
         for batch in self._micro_batches(rows):
             args = ([row_conversation(b) for b in batch], [b["chosen"] for b in batch], [b["rejected"] for b in batch])
-            c, r, nc, nr = pair_logprobs(self.engine, self.tokenizer, *args, self.cfg.share_prompt)
+            c, r, nc, nr = pair_logprobs(self.engine, self.tokenizer, *args, self.cfg.layout)
             for name, values in zip(LOGPROB_COLUMNS, (c, r, nc, nr)):
                 cols[name] += values.tolist()
             if with_reference:
-                rc, rr, _, _ = pair_logprobs(self.reference, self.tokenizer, *args, self.cfg.share_prompt)
+                rc, rr, _, _ = pair_logprobs(self.reference, self.tokenizer, *args, self.cfg.layout)
                 cols["ref_chosen_logps"] += rc.tolist()
                 cols["ref_rejected_logps"] += rr.tolist()
         keep = len(idx)

@@ -33,26 +33,28 @@ def test_batched_logprobs_equal_unpadded_rows_with_prompts_of_different_lengths(
     assert model.get_input_embeddings().weight.grad.abs().sum() > 0
 
 
-def test_shared_prompt_rows_give_the_two_row_log_probs_and_gradients(tiny_policy):
-    """One row per pair (prompt once, the rejected response masked from the chosen one) scores each response
-    as its own [prompt | response] row does, and trains the same: log-probs and gradients agree."""
+def test_shared_prompt_layouts_give_the_two_row_log_probs_and_gradients(tiny_policy):
+    """One row per pair (prompt once, the rejected response masked from the chosen one), and every pair in one
+    row without padding (pairs masked from each other), score each response as its own [prompt | response]
+    row does, and train the same: log-probs and gradients agree."""
     tok = AutoTokenizer.from_pretrained(tiny_policy)
     model = AutoModelForCausalLM.from_pretrained(tiny_policy, dtype=torch.float32)
     prompts = ["Sort: 3 1 2", "Sort: 9 8 7 6 5 4 3 2 1 0 9 8", "Sort: 5", "Sort: 4 4"]
     chosen, rejected = ["1 2 3", "0 1 2", "5", "4 4 4 4 4 4 4 4 4"], ["3 2 1 0 0 0 0", "9", "5 5 5 5", "4"]
     grads = []
-    for share in (False, True):
+    for layout in ("two_rows", "shared_prompt", "one_row"):
         model.zero_grad()
-        pc, pr, nc, nr = pair_logprobs(model, tok, prompts, chosen, rejected, share_prompt=share)
+        pc, pr, nc, nr = pair_logprobs(model, tok, prompts, chosen, rejected, layout)
         (torch.nn.functional.logsigmoid(0.1 * (pc - pr)).sum() + 0.01 * pc.sum()).backward()
         grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
         for i, p in enumerate(prompts):
             for lp, n, resp in ((pc, nc, chosen), (pr, nr, rejected)):
                 want, count = one_row(model.eval(), tok, p, resp[i])
-                assert abs(float(lp[i]) - want) < 1e-4 and int(n[i]) == count, (share, i)
+                assert abs(float(lp[i]) - want) < 1e-4 and int(n[i]) == count, (layout, i)
         model.train()
-    assert grads[0].shape == grads[1].shape and grads[0].abs().max() > 0
-    assert torch.allclose(grads[0], grads[1], atol=1e-5, rtol=1e-4)
+    assert grads[0].abs().max() > 0
+    for other in grads[1:]:
+        assert other.shape == grads[0].shape and torch.allclose(grads[0], other, atol=1e-5, rtol=1e-4)
 
 
 def test_shared_prompt_rows_need_attention_that_applies_the_mask(tiny_policy):
@@ -62,11 +64,12 @@ def test_shared_prompt_rows_need_attention_that_applies_the_mask(tiny_policy):
     args = (["Sort: 3 1 2", "Sort: 5 4"], ["1 2 3", "4 5"], ["3 2 1 1 1", "5"])
     with torch.no_grad():
         two_rows = torch.stack(pair_logprobs(model, tok, *args)[:2])
-        one_row = torch.stack(pair_logprobs(model, tok, *args, share_prompt=True)[:2])
-        assert torch.allclose(two_rows, one_row, atol=1e-4)
+        for layout in ("shared_prompt", "one_row"):
+            assert torch.allclose(two_rows, torch.stack(pair_logprobs(model, tok, *args, layout)[:2]), atol=1e-4)
         model.config._attn_implementation = "flash_attention_2"
-        with pytest.raises(ValueError, match="learner.share_prompt needs attention that applies a 4D mask"):
-            pair_logprobs(model, tok, *args, share_prompt=True)
+        for layout in ("shared_prompt", "one_row"):
+            with pytest.raises(ValueError, match="learner.share_prompt needs attention that applies a 4D mask"):
+                pair_logprobs(model, tok, *args, layout)
 
 
 def test_batches_go_to_the_models_device(tiny_policy):
@@ -78,8 +81,9 @@ def test_batches_go_to_the_models_device(tiny_policy):
     model = AutoModelForCausalLM.from_pretrained(tiny_policy, dtype=torch.float32, attn_implementation="sdpa")
     prompts, chosen, rejected = ["Sort: 3 1 2", "Sort: 5 4"], ["1 2 3", "4 5"], ["3 2 1", "5"]
     meta = model.to("meta")
-    pc, pr, nc, nr = pair_logprobs(meta, tok, prompts, chosen, rejected, share_prompt=True)
-    assert {t.device.type for t in (pc, pr, nc, nr)} == {"meta"} and pc.shape == (2,)
+    for layout in ("shared_prompt", "one_row"):
+        pc, pr, nc, nr = pair_logprobs(meta, tok, prompts, chosen, rejected, layout)
+        assert {t.device.type for t in (pc, pr, nc, nr)} == {"meta"} and pc.shape == (2,)
     batch = tokenize(tok, prompts + prompts, chosen + rejected)
     moved, dtype = to_model(batch, meta)
     assert {t.device.type for t in vars(moved).values()} == {"meta"} and dtype == torch.float32

@@ -93,3 +93,23 @@ def test_a_push_that_is_not_acknowledged_in_time_fails_with_the_key_named(tmp_pa
         ray.get(busy)
     finally:
         runner.shutdown()
+
+
+@pytest.mark.usefixtures("ray_cluster")
+def test_one_step_off_with_the_sampling_policy_as_reference_takes_lagged_pairs_reference_from_the_sampler(
+    tmp_path, cache_dir, tiny_policy
+):
+    """Iterations 1 and 2 train on answers of the version before the learner's: a pair's reference is then the
+    sampler's log-probs of that version, and a pair without them is counted; iteration 0's own-version pairs are
+    checked against a forward pass."""
+    run_dir = tmp_path / "run"
+    cfg = tiny_config(run_dir, cache_dir, *SMALL, "pipeline=one_step_off", "learner.reference=sampling_policy",
+                      "generator.engine=hf_shared")  # fmt: skip
+    SelfPlayRunner(cfg).run()
+    learn = _lines(run_dir, "learn")
+    assert learn[0]["reference_from_sampler"] < learn[0]["pairs_trained"]  # a checked micro-batch per rank
+    assert learn[0]["sampler_max_diff"] < 1e-3
+    for it in (1, 2):
+        assert set(pq.read_table(run_dir / f"iter_{it}" / "pairs.parquet").column("staleness").to_pylist()) == {1}
+        taken, without = learn[it]["reference_from_sampler"], learn[it]["reference_not_sampling_policy"]
+        assert taken > 0 and taken + without == learn[it]["pairs_trained"]  # the rest: answers without log-probs

@@ -40,9 +40,11 @@ def test_sampler_reference_trains_like_a_forward_pass_and_refuses_a_wrong_one(ti
     assert pairs.num_rows == 16 and None not in pairs.column("sampler_logps_chosen").to_pylist()
     cfg = dict(lr=1e-3, epochs=1, micro_batch_size=4, zero_stage=2, reference="iteration_start")
     results = {}
-    runs = (("forward", False, False), ("sampler", True, False), ("shared", True, True))  # the demo's: both
-    for name, from_sampler, share in runs:
-        group = LearnerGroup(LearnerConfig(**cfg, reference_from_sampler=from_sampler, share_prompt=share),
+    runs = (("forward", False, False, False), ("sampler", True, False, False), ("shared", True, True, False),
+            ("one_row", True, True, True))  # the demo's: the sampler's reference and a shared prompt  # fmt: skip
+    for name, from_sampler, share, padding_free in runs:
+        group = LearnerGroup(LearnerConfig(**cfg, reference_from_sampler=from_sampler, share_prompt=share,
+                                           padding_free=padding_free),
                              tiny_policy, num_cpus=0.25, threads=1, seed=0)  # fmt: skip
         try:
             results[name] = group.train(ray.put(pairs), 0, ("tiny", 0) if from_sampler else None)
@@ -76,3 +78,8 @@ def test_sampler_reference_trains_like_a_forward_pass_and_refuses_a_wrong_one(ti
     assert shared["reference_from_sampler"] == 8 and shared["sampler_max_diff"] < 1e-3
     assert shared["loss_first"] == pytest.approx(forward["loss_first"], abs=1e-4)
     assert shared["loss"] == pytest.approx(forward["loss"], abs=0.02)
+    # a micro-batch in one row without padding (learner.padding_free) trains as one row per pair does
+    packed = results["one_row"]
+    assert packed["reference_from_sampler"] == 8 and packed["sampler_max_diff"] < 1e-3
+    assert packed["loss_first"] == pytest.approx(shared["loss_first"], abs=1e-5)
+    assert packed["loss"] == pytest.approx(shared["loss"], abs=1e-3)

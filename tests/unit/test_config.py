@@ -46,6 +46,7 @@ def test_default_and_tiny_configs_validate():
         ("eval.difficulty_seed=1234", "eval.difficulty_seed"),
         ("eval.difficulty_samples=-1", "eval.difficulty_samples"),
         ("learner.sampler_tolerance=0", "learner.sampler_tolerance"),
+        ("learner.padding_free=true", "learner.padding_free"),  # without learner.share_prompt
     ],
 )
 def test_invalid_values_name_the_key(override, key):
@@ -55,6 +56,9 @@ def test_invalid_values_name_the_key(override, key):
 
 def test_sampler_reference_needs_the_sampling_policy_as_reference():
     validate(make_config("learner.reference_from_sampler=true"))
+    validate(make_config("learner.reference=sampling_policy"))
+    with pytest.raises(ConfigError, match="^learner.reference: sampling_policy has no reference for learner.loss=kto"):
+        validate(make_config("learner=kto", "learner.reference=sampling_policy"))
     with pytest.raises(ConfigError, match="^learner.reference_from_sampler: needs learner.reference=iteration_start"):
         validate(make_config("learner.reference_from_sampler=true", "learner.reference=initial"))
 
