@@ -31,7 +31,10 @@ SPLIT = ("cluster.num_cpus=3", "cluster.generator_cpus=1", "cluster.generator_th
 FAST = ("cluster.num_cpus=3", "cluster.generator_cpus=1", "cluster.generator_threads=2", "learner.num_ranks=2",
         "cluster.learner_cpus=0.5", "cluster.learner_threads=1", "cluster.scorer_cpus=0.25")  # fmt: skip
 MODES = {"sync": ("pipeline=sync", *SPLIT), "one_step_off": ("pipeline=one_step_off", *SPLIT),
-         "async": ("pipeline=async", *SPLIT), "sync_fast": ("pipeline=sync", *FAST)}  # fmt: skip
+         "async": ("pipeline=async", *SPLIT), "sync_fast": ("pipeline=sync", *FAST),
+         # not in the default set: one_step_off with each lagged pair's reference its sampling policy
+         "one_step_off_sp": ("pipeline=one_step_off", "learner.reference=sampling_policy", *SPLIT)}  # fmt: skip
+DEFAULT_MODES = ("sync", "one_step_off", "async", "sync_fast")
 MODELS = {
     "tiny": ("experiment=tiny", "iterations=6", "prompts_per_iteration=256"),
     "smollm2": ("experiment=smollm2_ifeval", "iterations=3"),
@@ -137,7 +140,8 @@ def bench(model: str, seeds: list[int], cache: Path, extra: tuple, modes: tuple,
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], model=("tiny", "tiny or smollm2"), seeds=("3", "seeds per mode"),
-                      modes=(",".join(MODES), "comma-separated modes; sync is always run (the reference)"),
+                      modes=(",".join(DEFAULT_MODES), "comma-separated modes; sync is always run (the reference)"),
+                      tag=("", "added to the result's name"),
                       first_seed=("0", "the first seed"),
                       iterations=("", "iterations per run (default: the model's; named _it<n>)"))  # fmt: skip
     first = int(args.first_seed)
@@ -152,6 +156,7 @@ def main() -> None:
     if args.iterations:
         name += f"_it{int(args.iterations)}"
         extra = (*extra, f"iterations={int(args.iterations)}")
+    name += f"_{args.tag}" if args.tag else ""
     result = bench(args.model, seeds, cache_dir(), extra, modes,
                    lambda r: write_result(name, r, args.out, args.quick))  # fmt: skip
     for mode, c in result["vs_sync"].items():
