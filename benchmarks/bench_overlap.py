@@ -64,6 +64,8 @@ def summary(rows: list[dict], target: float) -> dict:
     for role in ("generator", "learner", "scorer"):
         out[f"{role}_idle_fraction"] = 1 - sum(r[f"{role}_busy_s"] for r in done) / wall
     out["pair_staleness_mean"] = statistics.mean(r.get("pair_staleness_mean", 0.0) for r in done)
+    for key in ("pairs_trained", "reference_from_sampler", "reference_not_sampling_policy"):
+        out[key] = sum(r.get(key) or 0 for r in done)  # where each pair's reference came from
     return out
 
 

@@ -132,7 +132,8 @@ class LearnerWorker(Placed):
         from_sampler = [r for r, u in zip(rows, ok) if u]
         rest = [r for r, u in zip(rows, ok) if not u]
         past, without = older(rest, *sampler) if sampler and self.cfg.reference == "sampling_policy" else ([], [])
-        rest = [r for r in rest if all(r is not p for p in past)]
+        taken = {id(p) for p in past}
+        rest = [r for r in rest if id(r) not in taken]
         checked = from_sampler[: self.cfg.micro_batch_size]
         batches = ([checked] if checked else []) + list(self._micro_batches(rest))
         (count,) = all_reduce([len(batches)], op=torch.distributed.ReduceOp.MAX)
