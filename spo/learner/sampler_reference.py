@@ -22,32 +22,36 @@ class SamplerMismatch(ValueError):
     """The sampler's log-probs differ from a teacher-forced pass by more than the tolerance."""
 
 
+def sampled_version(row: dict, generator: str) -> int | None:
+    """The version of ``generator`` that sampled both of the pair's answers, with the engine's log-probs of
+    both; ``None`` for a pair with another generator, two versions, or a missing log-prob."""
+    version = row.get("policy_version_chosen")
+    same = row.get("generator_chosen") == generator == row.get("generator_rejected")
+    has = row.get("sampler_logps_chosen") is not None and row.get("sampler_logps_rejected") is not None
+    return version if same and has and version == row.get("policy_version_rejected") else None
+
+
 def usable(rows: list[dict], generator: str, version: int) -> list[bool]:
     """Per row: both answers sampled by ``generator`` at ``version``, with the engine's log-probs."""
-    return [
-        r.get("generator_chosen") == generator == r.get("generator_rejected")
-        and r.get("policy_version_chosen") == version == r.get("policy_version_rejected")
-        and r.get("sampler_logps_chosen") is not None
-        and r.get("sampler_logps_rejected") is not None
-        for r in rows
-    ]
+    return [sampled_version(r, generator) == version for r in rows]
 
 
-def older(rows: list[dict], generator: str, version: int) -> tuple[list[dict], list[dict]]:
-    """The rows sampled before ``version`` (``learner.reference=sampling_policy``), split into those whose
-    reference can be the policy that sampled them (both answers from one version of ``generator``, with the
-    engine's log-probs; the learner no longer has those weights) and those that cannot (an answer whose text
-    does not re-tokenize to the sampled tokens has none), which the caller scores against the current policy
+def older(rows: list[dict], generator: str, version: int) -> tuple[list[dict], list[dict], list[dict]]:
+    """For ``learner.reference=sampling_policy``: the rows sampled before ``version`` whose reference is the
+    policy that sampled them (:func:`sampled_version`; the learner no longer has those weights), the other
+    rows, and those of the others that are not of ``version`` either (an answer whose text does not
+    re-tokenize to the sampled tokens has no log-prob), which the caller scores against the current policy
     and counts."""
-    past, without = [], []
+    past, others, without = [], [], []
     for r in rows:
-        vc, vr = r.get("policy_version_chosen"), r.get("policy_version_rejected")
-        if vc == version == vr:
+        sampled = sampled_version(r, generator)
+        if sampled is not None and sampled != version:
+            past.append(r)
             continue
-        same = r.get("generator_chosen") == generator == r.get("generator_rejected") and vc == vr
-        has = r.get("sampler_logps_chosen") is not None and r.get("sampler_logps_rejected") is not None
-        (past if same and has else without).append(r)
-    return past, without
+        others.append(r)
+        if not r.get("policy_version_chosen") == version == r.get("policy_version_rejected"):
+            without.append(r)
+    return past, others, without
 
 
 def check(batch: list[dict], chosen: torch.Tensor, rejected: torch.Tensor, tolerance: float) -> float:

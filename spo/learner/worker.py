@@ -131,9 +131,9 @@ class LearnerWorker(Placed):
         ok = usable(rows, *sampler) if sampler and not self.mismatched else [False] * len(rows)
         from_sampler = [r for r, u in zip(rows, ok) if u]
         rest = [r for r, u in zip(rows, ok) if not u]
-        past, without = older(rest, *sampler) if sampler and self.cfg.reference == "sampling_policy" else ([], [])
-        taken = {id(p) for p in past}
-        rest = [r for r in rest if id(r) not in taken]
+        past, without = [], []
+        if sampler and self.cfg.reference == "sampling_policy":
+            past, rest, without = older(rest, *sampler)
         checked = from_sampler[: self.cfg.micro_batch_size]
         batches = ([checked] if checked else []) + list(self._micro_batches(rest))
         (count,) = all_reduce([len(batches)], op=torch.distributed.ReduceOp.MAX)

@@ -14,7 +14,7 @@ def pair(pid, version, logps=(-3.0, -4.0), generator="tiny", other_version=None)
 
 def test_pairs_of_older_versions_take_the_log_probs_of_the_policy_that_sampled_them():
     rows = [pair("fresh", 2), pair("lagged", 1, (-1.5, -2.5)), pair("older", 0), pair("fresh-cut", 2, None)]
-    past, without = older(rows, "tiny", 2)
+    past, _, without = older(rows, "tiny", 2)
     assert [r["prompt_id"] for r in past] == ["lagged", "older"] and without == []  # current ones: the checks'
     take(past)
     assert float(past[0]["ref_chosen"]) == -1.5 and float(past[0]["ref_rejected"]) == -2.5
@@ -27,5 +27,5 @@ def test_pairs_of_older_versions_take_the_log_probs_of_the_policy_that_sampled_t
     ids=["no log-probs", "two versions", "another generator"],
 )
 def test_a_lagged_pair_without_its_sampling_policys_log_probs_is_set_apart(row):
-    past, without = older([pair("fine", 1), row], "tiny", 2)
+    past, _, without = older([pair("fine", 1), row], "tiny", 2)
     assert [r["prompt_id"] for r in past] == ["fine"] and without == [row]
