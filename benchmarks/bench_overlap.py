@@ -33,7 +33,8 @@ FAST = ("cluster.num_cpus=3", "cluster.generator_cpus=1", "cluster.generator_thr
 MODES = {"sync": ("pipeline=sync", *SPLIT), "one_step_off": ("pipeline=one_step_off", *SPLIT),
          "async": ("pipeline=async", *SPLIT), "sync_fast": ("pipeline=sync", *FAST),
          # not in the default set: one_step_off with each lagged pair's reference its sampling policy
-         "one_step_off_sp": ("pipeline=one_step_off", "learner.reference=sampling_policy", *SPLIT)}  # fmt: skip
+         "one_step_off_sp": ("pipeline=one_step_off", "learner.reference=sampling_policy", *SPLIT),
+         "async_sp": ("pipeline=async", "learner.reference=sampling_policy", *SPLIT)}  # fmt: skip
 DEFAULT_MODES = ("sync", "one_step_off", "async", "sync_fast")
 MODELS = {
     "tiny": ("experiment=tiny", "iterations=6", "prompts_per_iteration=256"),
