@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from spo.analysis.runs import RENAMED_KEYS, expand_runs, load_run, resolve_run
-from spo.buffer.config import HISTORY_USABLE
+from spo.buffer.config import FEATURES, HISTORY_USABLE, LEARNED_FITS
 from spo.reward.rm_cli import add_rm_commands
 
 
@@ -169,7 +169,8 @@ def _analyze_predict(args) -> str | list:
     names = ["history", "learned", "both"] if args.predictor == "all" else [args.predictor]
     rows = [r for run in expand_runs(args.runs) for name in names
             for r in evaluate(run, name, args.min_reward_spread, discount=args.discount,
-                              history_usable=args.history_usable)]  # fmt: skip
+                              history_usable=args.history_usable, features=args.features,
+                              learned_fit=args.learned_fit, prior_runs=args.prior)]  # fmt: skip
     return rows if args.json else format_rows(rows)
 
 
@@ -302,6 +303,10 @@ def _analysis_commands(sub) -> None:
     pr.add_argument("--discount", type=float, help="weight per policy version of age (default: the run's own)")
     pr.add_argument("--history-usable", choices=HISTORY_USABLE,
                     help="how history gives a usable pair's chance (default: the run's own)")  # fmt: skip
+    pr.add_argument("--features", choices=FEATURES, help="the learned model's features (default: the run's own)")
+    pr.add_argument("--learned-fit", choices=LEARNED_FITS, help="the learned model's penalty (default: the run's own)")
+    pr.add_argument("--prior", action="append",
+                    help="a finished run whose observations warm the predictor (repeatable)")  # fmt: skip
     s = _runs_parser(analyze, "sweep", "aggregate a fraction-pruned x model-size sweep", _analyze_sweep)
     s.add_argument("--out", help="folder for the PNG plots ('' for none; default: <the runs' parent>/analysis/sweep)")
 

@@ -14,6 +14,7 @@ import time
 
 import ray
 
+from spo.buffer.features import reads_policy
 from spo.plugins import PREDICTORS
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ def predicted_rollout(runner, iteration: int, pools: list, in_flight=None, betwe
     start = time.perf_counter()
     pool = runner.schedule.window(iteration, math.ceil(budget * d.oversample))
     embeddings = None
-    if PREDICTORS.flag(d.predictor, "needs_features") and d.features == "policy":
+    if PREDICTORS.flag(d.predictor, "needs_features") and reads_policy(d.features):
         embeddings = runner.generators.embed(pool)
     ranked = ray.get(runner.buffer.rank_candidates.remote(iteration, pool, embeddings, iteration))
     if ranked["unranked"] and not getattr(runner, "_told_unranked", False):

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import yaml
 
 from spo.buffer.config import DifficultyConfig
-from spo.buffer.history import iteration_observations
+from spo.buffer.history import iteration_observations, prior_observations
 from spo.buffer.prediction import quality
 from spo.plugins import PREDICTORS
 
@@ -24,7 +24,8 @@ from spo.plugins import PREDICTORS
 def evaluate(run: Path, predictor: str, min_spread: float | None = None, **difficulty) -> list[dict]:
     """One row per predicted iteration: ``iteration``, ``predictor``, ``history_prompts`` and the
     :func:`~spo.buffer.prediction.quality` figures. ``difficulty`` overrides fields of the run's own
-    ``difficulty`` config (``discount``, ``history_usable``; ``None`` keeps the run's)."""
+    ``difficulty`` config (``discount``, ``history_usable``, ``features``, ``learned_fit``, ``prior_runs``;
+    ``None`` keeps the run's). With ``prior_runs`` the first iteration is predicted too, from them alone."""
     run = Path(run)
     if not (run / "config.yaml").exists():
         raise ValueError(f"{run}: not a run directory (no config.yaml)")
@@ -37,15 +38,18 @@ def evaluate(run: Path, predictor: str, min_spread: float | None = None, **diffi
     dcfg = replace(dcfg, **{k: v for k, v in difficulty.items() if v is not None})
     dcfg.validate()
     iters = sorted(int(p.name.split("_")[1]) for p in run.glob("iter_*") if (p / "prompts.parquet").exists())
-    obs = {k: iteration_observations(run, k, scorer, primary, spread) for k in iters}
+    obs = {k: iteration_observations(run, k, scorer, primary, spread, dcfg.features) for k in iters}
+    prior = [prior_observations(dcfg.prior_runs, scorer, primary, spread, dcfg.features)] if dcfg.prior_runs else []
     rows = []
-    for k in iters[1:]:
-        history = pa.concat_tables([obs[j] for j in iters if j < k])
+    for k in iters[(0 if prior else 1) :]:
+        history = pa.concat_tables(prior + [obs[j] for j in iters if j < k])
         pred = PREDICTORS.get(predictor)(obs[k].select(["prompt_id", "features"]), history, k, dcfg)
         q = quality(pred.column("predicted_difficulty").to_pylist(), obs[k].column("difficulty").to_pylist(),
                     pred.column("predicted_usable").to_pylist(), obs[k].column("usable").to_pylist())  # fmt: skip
         share = pc.mean(obs[k].column("usable")).as_py()
         rows.append({"run": run.name, "iteration": k, "predictor": predictor, "history_usable": dcfg.history_usable,
+                     "features": dcfg.features, "learned_fit": dcfg.learned_fit,
+                     "prior_runs": len(dcfg.prior_runs or []),
                      "history_prompts": history.num_rows,
                      "prompts": obs[k].num_rows, "usable_share": share, **q})  # fmt: skip
     return rows

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from spo.buffer.features import FEATURE_SETS, reads_policy
 from spo.errors import ConfigError, require
 from spo.plugins import PAIR_BUILDERS, PAIR_METRICS, PREDICTORS, PROMPT_POLICIES, SIGNALS
 
@@ -14,8 +15,9 @@ log = logging.getLogger(__name__)
 SAMPLINGS = ("greedy", "weighted")
 IMPLICIT_FORMS = ("length_normalized", "dpo")
 DIFFICULTY_SOURCES = ("current", "frozen", "file", "predicted")
-FEATURES = ("policy", "text")
+FEATURES = tuple(FEATURE_SETS)
 HISTORY_USABLE = ("share", "pass_rate")  # spo.buffer.predictors.history.READERS
+LEARNED_FITS = ("fixed", "l1_cv")  # spo.buffer.predictors.learned: a fixed L2 penalty, or L1 chosen by cross-validation
 
 
 @dataclass
@@ -110,7 +112,10 @@ class DifficultyConfig:
     ranks once. On the pass/fail tiny task wave refits did not lower tokens per trained pair
     (``benchmarks/results/predicted.md``). ``history_usable`` is how a prompt's past gives its chance of a
     usable pair: ``share`` of usable visits, or ``pass_rate`` (a pass/fail pair scorer: a Beta posterior of
-    its pass rate; :mod:`spo.buffer.predictors.history`).
+    its pass rate; :mod:`spo.buffer.predictors.history`). ``features`` and ``learned_fit`` shape the learned
+    model (:mod:`spo.buffer.features`, :mod:`spo.buffer.predictors.learned`). ``prior_runs``: finished runs of the
+    same task whose observations join the history from the first iteration on (a predictor warmed on earlier
+    logs; :func:`spo.buffer.history.prior_observations`).
     """
 
     source: str = "current"
@@ -125,6 +130,8 @@ class DifficultyConfig:
     min_observations: int = 16
     refit: str = "iteration"
     history_usable: str = "share"
+    learned_fit: str = "fixed"
+    prior_runs: list[str] | None = None
 
     def validate(self, key: str = "difficulty") -> None:
         require(self.source in DIFFICULTY_SOURCES, f"{key}.source", f"must be one of {DIFFICULTY_SOURCES}")
@@ -141,4 +148,12 @@ class DifficultyConfig:
         require(self.refit in ("wave", "iteration"), f"{key}.refit", f"must be wave or iteration, got {self.refit!r}")
         require(self.history_usable in HISTORY_USABLE, f"{key}.history_usable",
                 f"must be one of {HISTORY_USABLE}, got {self.history_usable!r}")  # fmt: skip
+        require(self.learned_fit in LEARNED_FITS, f"{key}.learned_fit",
+                f"must be one of {LEARNED_FITS}, got {self.learned_fit!r}")  # fmt: skip
+        for run in self.prior_runs or []:
+            require(Path(run).expanduser().joinpath("config.yaml").exists(), f"{key}.prior_runs",
+                    f"not a run directory (no config.yaml): {run}")  # fmt: skip
+        require(not self.prior_runs or not reads_policy(self.features), f"{key}.prior_runs",
+                f"another run's prompts carry no embedding by this policy; use difficulty.features=text or words, "
+                f"got {self.features!r}")  # fmt: skip
         require(self.min_observations >= 2, f"{key}.min_observations", f"must be >= 2, got {self.min_observations}")

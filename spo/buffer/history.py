@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from spo.buffer.features import text_features
+from spo.buffer.features import prompt_features
 from spo.buffer.prediction import candidates_table
 from spo.schemas import difficulty_col
 
@@ -54,21 +54,25 @@ def observations(prompts: pa.Table, features: pa.Table, scorer: str, pair_scorer
     return obs.append_column("features", feats).sort_by("prompt_id")
 
 
-def iteration_observations(run_dir: Path, k: int, scorer: str, pair_scorer: str, min_spread: float) -> pa.Table:
+def iteration_observations(run_dir: Path, k: int, scorer: str, pair_scorer: str, min_spread: float,
+                           features: str = "text", stored: bool = True) -> pa.Table:  # fmt: skip
     """Iteration ``k``'s observations from the run directory: its generated prompts, with the features and
-    version its ``candidates.parquet`` stored, else (a run with post-hoc selection) the prompts' text
-    features and version ``k``."""
+    version its ``candidates.parquet`` stored (if ``stored``), else (a run with post-hoc selection) the
+    prompts' ``features`` (:data:`spo.buffer.features.FEATURE_SETS`; no policy embedding) and version ``k``."""
     d = Path(run_dir) / f"iter_{k}"
     prompts = pq.read_table(d / "prompts.parquet")
+    for name in (difficulty_col(scorer), f"reward_max/{pair_scorer}"):
+        if name not in prompts.column_names:
+            raise ValueError(f"{d / 'prompts.parquet'}: no column {name!r} (scored by other scorers than this run's)")
     generated = prompts.filter(pc.invert(pc.is_null(prompts.column(difficulty_col(scorer)))))
-    if (d / "candidates.parquet").exists():
+    if stored and (d / "candidates.parquet").exists():
         cands = pq.read_table(d / "candidates.parquet", columns=["prompt_id", "features", "policy_version"])
         version = int(pc.min(cands.column("policy_version")).as_py())
     else:
         samples = pq.read_table(d / "samples.parquet", columns=["prompt_id", "prompt"])
         text = dict(zip(samples.column("prompt_id").to_pylist(), samples.column("prompt").to_pylist()))
         ids = generated.column("prompt_id").to_pylist()
-        cands, version = candidates_table(ids, text_features([text[i] for i in ids]), k), k
+        cands, version = candidates_table(ids, prompt_features([text[i] for i in ids], features), k), k
     return observations(generated, cands, scorer, pair_scorer, min_spread, version)
 
 
@@ -78,3 +82,18 @@ def read_history(run_dir: Path, before: int, scorer: str, pair_scorer: str, min_
              if (Path(run_dir) / f"iter_{k}" / "candidates.parquet").exists()
              and (Path(run_dir) / f"iter_{k}" / "prompts.parquet").exists()]  # fmt: skip
     return pa.concat_tables(parts) if parts else None
+
+
+def prior_observations(runs: list[str], scorer: str, pair_scorer: str, min_spread: float, features: str) -> pa.Table:
+    """Every generated prompt of finished runs ``runs`` (``difficulty.prior_runs``), as observations of this
+    run's scorers, threshold and ``features`` computed afresh from the prompt text, at their own iteration as
+    version: a previous run's logs warm the predictor."""
+    parts = []
+    for run in runs:
+        run = Path(run).expanduser()
+        iters = sorted(int(p.parent.name.split("_")[1]) for p in run.glob("iter_*/prompts.parquet"))
+        if not iters:
+            raise ValueError(f"difficulty.prior_runs: {run} has no iter_<k>/prompts.parquet")
+        parts += [iteration_observations(run, k, scorer, pair_scorer, min_spread, features, stored=False)
+                  for k in iters]  # fmt: skip
+    return pa.concat_tables(parts)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from spo.buffer.difficulty import prompt_stats, read_difficulty
-from spo.buffer.features import text_features
-from spo.buffer.history import observations, read_history, usable, wide
+from spo.buffer.features import prompt_features
+from spo.buffer.history import observations, prior_observations, read_history, usable, wide
 from spo.buffer.pair_metrics.base import add_margins, attach_logprobs, cap_selected, mark_top_pairs, trim_to_multiple
 from spo.buffer.pairs import build_pairs
 from spo.buffer.prediction import candidates_table, quality, rank
@@ -60,6 +59,7 @@ class ReplayBuffer(Placed):
         self._pairs: dict[int, pa.Table] = {}
         self._predicted: dict[int, pa.Table] = {}  # difficulty.source=predicted: each iteration's candidates
         self._history: tuple[int, pa.Table | None] | None = None  # (iteration, observations of those before it)
+        self._prior: pa.Table | None = None  # difficulty.prior_runs' observations, read once
 
     def _first(self, samples: pa.Table, k: int) -> pa.Table:
         """Each pool's first ``k`` samples of every prompt (pool j numbers its samples from j * n_samples)."""
@@ -142,19 +142,24 @@ class ReplayBuffer(Placed):
         """Predict each candidate's difficulty and chance of a usable pair from the history so far, keep
         those the prompt policy keeps on predicted difficulty, and rank them (see
         :func:`spo.buffer.prediction.rank`); writes ``iter_<k>/candidates.parquet``."""
-        feats = text_features([r["prompt"] for r in rows])
-        if embeddings is not None:
-            feats = np.hstack([np.asarray(embeddings, dtype=np.float64), feats])
+        feats = prompt_features([r["prompt"] for r in rows], self.difficulty.features, embeddings)
         cands = candidates_table([r["prompt_id"] for r in rows], feats, version)
         return self._rank(iteration, cands, self._history_before(iteration), version, None,
                           seed=self.seed * 7919 + iteration)  # fmt: skip
 
     def _history_before(self, iteration: int) -> pa.Table | None:
         """The observations of iterations before ``iteration``, read from the run directory once per iteration
-        (every wave's refit reuses them)."""
+        (every wave's refit reuses them), after those of ``difficulty.prior_runs``."""
         if self._history is None or self._history[0] != iteration:
             spread = self.selection.min_reward_spread
-            self._history = (iteration, read_history(self.run_dir, iteration, self.selector, self.primary, spread))
+            parts = [read_history(self.run_dir, iteration, self.selector, self.primary, spread)]
+            if self.difficulty.prior_runs:
+                if self._prior is None:
+                    self._prior = prior_observations(self.difficulty.prior_runs, self.selector, self.primary, spread,
+                                                     self.difficulty.features)  # fmt: skip
+                parts.insert(0, self._prior)
+            parts = [p for p in parts if p is not None]
+            self._history = (iteration, pa.concat_tables(parts) if parts else None)
         return self._history[1]
 
     def rerank(self, iteration: int, done: list[str], wave: int) -> dict:
