@@ -22,6 +22,8 @@ the whole post-hoc iteration (24 prompts).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import statistics
 import tempfile
 from pathlib import Path
@@ -33,7 +35,7 @@ from benchmarks.common import cache_dir, compose_config, parse_args, write_resul
 from spo.analysis.predict import evaluate
 from spo.analysis.stats import cluster_bootstrap_ci
 from spo.buffer.config import HISTORY_USABLE
-from spo.io import read_jsonl
+from spo.io import read_jsonl, write_json
 from spo.runner import SelfPlayRunner
 
 EXACT = ("experiment=tiny", "reward=sort_exact", "selection.min_reward_spread=0")
@@ -45,6 +47,7 @@ class Setting(NamedTuple):
     iterations: str  # default iterations
     prompts: str  # default post-hoc prompts per iteration
     oversample: float  # candidate pool / budget of the predicted arm
+    prior: bool = False  # the predicted arm's predictor warmed on the other seeds' post-hoc runs (prior_runs)
 
 
 MODELS = {
@@ -76,13 +79,33 @@ MODELS = {
         5.0,
     ),
     "smollm2": Setting(("experiment=smollm2_ifeval",), ("generator.chunk_size=8",), "4", "24", 2.5),
+    # the same, the learned model on hashed words of the prompt (which name its instructions) with L1 penalties
+    # chosen by cross-validation, warmed on the other seeds' post-hoc runs (a team's earlier logs of the task)
+    "smollm2_words_prior": Setting(
+        ("experiment=smollm2_ifeval",),
+        ("generator.chunk_size=8", "difficulty.features=words", "difficulty.learned_fit=l1_cv"),
+        "4",
+        "24",
+        2.5,
+        prior=True,
+    ),
 }
 
 
 def run(run_dir: Path, cache: Path, *overrides: str) -> Path:
+    """A run in ``run_dir``; one already finished there with the same overrides (``--work``) is reused."""
     cfg = compose_config(*overrides, "tracking.backends=[]", f"run_dir={run_dir}", f"cache_dir={cache}")
+    stamp = run_dir / "bench_overrides.json"
+    if stamp.exists() and json.loads(stamp.read_text()) == list(overrides):
+        print(f"reusing {run_dir}", flush=True)
+        return run_dir
     SelfPlayRunner(cfg).run()
+    write_json(list(overrides), stamp)
     return run_dir
+
+
+def _name(overrides: tuple) -> str:
+    return hashlib.sha1(json.dumps(list(overrides)).encode()).hexdigest()[:8]
 
 
 def summary(run_dir: Path) -> dict:
@@ -108,21 +131,29 @@ def _usable(select: dict) -> int:
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], model=("tiny", ", ".join(MODELS)), seeds=("3", "seeds"),
                       iterations=(None, "iterations per run"), prompts=(None, "post-hoc prompts per iteration"),
-                      first_seed=("0", "the first seed"))  # fmt: skip
-    both, predicted_only, its, prompts, oversample = MODELS[args.model]
+                      first_seed=("0", "the first seed"),
+                      work=("", "keep the runs here (a finished run with the same overrides is reused)"))  # fmt: skip
+    both, predicted_only, its, prompts, oversample, prior = MODELS[args.model]
     first = int(args.first_seed)
     seeds = [first] if args.quick else list(range(first, first + int(args.seeds)))
     its, prompts = ("2", "32") if args.quick else (args.iterations or its, args.prompts or prompts)
     cache = cache_dir()
     out = {"model": args.model, "seeds": seeds, "oversample": oversample, "iterations": int(its), "runs": {},
            "offline": [], "overrides": list(both), "predicted_overrides": list(predicted_only)}  # fmt: skip
-    heldout = () if args.model == "smollm2" else (f"task.n_heldout={64 if args.quick else 128}",)
+    heldout = () if args.model.startswith("smollm2") else (f"task.n_heldout={64 if args.quick else 128}",)
     with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.work or tmp).resolve()
+        common = {s: (*both, f"seed={s}", f"iterations={its}", *heldout) for s in seeds}
+        post_dirs = {}
+        for s in seeds:  # every post-hoc run first: a warmed predicted arm reads the other seeds'
+            over = (*common[s], f"prompts_per_iteration={prompts}")
+            post_dirs[s] = run(work / f"posthoc-{_name(over)}", cache, *over)
         for seed in seeds:
-            common = (*both, f"seed={seed}", f"iterations={its}", *heldout)
-            post = summary(run(Path(tmp) / f"posthoc-{seed}", cache, *common, f"prompts_per_iteration={prompts}"))
+            post = summary(post_dirs[seed])
             budget = max(1, round(post["usable_per_iteration"]))
-            pred_dir = run(Path(tmp) / f"predicted-{seed}", cache, *common, *predicted_only,
+            others = ",".join(str(post_dirs[s]) for s in seeds if s != seed)
+            warm = [f"difficulty.prior_runs=[{others}]"] if prior and others else []
+            pred_dir = run(work / f"{args.model}-predicted-{seed}", cache, *common[seed], *predicted_only, *warm,
                            f"prompts_per_iteration={budget}", "difficulty.source=predicted",
                            f"difficulty.oversample={oversample}")  # fmt: skip
             out["runs"][seed] = {"posthoc": post, "predicted": summary(pred_dir), "budget": budget}
