@@ -51,6 +51,18 @@ def test_predicted_difficulty_ranks_before_generating_and_stops_at_the_budget(tm
     # the pass-rate posterior reads pass/fail rewards only; the tiny task's graded reward is refused by name
     assert main(["analyze", "predict", str(run_dir), "--predictor", "history", "--history-usable", "pass_rate"]) == 2
     assert "needs a pass/fail pair scorer: prompt" in capsys.readouterr().err
+    # a second run warmed on the first one's logs ranks its first iteration too, on hashed words with L1-CV
+    warm = tmp_path / "warm"
+    SelfPlayRunner(tiny_config(warm, cache_dir, "iterations=1", *PREDICTED, "difficulty.features=words",
+                               "difficulty.learned_fit=l1_cv", f"difficulty.prior_runs=[{run_dir}]")).run()  # fmt: skip
+    assert _lines(warm, "rollout")[0]["rank_unranked"] == 0 and 0 <= _lines(warm, "select")[0]["usable_auc"] <= 1
+    cands = pq.read_table(warm / "iter_0" / "candidates.parquet")
+    assert len(cands.column("features")[0].as_py()) == 6 + 512  # text statistics + hashed words, no embedding
+    capsys.readouterr()
+    assert main(["analyze", "predict", str(warm), "--predictor", "learned", "--prior", str(run_dir), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["iteration"] for r in rows] == [0] and rows[0]["history_prompts"] == sum(
+        select[k]["prompts"] for k in range(3)) and rows[0]["learned_fit"] == "l1_cv"  # fmt: skip
 
 
 @pytest.mark.usefixtures("ray_cluster")
