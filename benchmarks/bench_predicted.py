@@ -17,7 +17,10 @@ offline figures give history and both under each way of reading history.
 ``--model smollm2``: the demo's experiment (``make demo-models`` first), where a prompt is unusable when its
 samples all tie under the rule reward (``min_reward_spread`` 0). Its predicted arm generates in chunks of
 8 prompts: a wave is never smaller than one generator call, and the demo's call of 32 prompts would exceed
-the whole post-hoc iteration (24 prompts).
+the whole post-hoc iteration (24 prompts). ``--model smollm2_words_prior``: the same with hashed-word features,
+L1 penalties chosen by cross-validation, and each seed's predictor warmed on the other seeds' post-hoc runs
+(``difficulty.prior_runs``), which is why every post-hoc run comes first. ``--work DIR`` keeps the runs; a run
+already finished there with the same overrides is reused (two settings then share their post-hoc runs).
 """
 
 from __future__ import annotations
