@@ -14,7 +14,7 @@ import time
 
 import ray
 
-from spo.buffer.features import reads_policy
+from spo.buffer.config import reads_policy
 from spo.plugins import PREDICTORS
 
 log = logging.getLogger(__name__)

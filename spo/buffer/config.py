@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from spo.buffer.features import FEATURE_SETS, reads_policy
 from spo.errors import ConfigError, require
 from spo.plugins import PAIR_BUILDERS, PAIR_METRICS, PREDICTORS, PROMPT_POLICIES, SIGNALS
 
@@ -15,6 +14,9 @@ log = logging.getLogger(__name__)
 SAMPLINGS = ("greedy", "weighted")
 IMPLICIT_FORMS = ("length_normalized", "dpo")
 DIFFICULTY_SOURCES = ("current", "frozen", "file", "predicted")
+# difficulty.features, per set: (reads the policy's embedding, adds hashed word n-grams); the text statistics are
+# always in (spo.buffer.features)
+FEATURE_SETS = {"text": (False, False), "words": (False, True), "policy": (True, False), "policy_words": (True, True)}
 FEATURES = tuple(FEATURE_SETS)
 HISTORY_USABLE = ("share", "pass_rate")  # spo.buffer.predictors.history.READERS
 LEARNED_FITS = ("fixed", "l1_cv")  # spo.buffer.predictors.learned: a fixed L2 penalty, or L1 chosen by cross-validation
@@ -157,3 +159,8 @@ class DifficultyConfig:
                 f"another run's prompts carry no embedding by this policy; use difficulty.features=text or words, "
                 f"got {self.features!r}")  # fmt: skip
         require(self.min_observations >= 2, f"{key}.min_observations", f"must be >= 2, got {self.min_observations}")
+
+
+def reads_policy(kind: str) -> bool:
+    """Whether feature set ``kind`` includes the policy's embedding of the prompt."""
+    return FEATURE_SETS[kind][0]

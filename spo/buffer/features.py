@@ -1,7 +1,7 @@
 """Prompt features for the learned difficulty predictor: cheap text statistics, hashed word n-grams, and
 the policy's own embedding of the prompt (read out by the generators).
 
-``difficulty.features`` names a set (:data:`FEATURE_SETS`): ``text`` (the statistics of
+``difficulty.features`` names a set (:data:`spo.buffer.config.FEATURE_SETS`): ``text`` (the statistics of
 :data:`TEXT_FEATURES`), ``words`` (those plus :data:`WORD_DIMS` hashed word uni- and bigrams, which carry a
 templated prompt's instructions), ``policy`` (the embedding plus the statistics) and ``policy_words`` (all).
 """
@@ -11,11 +11,12 @@ from __future__ import annotations
 import string
 
 import numpy as np
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from spo.buffer.config import FEATURE_SETS
 
 TEXT_FEATURES = ("log_chars", "log_words", "digit_share", "upper_share", "punctuation_share", "lines")
 WORD_DIMS = 512
-# per set: (reads the policy's embedding, adds hashed word n-grams); the text statistics are always in
-FEATURE_SETS = {"text": (False, False), "words": (False, True), "policy": (True, False), "policy_words": (True, True)}
 
 
 def text_features(prompts: list[str]) -> np.ndarray:
@@ -37,15 +38,8 @@ def text_features(prompts: list[str]) -> np.ndarray:
 def word_features(prompts: list[str]) -> np.ndarray:
     """One row per prompt: presence (0/1) of its lower-cased word uni- and bigrams, hashed to :data:`WORD_DIMS`
     columns (stateless, so a prompt gets the same row in every run and iteration)."""
-    from sklearn.feature_extraction.text import HashingVectorizer  # scikit-learn only where words are read
-
     vec = HashingVectorizer(n_features=WORD_DIMS, ngram_range=(1, 2), alternate_sign=False, binary=True, norm=None)
     return vec.transform(prompts).toarray().astype(np.float64)
-
-
-def reads_policy(kind: str) -> bool:
-    """Whether feature set ``kind`` includes the policy's embedding of the prompt."""
-    return FEATURE_SETS[kind][0]
 
 
 def prompt_features(prompts: list[str], kind: str, embeddings=None) -> np.ndarray:

@@ -58,7 +58,7 @@ def iteration_observations(run_dir: Path, k: int, scorer: str, pair_scorer: str,
                            features: str = "text", stored: bool = True) -> pa.Table:  # fmt: skip
     """Iteration ``k``'s observations from the run directory: its generated prompts, with the features and
     version its ``candidates.parquet`` stored (if ``stored``), else (a run with post-hoc selection) the
-    prompts' ``features`` (:data:`spo.buffer.features.FEATURE_SETS`; no policy embedding) and version ``k``."""
+    prompts' ``features`` (:data:`spo.buffer.config.FEATURE_SETS`; no policy embedding) and version ``k``."""
     d = Path(run_dir) / f"iter_{k}"
     prompts = pq.read_table(d / "prompts.parquet")
     for name in (difficulty_col(scorer), f"reward_max/{pair_scorer}"):
