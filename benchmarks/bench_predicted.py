@@ -97,12 +97,11 @@ MODELS = {
 
 def run(run_dir: Path, cache: Path, *overrides: str) -> Path:
     """A run in ``run_dir``; one already finished there with the same overrides (``--work``) is reused."""
-    cfg = compose_config(*overrides, "tracking.backends=[]", f"run_dir={run_dir}", f"cache_dir={cache}")
     stamp = run_dir / "bench_overrides.json"
     if stamp.exists() and json.loads(stamp.read_text()) == list(overrides):
         print(f"reusing {run_dir}", flush=True)
         return run_dir
-    SelfPlayRunner(cfg).run()
+    SelfPlayRunner(compose_config(*overrides, "tracking.backends=[]", f"run_dir={run_dir}", f"cache_dir={cache}")).run()
     write_json(list(overrides), stamp)
     return run_dir
 

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import yaml
 
 from spo.buffer.config import DifficultyConfig
-from spo.buffer.history import iteration_observations, prior_observations
+from spo.buffer.history import iteration_observations, observed_iterations, prior_observations
 from spo.buffer.prediction import quality
 from spo.plugins import PREDICTORS
 
@@ -37,7 +37,7 @@ def evaluate(run: Path, predictor: str, min_spread: float | None = None, **diffi
     dcfg = DifficultyConfig(**{k: v for k, v in (cfg.get("difficulty") or {}).items() if k in known})
     dcfg = replace(dcfg, **{k: v for k, v in difficulty.items() if v is not None})
     dcfg.validate()
-    iters = sorted(int(p.name.split("_")[1]) for p in run.glob("iter_*") if (p / "prompts.parquet").exists())
+    iters = observed_iterations(run)
     obs = {k: iteration_observations(run, k, scorer, primary, spread, dcfg.features) for k in iters}
     prior = [prior_observations(dcfg.prior_runs, scorer, primary, spread, dcfg.features)] if dcfg.prior_runs else []
     rows = []

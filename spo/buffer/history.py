@@ -84,6 +84,11 @@ def read_history(run_dir: Path, before: int, scorer: str, pair_scorer: str, min_
     return pa.concat_tables(parts) if parts else None
 
 
+def observed_iterations(run_dir: Path) -> list[int]:
+    """The iterations of a run directory that wrote ``iter_<k>/prompts.parquet``, in order."""
+    return sorted(int(p.parent.name.split("_")[1]) for p in Path(run_dir).glob("iter_*/prompts.parquet"))
+
+
 def prior_observations(runs: list[str], scorer: str, pair_scorer: str, min_spread: float, features: str) -> pa.Table:
     """Every generated prompt of finished runs ``runs`` (``difficulty.prior_runs``), as observations of this
     run's scorers, threshold and ``features`` computed afresh from the prompt text, at their own iteration as
@@ -91,7 +96,7 @@ def prior_observations(runs: list[str], scorer: str, pair_scorer: str, min_sprea
     parts = []
     for run in runs:
         run = Path(run).expanduser()
-        iters = sorted(int(p.parent.name.split("_")[1]) for p in run.glob("iter_*/prompts.parquet"))
+        iters = observed_iterations(run)
         if not iters:
             raise ValueError(f"difficulty.prior_runs: {run} has no iter_<k>/prompts.parquet")
         parts += [iteration_observations(run, k, scorer, pair_scorer, min_spread, features, stored=False)

@@ -152,13 +152,11 @@ class ReplayBuffer(Placed):
         (every wave's refit reuses them), after those of ``difficulty.prior_runs``."""
         if self._history is None or self._history[0] != iteration:
             spread = self.selection.min_reward_spread
-            parts = [read_history(self.run_dir, iteration, self.selector, self.primary, spread)]
-            if self.difficulty.prior_runs:
-                if self._prior is None:
-                    self._prior = prior_observations(self.difficulty.prior_runs, self.selector, self.primary, spread,
-                                                     self.difficulty.features)  # fmt: skip
-                parts.insert(0, self._prior)
-            parts = [p for p in parts if p is not None]
+            if self.difficulty.prior_runs and self._prior is None:
+                self._prior = prior_observations(self.difficulty.prior_runs, self.selector, self.primary, spread,
+                                                 self.difficulty.features)  # fmt: skip
+            own = read_history(self.run_dir, iteration, self.selector, self.primary, spread)
+            parts = [t for t in (self._prior, own) if t is not None]
             self._history = (iteration, pa.concat_tables(parts) if parts else None)
         return self._history[1]
 
