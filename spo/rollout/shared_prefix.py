@@ -4,8 +4,9 @@
 finished rows in the batch until the longest one ends, and sorts the whole vocabulary for top-p at
 every step. This loop prefills each prompt once (vocabulary logits at its last position only) and copies
 its KV cache n ways (``DynamicCache.batch_repeat_interleave``), drops finished rows from the batch and the cache, and
-applies nucleus sampling within the ``top_k`` most likely tokens when they hold the nucleus (which
-is exact: otherwise that row falls back to the full sort). Log-probs are those of the sampled tokens
+applies nucleus sampling within the ``TOP_K`` most likely tokens when they hold the nucleus (which
+is exact: otherwise that row falls back to the top ``WIDE_K``, a partial sort, then to the full sort; the
+draws, and the random numbers they use, are those of a full sort). Log-probs are those of the sampled tokens
 under the unwarped distribution (temperature 1, no truncation), as a teacher-forced pass gives; a row cut
 at the length limit also gets the log-prob of EOS after its last token (one more step for those rows
 alone), since the learner scores every answer followed by EOS.
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 import torch
 from transformers import DynamicCache
 
-TOP_K = 64  # candidate set for nucleus sampling; rows whose nucleus is larger use the full vocabulary
+TOP_K = 64  # candidate set for nucleus sampling; rows whose nucleus is larger use the top WIDE_K
+WIDE_K = 1024  # the candidates of a wide row; rows whose nucleus is larger still use the full vocabulary
 
 
 @dataclass
@@ -47,15 +49,33 @@ def nucleus_sample(logits: torch.Tensor, temperature: float, top_p: float, gen: 
     probs = torch.exp(values - torch.logsumexp(scaled, dim=-1, keepdim=True))
     wide = probs.sum(-1) < top_p  # the nucleus reaches beyond the top k
     if wide.any():
-        full_values, full_index = scaled[wide].sort(dim=-1, descending=True)
-        full_probs = torch.softmax(full_values, dim=-1)
-        picked = _pick(full_probs, top_p, gen)
+        wide_index, wide_probs = _wide_candidates(scaled[wide], top_p)
+        picked = _pick(wide_probs, top_p, gen)
         out = torch.empty(scaled.shape[0], dtype=torch.long)
-        out[wide] = full_index.gather(-1, picked[:, None]).squeeze(-1)
+        out[wide] = wide_index.gather(-1, picked[:, None]).squeeze(-1)
         if (~wide).any():
             out[~wide] = index[~wide].gather(-1, _pick(probs[~wide], top_p, gen)[:, None]).squeeze(-1)
         return out
     return index.gather(-1, _pick(probs, top_p, gen)[:, None]).squeeze(-1)
+
+
+def _wide_candidates(scaled: torch.Tensor, top_p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids and probabilities, most likely first, of rows whose nucleus is beyond the top ``TOP_K``: the
+    top ``WIDE_K`` then zeros when they hold ``top_p`` (a partial sort), else the whole sorted vocabulary.
+
+    Either way a row is as wide as the vocabulary, so the draw uses as many random numbers as a full sort's
+    and the stream of the rows after it is unchanged."""
+    k = min(WIDE_K, scaled.shape[-1])
+    values, index = scaled.topk(k, dim=-1)
+    probs = torch.exp(values - torch.logsumexp(scaled, dim=-1, keepdim=True))
+    full_index = torch.zeros_like(scaled, dtype=torch.long)
+    full_probs = torch.zeros_like(scaled)
+    full_index[:, :k], full_probs[:, :k] = index, probs
+    beyond = probs.sum(-1) < top_p
+    if beyond.any():
+        values, full_index[beyond] = scaled[beyond].sort(dim=-1, descending=True)
+        full_probs[beyond] = torch.softmax(values, dim=-1)
+    return full_index, full_probs
 
 
 def _pick(sorted_probs: torch.Tensor, top_p: float, gen: torch.Generator) -> torch.Tensor:
