@@ -46,10 +46,11 @@ def nucleus_sample(logits: torch.Tensor, temperature: float, top_p: float, gen: 
         return torch.multinomial(torch.softmax(scaled, dim=-1), 1, generator=gen).squeeze(-1)
     k = min(TOP_K, scaled.shape[-1])
     values, index = scaled.topk(k, dim=-1)
-    probs = torch.exp(values - torch.logsumexp(scaled, dim=-1, keepdim=True))
+    lse = torch.logsumexp(scaled, dim=-1, keepdim=True)
+    probs = torch.exp(values - lse)
     wide = probs.sum(-1) < top_p  # the nucleus reaches beyond the top k
     if wide.any():
-        wide_index, wide_probs = _wide_candidates(scaled[wide], top_p)
+        wide_index, wide_probs = _wide_candidates(scaled[wide], lse[wide], top_p)
         picked = _pick(wide_probs, top_p, gen)
         out = torch.empty(scaled.shape[0], dtype=torch.long)
         out[wide] = wide_index.gather(-1, picked[:, None]).squeeze(-1)
@@ -59,23 +60,24 @@ def nucleus_sample(logits: torch.Tensor, temperature: float, top_p: float, gen: 
     return index.gather(-1, _pick(probs, top_p, gen)[:, None]).squeeze(-1)
 
 
-def _wide_candidates(scaled: torch.Tensor, top_p: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids and probabilities, most likely first, of rows whose nucleus is beyond the top ``TOP_K``: the
-    top ``WIDE_K`` then zeros when they hold ``top_p`` (a partial sort), else the whole sorted vocabulary.
+def _wide_candidates(scaled: torch.Tensor, lse: torch.Tensor, top_p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids and probabilities, most likely first, of rows whose nucleus is beyond the top ``TOP_K`` (``lse``:
+    each row's logsumexp): the top ``WIDE_K`` then zeros when they hold ``top_p`` (a partial sort), else the whole
+    sorted vocabulary.
 
-    Either way a row is as wide as the vocabulary, so the draw uses as many random numbers as a full sort's
-    and the stream of the rows after it is unchanged."""
+    The probabilities are as wide as the vocabulary either way, so the draw uses as many random numbers as a full
+    sort's and the stream of the rows after it is unchanged; the ids are as wide only when a row needs the full sort
+    (nothing is drawn where the probability is zero)."""
     k = min(WIDE_K, scaled.shape[-1])
     values, index = scaled.topk(k, dim=-1)
-    probs = torch.exp(values - torch.logsumexp(scaled, dim=-1, keepdim=True))
-    full_index = torch.zeros_like(scaled, dtype=torch.long)
-    full_probs = torch.zeros_like(scaled)
-    full_index[:, :k], full_probs[:, :k] = index, probs
-    beyond = probs.sum(-1) < top_p
+    probs = torch.zeros_like(scaled)
+    probs[:, :k] = torch.exp(values - lse)
+    beyond = probs[:, :k].sum(-1) < top_p
     if beyond.any():
-        values, full_index[beyond] = scaled[beyond].sort(dim=-1, descending=True)
-        full_probs[beyond] = torch.softmax(values, dim=-1)
-    return full_index, full_probs
+        index = torch.cat([index, index.new_zeros(index.shape[0], scaled.shape[-1] - k)], dim=-1)
+        values, index[beyond] = scaled[beyond].sort(dim=-1, descending=True)
+        probs[beyond] = torch.softmax(values, dim=-1)
+    return index, probs
 
 
 def _pick(sorted_probs: torch.Tensor, top_p: float, gen: torch.Generator) -> torch.Tensor:
