@@ -155,26 +155,13 @@ def train_reward_model(
         raise ValueError(f"only {len({p['prompt_id'] for p in pairs})} prompts: none left for training")
     rm = PairScorer(base, template_path)
     before = rm.correct(heldout, batch_size)
-    best = (float(rm.correct(valid, batch_size).mean()), 0, copy.deepcopy(rm.model.state_dict()))
-    valid_accuracy, epoch_losses = [best[0]], []
-    opt, rng = torch.optim.AdamW(rm.model.parameters(), lr=lr), random.Random(seed)
-    log.info("%d train, %d validation, %d held-out pairs; validation accuracy at start %.3f",
-             len(train), len(valid), len(heldout), best[0])  # fmt: skip
-    for epoch in range(1, epochs + 1):
-        start = time.perf_counter()
-        epoch_losses.append(rm.train_epoch(train, opt, batch_size, rng))
-        valid_accuracy.append(float(rm.correct(valid, batch_size).mean()))
-        log.info("epoch %d/%d: loss %.4f, validation accuracy %.3f (%.0f s)",
-                 epoch, epochs, epoch_losses[-1], valid_accuracy[-1], time.perf_counter() - start)  # fmt: skip
-        if valid_accuracy[-1] > best[0]:
-            best = (valid_accuracy[-1], epoch, copy.deepcopy(rm.model.state_dict()))
-    rm.model.load_state_dict(best[2])
+    valid_accuracy, epoch_losses, best_epoch = _fit(rm, train, valid, epochs, lr, batch_size, seed)
     after = rm.correct(heldout, batch_size)
     summary = accuracy_summary(heldout, before, after, seed)
     result = {
         "train_pairs": len(train), "valid_pairs": len(valid), "heldout_pairs": len(heldout),
         "label_noise": label_noise, "flipped_train_pairs": sum(p["flipped"] for p in train),
-        "epoch_loss": epoch_losses, "valid_accuracy": valid_accuracy, "best_epoch": best[1],
+        "epoch_loss": epoch_losses, "valid_accuracy": valid_accuracy, "best_epoch": best_epoch,
         "heldout_accuracy_before": summary["accuracy_before"], "heldout_accuracy": summary["accuracy"],
         "heldout": summary, "heldout_parts": breakdown(heldout, before, after), "output": str(out),
         "better": summary["accuracy_ci"][0] > 0.5 and summary["gain_ci"][0] > 0,
@@ -189,6 +176,25 @@ def train_reward_model(
         rows = [{**p, "correct_before": bool(b), "correct": bool(a)} for p, b, a in zip(heldout, before, after)]
         pq.write_table(pa.Table.from_pylist(rows), tmp / "heldout_pairs.parquet")
     return result
+
+
+def _fit(rm: PairScorer, train: list, valid: list, epochs: int, lr: float, batch_size: int, seed: int):
+    """Train ``epochs`` epochs and leave ``rm`` at the epoch of best validation accuracy (epoch 0: the start).
+    Returns the validation accuracy per epoch (the start first), the training loss per epoch, the best epoch."""
+    best = (float(rm.correct(valid, batch_size).mean()), 0, copy.deepcopy(rm.model.state_dict()))
+    valid_accuracy, epoch_losses = [best[0]], []
+    opt, rng = torch.optim.AdamW(rm.model.parameters(), lr=lr), random.Random(seed)
+    log.info("%d train, %d validation pairs; validation accuracy at start %.3f", len(train), len(valid), best[0])
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        epoch_losses.append(rm.train_epoch(train, opt, batch_size, rng))
+        valid_accuracy.append(float(rm.correct(valid, batch_size).mean()))
+        log.info("epoch %d/%d: loss %.4f, validation accuracy %.3f (%.0f s)",
+                 epoch, epochs, epoch_losses[-1], valid_accuracy[-1], time.perf_counter() - start)  # fmt: skip
+        if valid_accuracy[-1] > best[0]:
+            best = (valid_accuracy[-1], epoch, copy.deepcopy(rm.model.state_dict()))
+    rm.model.load_state_dict(best[2])
+    return valid_accuracy, epoch_losses, best[1]
 
 
 def describe(result: dict) -> str:
