@@ -127,10 +127,12 @@ bench-overlap-smollm2: $(STAMP)
 
 # Predicted difficulty against post-hoc selection on SmolLM2 (needs `make demo`'s models): about 17 minutes
 # per seed, 3 seeds; then with hashed words, L1-CV and the predictor warmed on the other seeds' post-hoc runs,
-# which the shared --work folder keeps and the second call reuses (about 10 minutes per seed).
+# which the shared --work folder keeps and the later calls reuse (about 10 minutes per seed); then the same from
+# a 5x candidate pool.
 bench-predicted-smollm2: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_predicted --model smollm2 --work runs/bench-predicted
 	$(BIN)/python -m benchmarks.bench_predicted --model smollm2_words_prior --work runs/bench-predicted
+	$(BIN)/python -m benchmarks.bench_predicted --model smollm2_words_prior_pool5 --work runs/bench-predicted
 	$(BIN)/python -m benchmarks.report
 
 lint: $(STAMP)

@@ -21,6 +21,7 @@ ORDER = (
     "pipeline",
     "overlap",
     "overlap_smollm2",
+    "overlap_smollm2_it6",
     "predicted",
     "predicted_tiny_revisit",
     "predicted_tiny_exact",
@@ -30,6 +31,8 @@ ORDER = (
     "predicted_tiny_exact_revisit_pass",
     "predicted_tiny_exact_revisit_pass_d1_from3",
     "predicted_smollm2",
+    "predicted_smollm2_words_prior",
+    "predicted_smollm2_words_prior_pool5",
     "predicted_stale",
     "buffer",
     "sync",
@@ -311,6 +314,7 @@ SECTIONS = {
     "sync": _sync,
     "overlap": _overlap,
     "overlap_smollm2": _overlap,
+    "overlap_smollm2_it6": _overlap,
     "predicted": _predicted,
     "predicted_tiny_revisit": _predicted,
     "predicted_tiny_exact": _predicted,
@@ -320,6 +324,8 @@ SECTIONS = {
     "predicted_tiny_exact_revisit_pass": _predicted,
     "predicted_tiny_exact_revisit_pass_d1_from3": _predicted,
     "predicted_smollm2": _predicted,
+    "predicted_smollm2_words_prior": _predicted,
+    "predicted_smollm2_words_prior_pool5": _predicted,
     "predicted_stale": _stale,
 }
 
