@@ -14,6 +14,7 @@ the split ``sync`` runs' stage times, what the overlap gives as the rollout's sh
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import tempfile
 from pathlib import Path
@@ -42,13 +43,22 @@ MODELS = {
 }
 
 
+# each iteration's stage times and counts, kept in the result beside the summary
+ITERATION_KEYS = ("iteration_s", "rollout_s", "generate_s", "score_s", "train_s", "eval_s", "sync_s", "checkpoint_s",
+                  "generator_busy_s", "learner_busy_s", "scorer_busy_s", "pairs_trained", "tokens_generated",
+                  "pair_staleness_mean", "heldout_reward")  # fmt: skip
 QUICK = ("iterations=2", "prompts_per_iteration=32", "task.n_heldout=16")
 
 
 def run(model: str, mode: str, seed: int, work: Path, cache: Path, extra: tuple = ()) -> list[dict]:
-    cfg = compose_config(*MODELS[model], *MODES[mode], *extra, f"seed={seed}",
-                         f"run_dir={work / f'{model}-{mode}-{seed}'}", f"cache_dir={cache}", "tracking.backends=[]")  # fmt: skip
-    return SelfPlayRunner(cfg).run()
+    """One run's iteration rows; its directory is removed after it (a SmolLM2 run keeps 3.7 GB of learner state
+    and checkpoints, which nine runs of a benchmark would otherwise hold until its end)."""
+    run_dir = work / f"{model}-{mode}-{seed}"
+    cfg = compose_config(*MODELS[model], *MODES[mode], *extra, f"seed={seed}", f"run_dir={run_dir}",
+                         f"cache_dir={cache}", "tracking.backends=[]")  # fmt: skip
+    rows = SelfPlayRunner(cfg).run()
+    shutil.rmtree(run_dir)
+    return rows
 
 
 def time_to(rows: list[dict], target: float) -> float | None:
@@ -61,7 +71,8 @@ def summary(rows: list[dict], target: float) -> dict:
     wall = done[-1]["elapsed_s"]
     out = {"initial": rows[0]["heldout_reward"], "final": done[-1]["heldout_reward"], "wall_s": wall,
            "per_iteration_s": wall / len(done), "time_to_target_s": time_to(rows, target),
-           "curve": [(r["elapsed_s"], r["heldout_reward"]) for r in done]}  # fmt: skip
+           "curve": [(r["elapsed_s"], r["heldout_reward"]) for r in done],
+           "iterations": [{k: r.get(k) for k in ITERATION_KEYS} for r in done]}  # fmt: skip
     for role in ("generator", "learner", "scorer"):
         out[f"{role}_idle_fraction"] = 1 - sum(r[f"{role}_busy_s"] for r in done) / wall
     out["pair_staleness_mean"] = statistics.mean(r.get("pair_staleness_mean", 0.0) for r in done)
