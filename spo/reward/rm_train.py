@@ -154,8 +154,10 @@ def train_reward_model(
     if not train:
         raise ValueError(f"only {len({p['prompt_id'] for p in pairs})} prompts: none left for training")
     rm = PairScorer(base, template_path)
-    before = rm.correct(heldout, batch_size)
-    valid_accuracy, epoch_losses, best_epoch = _fit(rm, train, valid, epochs, lr, batch_size, seed)
+    before, start = rm.correct(heldout, batch_size), float(rm.correct(valid, batch_size).mean())
+    log.info("%d train, %d validation, %d held-out pairs; validation accuracy at start %.3f",
+             len(train), len(valid), len(heldout), start)  # fmt: skip
+    valid_accuracy, epoch_losses, best_epoch = _fit(rm, train, valid, start, epochs, lr, batch_size, seed)
     after = rm.correct(heldout, batch_size)
     summary = accuracy_summary(heldout, before, after, seed)
     result = {
@@ -178,13 +180,13 @@ def train_reward_model(
     return result
 
 
-def _fit(rm: PairScorer, train: list, valid: list, epochs: int, lr: float, batch_size: int, seed: int):
-    """Train ``epochs`` epochs and leave ``rm`` at the epoch of best validation accuracy (epoch 0: the start).
-    Returns the validation accuracy per epoch (the start first), the training loss per epoch, the best epoch."""
-    best = (float(rm.correct(valid, batch_size).mean()), 0, copy.deepcopy(rm.model.state_dict()))
-    valid_accuracy, epoch_losses = [best[0]], []
+def _fit(rm: PairScorer, train: list, valid: list, start: float, epochs: int, lr: float, batch_size: int, seed: int):
+    """Train ``epochs`` epochs and leave ``rm`` at the epoch of best validation accuracy (epoch 0: the start, whose
+    accuracy is ``start``). Returns the validation accuracy per epoch (the start first), the training loss per
+    epoch, and the best epoch."""
+    best = (start, 0, copy.deepcopy(rm.model.state_dict()))
+    valid_accuracy, epoch_losses = [start], []
     opt, rng = torch.optim.AdamW(rm.model.parameters(), lr=lr), random.Random(seed)
-    log.info("%d train, %d validation pairs; validation accuracy at start %.3f", len(train), len(valid), best[0])
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         epoch_losses.append(rm.train_epoch(train, opt, batch_size, rng))
