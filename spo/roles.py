@@ -73,7 +73,8 @@ def start_roles(cfg: Config, model_path: str, extra_paths: dict[str, str]) -> Ro
     scorers = ScorerPool.from_config(cfg.reward, cl, ScorerContext(model_path, g.engine))
     buffer = ray.remote(ReplayBuffer).options(num_cpus=cl.buffer_cpus).remote(cfg)
     log.info("starting the learner: %d DeepSpeed rank(s), ZeRO stage %d", lr.num_ranks, lr.zero_stage)
-    learner = LearnerGroup(cfg.learner, model_path, cl.learner_cpus, cl.learner_threads, cfg.seed, cl.learner_gpus)
+    learner = LearnerGroup(cfg.learner, model_path, cl.learner_cpus, cl.learner_threads, cfg.seed, cl.learner_gpus,
+                           tuple(cl.learner_cores))  # fmt: skip
     judge = None
     if cfg.eval.pairwise_judge is not None:
         path = str(Path(cfg.eval.pairwise_judge).expanduser())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from spo.errors import require
 
@@ -18,6 +18,9 @@ class ClusterConfig:
     node has room for it) fails after ``restart_timeout_s``, naming what is missing. ``*_gpus`` are
     GPUs per actor (a vLLM engine needs its ``tensor_parallel_size``); roles never share a GPU
     (whole GPUs only) unless ``colocate``.
+    ``*_cores`` pin each of a role's actors to those CPU ids of its node (none: the OS schedules them), so
+    that on one machine each role owns its cores as it owns its GPUs on a cluster (the overlap benchmark's
+    split layout); a role's threads beyond its cores would only queue.
     ``simulate_gpus`` (tests only) keeps the layout on logical GPUs with CPU stand-ins
     (:mod:`spo.cluster.simulate`).
     """
@@ -31,6 +34,9 @@ class ClusterConfig:
     generator_threads: int = 2
     learner_threads: int = 1
     scorer_threads: int = 1
+    generator_cores: list[int] = field(default_factory=list)
+    scorer_cores: list[int] = field(default_factory=list)
+    learner_cores: list[int] = field(default_factory=list)
     max_restarts: int = 3
     restart_timeout_s: float = 300.0
     generator_gpus: float = 0.0
@@ -43,6 +49,10 @@ class ClusterConfig:
         require(self.max_restarts >= 0, f"{key}.max_restarts", "must be >= 0")
         require(self.restart_timeout_s > 0, f"{key}.restart_timeout_s", "must be > 0")
         for role in ROLES:
+            cores = getattr(self, f"{role}_cores")
+            require(all(isinstance(c, int) and c >= 0 for c in cores), f"{key}.{role}_cores",
+                    f"must be CPU ids (integers >= 0), got {cores}")  # fmt: skip
+            require(len(set(cores)) == len(cores), f"{key}.{role}_cores", f"lists a core twice: {cores}")
             gpus = getattr(self, f"{role}_gpus")
             require(gpus >= 0, f"{key}.{role}_gpus", f"must be >= 0, got {gpus}")
             require(

@@ -8,13 +8,14 @@ import ray
 
 
 def here() -> dict:
-    """This actor's node id and IP, the GPU ids Ray assigned it, and ``CUDA_VISIBLE_DEVICES`` as Ray set it."""
+    """This actor's node and IP, its GPU ids from Ray, ``CUDA_VISIBLE_DEVICES`` as Ray set it, and its cores."""
     ctx = ray.get_runtime_context()
     return {
         "node": ctx.get_node_id(),
         "ip": ray.util.get_node_ip_address(),
         "gpus": [str(g) for g in ray.get_gpu_ids()],
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "cores": sorted(os.sched_getaffinity(0)),
     }
 
 

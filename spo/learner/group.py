@@ -28,7 +28,14 @@ class LearnerGroup:
     """
 
     def __init__(
-        self, cfg: LearnerConfig, model_path: str, num_cpus: float, threads: int, seed: int, num_gpus: float = 0
+        self,
+        cfg: LearnerConfig,
+        model_path: str,
+        num_cpus: float,
+        threads: int,
+        seed: int,
+        num_gpus: float = 0,
+        cores: tuple[int, ...] = (),
     ):
         num_ranks = cfg.num_ranks
         bundle = placement_bundle(num_cpus, num_gpus)
@@ -40,7 +47,7 @@ class LearnerGroup:
                 num_cpus=num_cpus,
                 num_gpus=num_gpus,
                 scheduling_strategy=PlacementGroupSchedulingStrategy(self.pg, placement_group_bundle_index=i),
-            ).remote(i, num_ranks, threads)
+            ).remote(i, num_ranks, threads, cores)
             for i in range(num_ranks)
         ]
         self.timeout_s = cfg.timeout_s

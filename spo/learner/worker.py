@@ -18,6 +18,7 @@ import pyarrow as pa
 import torch
 
 from spo.chat import load_tokenizer, row_conversation
+from spo.cluster.cpus import claim_cpus
 from spo.cluster.placement import Placed
 from spo.io import atomic_dir
 from spo.learner.config import LearnerConfig
@@ -52,8 +53,8 @@ def deepspeed_config(cfg: LearnerConfig, world_size: int) -> dict:
 class LearnerWorker(Placed):
     """One rank of the learner group."""
 
-    def __init__(self, rank: int, world_size: int, threads: int):
-        torch.set_num_threads(threads)
+    def __init__(self, rank: int, world_size: int, threads: int, cores: tuple[int, ...] = ()):
+        claim_cpus("learner", threads, cores)
         self.rank = rank
         self.world_size = world_size
 

@@ -11,11 +11,11 @@ import math
 
 import pyarrow as pa
 import ray
-import torch
 from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from spo.chat import row_conversation
+from spo.cluster.cpus import claim_cpus
 from spo.cluster.placement import Placed
 from spo.cluster.resources import placement_bundle
 from spo.cluster.watch import Watched
@@ -28,8 +28,8 @@ from spo.timing import BusyClock
 class ScorerWorker(Placed):
     """One scorer backend in a Ray actor."""
 
-    def __init__(self, name: str, backend: str, kwargs: dict, threads: int):
-        torch.set_num_threads(threads)
+    def __init__(self, name: str, backend: str, kwargs: dict, threads: int, cores: tuple[int, ...] = ()):
+        claim_cpus("scorer", threads, cores)
         self.name = name
         self.scorer = SCORERS.get(backend)(**kwargs)
         self.clock = BusyClock()
@@ -102,7 +102,13 @@ class ScorerPool:
     """All scorers' actors; :meth:`submit` runs a chunk through each scorer."""
 
     def __init__(
-        self, scorers: dict[str, dict], num_cpus: float, threads: int, max_restarts: int = 0, num_gpus: float = 0
+        self,
+        scorers: dict[str, dict],
+        num_cpus: float,
+        threads: int,
+        max_restarts: int = 0,
+        num_gpus: float = 0,
+        cores: tuple[int, ...] = (),
     ):
         """``scorers`` maps name -> ``{"backend", "num_workers", "kwargs"}``; dead actors restart, chunks re-run.
 
@@ -125,7 +131,7 @@ class ScorerPool:
                     num_cpus=num_cpus, num_gpus=num_gpus, max_restarts=max_restarts, max_task_retries=max_restarts,
                     scheduling_strategy=strategy,
                 )  # fmt: skip
-                self.workers[name].append(actor.remote(name, spec["backend"], spec["kwargs"], threads))
+                self.workers[name].append(actor.remote(name, spec["backend"], spec["kwargs"], threads, cores))
                 index += 1
         self._next = 0
 
@@ -137,7 +143,8 @@ class ScorerPool:
                    "kwargs": SCORERS.get(sc.backend).kwargs(sc, ctx)}
             for name, sc in reward.scorers.items()
         }  # fmt: skip
-        return cls(specs, cluster.scorer_cpus, cluster.scorer_threads, cluster.max_restarts, cluster.scorer_gpus)
+        return cls(specs, cluster.scorer_cpus, cluster.scorer_threads, cluster.max_restarts, cluster.scorer_gpus,
+                   tuple(cluster.scorer_cores))  # fmt: skip
 
     def submit(self, samples_ref: ray.ObjectRef) -> ray.ObjectRef:
         """Score one chunk with every scorer; returns a reference to the scored table."""

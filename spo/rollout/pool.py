@@ -19,6 +19,7 @@ import ray
 import torch
 
 from spo.chat import row_conversation
+from spo.cluster.cpus import claim_cpus
 from spo.cluster.placement import Placed
 from spo.cluster.watch import Watched
 from spo.io import load_safetensors_dir
@@ -31,8 +32,9 @@ from spo.timing import BusyClock
 class GeneratorWorker(Placed):
     """One engine in a Ray actor; stamps every sample with its policy version."""
 
-    def __init__(self, engine: str, engine_kwargs: dict, generator_name: str, threads: int, sample_offset: int = 0):
-        torch.set_num_threads(threads)
+    def __init__(self, engine: str, engine_kwargs: dict, generator_name: str, threads: int, sample_offset: int = 0,
+                 cores: tuple[int, ...] = ()):  # fmt: skip
+        claim_cpus("generator", threads, cores)
         self.engine = ENGINES.get(engine)(**engine_kwargs)
         self.generator_name = generator_name
         self.sample_offset = sample_offset
@@ -109,6 +111,7 @@ class GeneratorPool:
         sample_offset: int = 0,
         max_restarts: int = 0,
         num_gpus: float = 0,
+        cores: tuple[int, ...] = (),
     ):
         """``sample_offset`` shifts this pool's ``sample_idx`` so several pools' samples never collide."""
         actor = ray.remote(GeneratorWorker).options(
@@ -117,7 +120,8 @@ class GeneratorPool:
         self.name = generator_name
         self.num_cpus, self.num_gpus = num_cpus, num_gpus
         self.workers = [
-            actor.remote(engine, engine_kwargs, generator_name, threads, sample_offset) for _ in range(num_workers)
+            actor.remote(engine, engine_kwargs, generator_name, threads, sample_offset, cores)
+            for _ in range(num_workers)
         ]
         self._next = 0
         self._policy: dict | None = None
@@ -129,7 +133,7 @@ class GeneratorPool:
         return cls(num_workers or generator.num_workers, generator.engine, {**engine_kwargs, **generator.engine_kwargs},
                    generator_name=name, num_cpus=cluster.generator_cpus, threads=cluster.generator_threads,
                    sample_offset=sample_offset, max_restarts=cluster.max_restarts,
-                   num_gpus=cluster.generator_gpus)  # fmt: skip
+                   num_gpus=cluster.generator_gpus, cores=tuple(cluster.generator_cores))  # fmt: skip
 
     def set_policy(self, version: int, path: str) -> None:
         """From now on, chunks must be sampled from ``version``, whose checkpoint is ``path``."""

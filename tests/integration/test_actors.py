@@ -1,5 +1,7 @@
 """Generator and scorer actors on a local Ray cluster, with real tiny models."""
 
+import os
+
 import pyarrow as pa
 import pytest
 import ray
@@ -85,3 +87,19 @@ def test_rule_scorer_with_bad_function_fails_clearly(ray_cluster):
 
     with pytest.raises(ValueError, match="cannot import fn 'spo.tasks.sort_digits:nope'"):
         RuleScorer(fn="spo.tasks.sort_digits:nope")
+
+
+def test_pinned_roles_run_on_their_cores(tiny_policy):
+    """Each role's actor runs on the cores its ``cluster.<role>_cores`` names, as its placement records."""
+    last = max(os.sched_getaffinity(0))
+    gens = GeneratorPool(1, "hf", {"model_path": tiny_policy}, "tiny", num_cpus=0.25, threads=1, cores=(last,))
+    rule = {"backend": "rule", "num_workers": 1, "kwargs": {"fn": "spo.tasks.sort_digits:reward"}}
+    scorers = ScorerPool({"rule": rule}, 0.25, 1, cores=(0,))
+    try:
+        assert ray.get(gens.workers[0].placement.remote())["cores"] == [last]
+        assert ray.get(scorers.workers["rule"][0].placement.remote())["cores"] == [0]
+        table = ray.get(scorers.submit(gens.submit(PROMPTS[:1], 0, SamplingParams(2, 1.0, 1.0, 4, 0))))
+        assert table.num_rows == 2  # pinned, they still generate and score
+    finally:
+        gens.shutdown()
+        scorers.shutdown()
