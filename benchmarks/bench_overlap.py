@@ -1,7 +1,7 @@
 """Pipeline modes side by side: ``sync``, ``one_step_off`` and ``async``, held-out reward against wall time.
 
 Every mode runs in the split layout, each role owning its cores as it owns its GPUs on a cluster: the
-generator on one core (1 thread), one learner rank on the other (1 thread). ``sync_fast`` is the best
+generator (and the scorers) pinned to one core (1 thread each), one learner rank pinned to the other (1 thread). ``sync_fast`` is the best
 ``sync`` a CPU-only user would run on the same 2 cores: every stage using both in turn (generator 2
 threads, 2 learner ranks). Per seed, runs are interleaved (mode order rotates with the seed).
 
@@ -25,10 +25,14 @@ from benchmarks.common import cache_dir, compose_config, parse_args, write_resul
 from spo.runner import SelfPlayRunner
 
 TARGET_GAIN = 0.8
-# Ray's CPUs are logical: 3 lets the rule scorer's actor be placed beside a 1-CPU generator and a 1-CPU learner
-# rank; the cores each role really uses are set by its threads (1 + 1 in the split layout, on 2 cores).
+# Ray's CPUs are logical: 3 lets the scorers' actors be placed beside a 1-CPU generator and a 1-CPU learner rank.
+# The split layout pins each role to its core (generator and scorers on core 0, the learner on core 1, 1 thread
+# each): with threads alone the OS moved the learner onto the generator's core, and the learner took 1.17-1.33x
+# longer per pair beside the generator on SmolLM2 (results at b616cd7 and before); pinned, two such processes run
+# at the speed each has alone (findings.md)
 SPLIT = ("cluster.num_cpus=3", "cluster.generator_cpus=1", "cluster.generator_threads=1", "learner.num_ranks=1",
-         "cluster.learner_cpus=1", "cluster.learner_threads=1", "cluster.scorer_cpus=0.25")  # fmt: skip
+         "cluster.learner_cpus=1", "cluster.learner_threads=1", "cluster.scorer_cpus=0.25", "cluster.scorer_threads=1",
+         "cluster.generator_cores=[0]", "cluster.scorer_cores=[0]", "cluster.learner_cores=[1]")  # fmt: skip
 FAST = ("cluster.num_cpus=3", "cluster.generator_cpus=1", "cluster.generator_threads=2", "learner.num_ranks=2",
         "cluster.learner_cpus=0.5", "cluster.learner_threads=1", "cluster.scorer_cpus=0.25")  # fmt: skip
 MODES = {"sync": ("pipeline=sync", *SPLIT), "one_step_off": ("pipeline=one_step_off", *SPLIT),
