@@ -107,7 +107,7 @@ test-studies: $(STAMP)
 # that recur (tiny_revisit) and with a pass/fail reward (tiny_exact, tiny_exact_wave, tiny_exact_revisit, the last
 # also on seeds 3-5: about 6 minutes each; the pass-rate ablations' commands are in results/predicted.md),
 # and bench_predicted_stale with recurring prompts under a steady and a fast-moving policy (about 7 minutes).
-BENCHES := learner engines generation pipeline buffer sync overlap predicted
+BENCHES := learner engines generation pipeline buffer sync overlap predicted pinning
 bench: $(STAMP)
 	for b in $(BENCHES); do $(BIN)/python -m benchmarks.bench_$$b || exit 1; done
 	$(BIN)/python -m benchmarks.bench_predicted --model tiny_revisit
@@ -118,6 +118,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_predicted_stale
 	test ! -d $(MODELS)/smollm2 || $(BIN)/python -m benchmarks.bench_learner --model smollm2
 	test ! -d $(MODELS)/smollm2 || $(BIN)/python -m benchmarks.bench_dpo_step
+	test ! -d $(MODELS)/smollm2 || $(BIN)/python -m benchmarks.bench_pinning --model smollm2
 	$(BIN)/python -m benchmarks.report
 
 # The pipeline modes on SmolLM2 (needs `make demo`'s models): about 35 minutes per seed on 2 cores.

@@ -1,7 +1,8 @@
 """Pipeline modes side by side: ``sync``, ``one_step_off`` and ``async``, held-out reward against wall time.
 
 Every mode runs in the split layout, each role owning its cores as it owns its GPUs on a cluster: the
-generator (and the scorers) pinned to one core (1 thread each), one learner rank pinned to the other (1 thread). ``sync_fast`` is the best
+generator on one core (1 thread), one learner rank on the other (1 thread); ``--pin yes`` also pins each
+role's processes to its core (``PIN``). ``sync_fast`` is the best
 ``sync`` a CPU-only user would run on the same 2 cores: every stage using both in turn (generator 2
 threads, 2 learner ranks). Per seed, runs are interleaved (mode order rotates with the seed).
 
@@ -25,14 +26,19 @@ from benchmarks.common import cache_dir, compose_config, parse_args, write_resul
 from spo.runner import SelfPlayRunner
 
 TARGET_GAIN = 0.8
-# Ray's CPUs are logical: 3 lets the scorers' actors be placed beside a 1-CPU generator and a 1-CPU learner rank.
-# The split layout pins each role to its core (generator and scorers on core 0, the learner on core 1, 1 thread
-# each): with threads alone the OS moved the learner onto the generator's core, and the learner took 1.17-1.33x
-# longer per pair beside the generator on SmolLM2 (results at b616cd7 and before); pinned, two such processes run
-# at the speed each has alone (findings.md)
+# Ray's CPUs are logical: 3 lets the scorers' actors be placed beside a 1-CPU generator and a 1-CPU learner rank;
+# the cores each role really uses are set by its threads (1 + 1 in the split layout, on 2 cores).
 SPLIT = ("cluster.num_cpus=3", "cluster.generator_cpus=1", "cluster.generator_threads=1", "learner.num_ranks=1",
-         "cluster.learner_cpus=1", "cluster.learner_threads=1", "cluster.scorer_cpus=0.25", "cluster.scorer_threads=1",
-         "cluster.generator_cores=[0]", "cluster.scorer_cores=[0]", "cluster.learner_cores=[1]")  # fmt: skip
+         "cluster.learner_cpus=1", "cluster.learner_threads=1", "cluster.scorer_cpus=0.25")  # fmt: skip
+# --pin: the split modes with each role pinned to its core (generator and scorers on core 0, 1 thread each; the
+# learner on core 1). Measured slower on SmolLM2 (pipeline.md): the learner's side work (its background state
+# save, the weight push) then shares the learner's core instead of using the generator's idle time
+PIN = (
+    "cluster.scorer_threads=1",
+    "cluster.generator_cores=[0]",
+    "cluster.scorer_cores=[0]",
+    "cluster.learner_cores=[1]",
+)
 FAST = ("cluster.num_cpus=3", "cluster.generator_cpus=1", "cluster.generator_threads=2", "learner.num_ranks=2",
         "cluster.learner_cpus=0.5", "cluster.learner_threads=1", "cluster.scorer_cpus=0.25")  # fmt: skip
 MODES = {"sync": ("pipeline=sync", *SPLIT), "one_step_off": ("pipeline=one_step_off", *SPLIT),
@@ -54,11 +60,11 @@ ITERATION_KEYS = ("iteration_s", "rollout_s", "generate_s", "score_s", "train_s"
 QUICK = ("iterations=2", "prompts_per_iteration=32", "task.n_heldout=16")
 
 
-def run(model: str, mode: str, seed: int, work: Path, cache: Path, extra: tuple = ()) -> list[dict]:
+def run(model: str, mode: str, overrides: tuple, seed: int, work: Path, cache: Path, extra: tuple = ()) -> list[dict]:
     """One run's iteration rows; its directory is removed after it (a SmolLM2 run keeps 3.7 GB of learner state
     and checkpoints, which nine runs of a benchmark would otherwise hold until its end)."""
     run_dir = work / f"{model}-{mode}-{seed}"
-    cfg = compose_config(*MODELS[model], *MODES[mode], *extra, f"seed={seed}", f"run_dir={run_dir}",
+    cfg = compose_config(*MODELS[model], *overrides, *extra, f"seed={seed}", f"run_dir={run_dir}",
                          f"cache_dir={cache}", "tracking.backends=[]")  # fmt: skip
     rows = SelfPlayRunner(cfg).run()
     shutil.rmtree(run_dir)
@@ -133,13 +139,13 @@ def simulated(per_seed: dict[int, dict[str, dict]], stages: list[dict]) -> dict:
             "by_generation_share": shares}  # fmt: skip
 
 
-def bench(model: str, seeds: list[int], cache: Path, extra: tuple, modes: tuple, save) -> dict:
-    """Every mode for every seed; ``save(result)`` after each seed, so a long benchmark keeps what it measured."""
+def bench(model: str, seeds: list[int], cache: Path, extra: tuple, modes: dict[str, tuple], save) -> dict:
+    """Every mode (name: overrides) for every seed; ``save(result)`` after each seed, so a long benchmark keeps what it measured."""
     per_seed, stages = {}, []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             order = list(modes)[seed % len(modes) :] + list(modes)[: seed % len(modes)]
-            rows = {mode: run(model, mode, seed, Path(tmp), cache, extra) for mode in order}
+            rows = {mode: run(model, mode, modes[mode], seed, Path(tmp), cache, extra) for mode in order}
             base = rows["sync"]
             target = base[0]["heldout_reward"] + TARGET_GAIN * (base[-1]["heldout_reward"] - base[0]["heldout_reward"])
             per_seed[seed] = {mode: summary(r, target) for mode, r in rows.items()}
@@ -160,7 +166,7 @@ def main() -> None:
     args = parse_args(__doc__.splitlines()[0], model=("tiny", "tiny or smollm2"), seeds=("3", "seeds per mode"),
                       modes=(",".join(DEFAULT_MODES), "comma-separated modes; sync is always run (the reference)"),
                       tag=("", "added to the result's name"),
-                      first_seed=("0", "the first seed"),
+                      first_seed=("0", "the first seed"), pin=("no", "yes: the split modes pinned (PIN; named _pinned)"),
                       iterations=("", "iterations per run (default: the model's; named _it<n>)"))  # fmt: skip
     first = int(args.first_seed)
     seeds = [0] if args.quick else list(range(first, first + int(args.seeds)))
@@ -174,8 +180,11 @@ def main() -> None:
     if args.iterations:
         name += f"_it{int(args.iterations)}"
         extra = (*extra, f"iterations={int(args.iterations)}")
+    pin = PIN if args.pin == "yes" else ()
+    name += "_pinned" if pin else ""
     name += f"_{args.tag}" if args.tag else ""
-    result = bench(args.model, seeds, cache_dir(), extra, modes,
+    table = {m: (*MODES[m], *(pin if set(SPLIT) <= set(MODES[m]) else ())) for m in modes}
+    result = bench(args.model, seeds, cache_dir(), extra, table,
                    lambda r: write_result(name, r, args.out, args.quick))  # fmt: skip
     for mode, c in result["vs_sync"].items():
         t = c["time_to_target_speedup"]

@@ -23,6 +23,9 @@ ORDER = (
     "overlap_smollm2",
     "overlap_smollm2_it6",
     "overlap_smollm2_from_seed2_it6",
+    "overlap_smollm2_it6_pinned",
+    "pinning",
+    "pinning_smollm2",
     "predicted",
     "predicted_tiny_revisit",
     "predicted_tiny_exact",
@@ -260,6 +263,19 @@ def _overlap(r: dict) -> list[str]:
     ]
 
 
+def _pinning(r: dict) -> list[str]:
+    b = r["speed_beside_vs_alone"]
+    return [
+        f"## Two roles on two cores, pinned or not ({r['model']}, 1 thread each)",
+        f"Speed beside the other role relative to alone, mean of {r['rounds']} interleaved rounds of "
+        f"{r['seconds']:.0f} s (`cluster.<role>_cores`: generator core 0, learner core 1).",
+        "",
+        "| | learner | generator |",
+        "|---|---|---|",
+        *(f"| {case} | {x['learner']:.2f}x | {x['generator']:.2f}x |" for case, x in b.items()),
+    ]
+
+
 def _predicted(r: dict) -> list[str]:
     c = r["compare"]
     d = c["heldout_diff_per_iteration"]
@@ -317,6 +333,9 @@ SECTIONS = {
     "overlap_smollm2": _overlap,
     "overlap_smollm2_it6": _overlap,
     "overlap_smollm2_from_seed2_it6": _overlap,
+    "overlap_smollm2_it6_pinned": _overlap,
+    "pinning": _pinning,
+    "pinning_smollm2": _pinning,
     "predicted": _predicted,
     "predicted_tiny_revisit": _predicted,
     "predicted_tiny_exact": _predicted,

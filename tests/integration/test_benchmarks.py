@@ -22,6 +22,7 @@ KEYS = {
     "dpo_step": ["layouts", "pairs_source"],
     "predicted": ["runs", "compare", "offline", "model"],
     "predicted_stale": ["runs", "summary", "discounts"],
+    "pinning": ["steps_per_s", "speed_beside_vs_alone"],
 }
 
 
@@ -63,6 +64,7 @@ def test_report_renders_every_benchmark(results):
         "## Weight sync",
         "## Predicted difficulty against post-hoc selection, same pair budget (tiny, seeds 0)",
         "## Stale history",
+        "## Two roles on two cores, pinned or not (tiny, 1 thread each)",
     ):
         assert title in text
     for name in KEYS:
