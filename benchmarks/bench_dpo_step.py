@@ -24,8 +24,8 @@ import pyarrow.parquet as pq
 import ray
 import torch
 
-from benchmarks.bench_learner import SMOLLM2, make_ifeval_pairs, token_counts
-from benchmarks.common import cache_dir, parse_args, start_ray, write_result
+from benchmarks.bench_learner import make_ifeval_pairs, token_counts
+from benchmarks.common import SMOLLM2, cache_dir, parse_args, start_ray, write_result
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
 from spo.chat import load_tokenizer
 from spo.learner.config import LearnerConfig

@@ -9,12 +9,11 @@ of the repeats. A greedy check compares ``hf_shared`` with ``generate`` token fo
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, GenerationConfig
 
-from benchmarks.common import cache_dir, parse_args, write_result
+from benchmarks.common import SMOLLM2, cache_dir, parse_args, write_result
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
 from spo.chat import chat_prompt, load_tokenizer
 from spo.rollout.base import SamplingParams
@@ -22,7 +21,6 @@ from spo.rollout.hf_shared_engine import HFSharedEngine
 from spo.tasks import ifeval_lite, sort_digits
 
 THREADS = 2
-SMOLLM2 = Path("~/.cache/spo/models/smollm2").expanduser()
 
 
 def _new_tokens(new: torch.Tensor, eos: int) -> int:

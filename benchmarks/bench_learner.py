@@ -14,13 +14,12 @@ from __future__ import annotations
 import random
 import tempfile
 import time
-from pathlib import Path
 
 import pyarrow as pa
 import ray
 import torch
 
-from benchmarks.common import cache_dir, parse_args, peak_matmul_flops, profile_top, start_ray, write_result
+from benchmarks.common import SMOLLM2, cache_dir, parse_args, peak_matmul_flops, profile_top, start_ray, write_result
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
 from spo.chat import chat_prompt, load_tokenizer, row_conversation
 from spo.learner.config import LearnerConfig
@@ -51,7 +50,6 @@ def make_pairs(n: int, seed: int = 0) -> pa.Table:
     return pa.Table.from_pylist(out)
 
 
-SMOLLM2 = Path("~/.cache/spo/models/smollm2").expanduser()
 ANSWER = ("The quiet sea rests under a pale moon tonight, and the small boats sleep along the harbour wall "
           "while the lighthouse turns its slow white beam across the water")  # fmt: skip
 

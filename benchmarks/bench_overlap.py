@@ -2,9 +2,9 @@
 
 Every mode runs in the split layout, each role owning its cores as it owns its GPUs on a cluster: the
 generator on one core (1 thread), one learner rank on the other (1 thread); ``--pin yes`` also pins each
-role's processes to its core (``PIN``). ``sync_fast`` is the best
-``sync`` a CPU-only user would run on the same 2 cores: every stage using both in turn (generator 2
-threads, 2 learner ranks). Per seed, runs are interleaved (mode order rotates with the seed).
+role's processes to its core (``PIN``). ``sync_fast`` is the best ``sync`` a CPU-only user would run on the
+same 2 cores: every stage using both in turn (generator 2 threads, 2 learner ranks). Per seed, runs are
+interleaved (mode order rotates with the seed).
 
 The headline is time to a target held-out reward: the split ``sync`` run's initial reward plus
 ``TARGET_GAIN`` of its gain by the last iteration, per seed; a run's time is the wall time (from the
@@ -31,8 +31,8 @@ TARGET_GAIN = 0.8
 SPLIT = ("cluster.num_cpus=3", "cluster.generator_cpus=1", "cluster.generator_threads=1", "learner.num_ranks=1",
          "cluster.learner_cpus=1", "cluster.learner_threads=1", "cluster.scorer_cpus=0.25")  # fmt: skip
 # --pin: the split modes with each role pinned to its core (generator and scorers on core 0, 1 thread each; the
-# learner on core 1). Measured slower on SmolLM2 (pipeline.md): the learner's side work (its background state
-# save, the weight push) then shares the learner's core instead of using the generator's idle time
+# learner on core 1). Measured slower on SmolLM2 (pipeline.md): the learner's training state save, queued on its
+# rank ahead of the next training call when pipelined (findings.md), then has only the learner's core
 PIN = (
     "cluster.scorer_threads=1",
     "cluster.generator_cores=[0]",
@@ -142,7 +142,8 @@ def simulated(per_seed: dict[int, dict[str, dict]], stages: list[dict]) -> dict:
 
 
 def bench(model: str, seeds: list[int], cache: Path, extra: tuple, modes: dict[str, tuple], save) -> dict:
-    """Every mode (name: overrides) for every seed; ``save(result)`` after each seed, so a long benchmark keeps what it measured."""
+    """Every mode (name: overrides) for every seed; ``save(result)`` after each seed, so a long benchmark keeps
+    what it measured."""
     per_seed, stages = {}, []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
@@ -168,7 +169,8 @@ def main() -> None:
     args = parse_args(__doc__.splitlines()[0], model=("tiny", "tiny or smollm2"), seeds=("3", "seeds per mode"),
                       modes=(",".join(DEFAULT_MODES), "comma-separated modes; sync is always run (the reference)"),
                       tag=("", "added to the result's name"),
-                      first_seed=("0", "the first seed"), pin=("no", "yes: the split modes pinned (PIN; named _pinned)"),
+                      first_seed=("0", "the first seed"),
+                      pin=("no", "yes: the split modes pinned (PIN; named _pinned)"),
                       iterations=("", "iterations per run (default: the model's; named _it<n>)"))  # fmt: skip
     first = int(args.first_seed)
     seeds = [0] if args.quick else list(range(first, first + int(args.seeds)))

@@ -4,8 +4,9 @@ One process per role, 1 thread each: the learner's stand-in runs a forward and b
 of 130 tokens, the generator's a sampled rollout of 4 answers of 20 tokens to each of 24 prompts of 50 tokens
 (Hugging Face ``generate``, KV cache). Each is timed alone on its core, then both side by side, pinned
 (``spo.cluster.cpus.claim_cpus``, as ``cluster.<role>_cores`` does: generator core 0, learner core 1) and
-unpinned (1 thread each, the OS placing them). Rounds are interleaved. Reported: steps/s and each role's speed beside the other relative to
-alone. This is what ``bench_overlap``'s split layout relies on: each role as fast beside the other as alone.
+unpinned (1 thread each, the OS placing them). Rounds are interleaved. Reported: steps/s and each role's
+speed beside the other relative to alone. This is what ``bench_overlap``'s split layout relies on: each role
+as fast beside the other as alone.
 """
 
 from __future__ import annotations
@@ -13,16 +14,14 @@ from __future__ import annotations
 import multiprocessing as mp
 import statistics
 import time
-from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM
 
-from benchmarks.common import cache_dir, parse_args, write_result
+from benchmarks.common import SMOLLM2, cache_dir, parse_args, write_result
 from spo.assets.tiny import TinySpec, ensure_tiny_policy
 from spo.cluster.cpus import claim_cpus
 
-SMOLLM2 = Path("~/.cache/spo/models/smollm2").expanduser()
 CORES = {"generator": (0,), "learner": (1,)}
 
 

@@ -18,6 +18,8 @@ from benchmarks.studies.provenance import cpu_model, label, today
 from benchmarks.studies.provenance import machine as provenance_machine
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# the demo's policy, prepared by `make demo-models` (the SmolLM2 benchmarks' model)
+SMOLLM2 = Path("~/.cache/spo/models/smollm2").expanduser()
 
 
 def machine() -> dict:

@@ -12,10 +12,11 @@ from spo.errors import ConfigError
 def claim_cpus(role: str, threads: int, cores: tuple[int, ...] = ()) -> None:
     """Run this process's torch ops on ``threads`` threads and, if ``cores`` is given, every thread on those cores.
 
-    Pinning is what gives a role its own cores on one machine, as its own GPUs do on a cluster: without it
-    the OS moves a learner's thread onto the core the generator is using. Every thread the process already
-    has is pinned (Ray's included); threads started later inherit the mask. ``cores`` are the node's own
-    CPU ids; one this process may not use is refused, naming the key and the cores it may use.
+    Pinning gives a role its own cores on one machine, as its own GPUs do on a cluster. (On the project's
+    2-core machine it made the pipelined SmolLM2 loop slower, not faster: benchmarks/results/pipeline.md.)
+    Every thread the process already has is pinned (Ray's included); threads started later inherit the mask.
+    ``cores`` are the node's own CPU ids; one this process may not use is refused, naming the key and the cores
+    it may use.
     """
     torch.set_num_threads(threads)
     if not cores:
