@@ -41,7 +41,7 @@ class LearnerGroup:
         bundle = placement_bundle(num_cpus, num_gpus)
         self.pg = placement_group([bundle] * num_ranks, strategy="PACK")
         ray.get(self.pg.ready())
-        actor = ray.remote(LearnerWorker)
+        actor = ray.remote(concurrency_groups={"io": 1})(LearnerWorker)
         self._workers = [
             actor.options(
                 num_cpus=num_cpus,
@@ -118,8 +118,8 @@ class LearnerGroup:
 
     def save_state(self, path: str) -> StateSave:
         """Start saving every rank's training state into ``path``, atomically (ranks write to a temporary
-        sibling); :meth:`StateSave.wait` finishes it. A rank runs its calls in order, so a later call (the next
-        training step) waits for the save, while other roles go on.
+        sibling); :meth:`StateSave.wait` finishes it. A rank runs its calls in order, but only copies its state
+        in memory before taking the next (the next training step): the files are written meanwhile.
 
         On several nodes ``path`` must be on storage that every rank and the driver share.
         """
@@ -148,11 +148,12 @@ class StateSave:
         self._refs = [w.save_state.remote(str(tmp)) for w in group.workers]
 
     def wait(self) -> float:
-        """Wait for every rank, then move the directory into place (on failure, remove it and raise); returns
-        the seconds waited."""
+        """Wait for every rank's copy and then its files, then move the directory into place (on failure,
+        remove it and raise); returns the seconds waited."""
         start = time.perf_counter()
         with self._dir:
             self.group._gather(self._refs, "saving state")
+            self.group._gather([w.state_written.remote() for w in self.group.workers], "writing state")
         return time.perf_counter() - start
 
     def discard(self) -> None:

@@ -15,6 +15,7 @@ import socket
 from pathlib import Path
 
 import pyarrow as pa
+import ray
 import torch
 
 from spo.chat import load_tokenizer, row_conversation
@@ -60,8 +61,6 @@ class LearnerWorker(Placed):
 
     def address(self) -> tuple[str, int]:
         """This node's IP and a free port, for rank 0 to serve as the rendezvous."""
-        import ray
-
         with socket.socket() as s:
             s.bind(("", 0))
             port = s.getsockname()[1]
@@ -78,6 +77,8 @@ class LearnerWorker(Placed):
         )
         import deepspeed
         from transformers import AutoModelForCausalLM
+
+        from spo.learner.state_writer import BackgroundStateWriter
 
         clear_stale_build_locks()
         deepspeed.init_distributed(dist_backend="nccl" if torch.cuda.is_available() else "gloo",
@@ -96,6 +97,7 @@ class LearnerWorker(Placed):
         self.engine, *_ = deepspeed.initialize(
             model=model, optimizer=optimizer, lr_scheduler=scheduler, config=deepspeed_config(cfg, self.world_size)
         )
+        self.engine.checkpoint_engine = BackgroundStateWriter()  # save_state returns before its files are written
         self.reference = None
         if cfg.reference == "initial" and not self.reference_free:
             self.reference = AutoModelForCausalLM.from_pretrained(
@@ -307,11 +309,18 @@ class LearnerWorker(Placed):
         ]
 
     def save_state(self, path: str) -> None:
-        """Write model, optimizer, LR-scheduler and RNG state into ``path`` (every rank its own shard)."""
+        """Start writing model, optimizer, LR-scheduler and RNG state into ``path`` (every rank its own shard):
+        the state is copied in memory here, and written on a background thread while the rank takes its next
+        calls; :meth:`state_written` waits for the files."""
         from safetensors.torch import save_file
 
         self.engine.save_checkpoint(path, tag="state")
         save_file({"torch_cpu": torch.get_rng_state()}, os.path.join(path, f"rng_rank{self.rank}.safetensors"))
+
+    @ray.method(concurrency_group="io")  # answers while the rank trains: it only waits for the writer thread
+    def state_written(self) -> None:
+        """Wait until every state file :meth:`save_state` started has been written; raise a write's error."""
+        self.engine.checkpoint_engine.wait()
 
     def load_state(self, path: str) -> None:
         """Restore what :meth:`save_state` wrote."""

@@ -130,16 +130,16 @@ def test_zero_stage_0_reports_the_gradient_norm_that_zero_2_reports(tiny_policy)
     assert norms[2] > 0 and norms[0] == pytest.approx(norms[2], rel=1e-4)
 
 
-def test_a_state_save_runs_behind_the_driver_and_the_next_training_call_waits_for_it(tiny_policy, tmp_path):
-    """``save_state`` returns while the ranks write; a training call made meanwhile runs after the save (the
-    saved state is the one before that call), and a save never waited for leaves no directory behind."""
+def test_a_state_save_runs_behind_the_driver_and_the_next_training_call(tiny_policy, tmp_path):
+    """``save_state`` returns while the ranks write; a training call made meanwhile runs while the files are
+    written, yet the saved state is the one before that call; a save never waited for leaves no directory."""
     learner = LearnerGroup(learner_cfg(0), tiny_policy, num_cpus=0.25, threads=1, seed=0)
     try:
         pairs = ray.put(fixed_pairs())
         learner.train(pairs, 0)
         save = learner.save_state(str(tmp_path / "state"))
         assert not (tmp_path / "state").exists()  # written to a temporary sibling until waited for
-        after_save = learner.train(pairs, 1)["loss"]  # queued behind the save on every rank
+        after_save = learner.train(pairs, 1)["loss"]  # queued behind the in-memory copy on every rank
         assert save.wait() >= 0 and (tmp_path / "state" / "rng_rank1.safetensors").exists()
         assert learner.train(pairs, 2)["loss"] < after_save
         learner.load_state(str(tmp_path / "state"))
