@@ -121,9 +121,10 @@ bench: $(STAMP)
 	test ! -d $(MODELS)/smollm2 || $(BIN)/python -m benchmarks.bench_pinning --model smollm2
 	$(BIN)/python -m benchmarks.report
 
-# The pipeline modes on SmolLM2 (needs `make demo`'s models): about 35 minutes per seed on 2 cores.
+# The pipeline modes on SmolLM2 (needs `make demo`'s models), 6 iterations, the lagged modes with the sampling
+# policy as reference: about 27 minutes per seed on 2 cores (benchmarks/results/pipeline.md).
 bench-overlap-smollm2: $(STAMP)
-	$(BIN)/python -m benchmarks.bench_overlap --model smollm2 --seeds 2
+	$(BIN)/python -m benchmarks.bench_overlap --model smollm2 --seeds 3 --iterations 6 --modes sync,one_step_off_sp,async_sp --tag sp
 	$(BIN)/python -m benchmarks.report
 
 # Predicted difficulty against post-hoc selection on SmolLM2 (needs `make demo`'s models): about 17 minutes
