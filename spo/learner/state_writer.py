@@ -16,11 +16,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import torch
 from deepspeed.checkpoint.utils import clone_tensors_for_torch_save
-from deepspeed.runtime.checkpoint_engine.checkpoint_engine import CheckpointCommitInfo, CheckpointEngine
+from deepspeed.runtime.checkpoint_engine.torch_checkpoint_engine import TorchCheckpointEngine
 
 
-class BackgroundStateWriter(CheckpointEngine):
-    """Snapshot in :meth:`save`, write on a background thread, join in :meth:`wait`."""
+class BackgroundStateWriter(TorchCheckpointEngine):
+    """Snapshot in :meth:`save`, write on a background thread, join in :meth:`wait`; loading and the rest are
+    DeepSpeed's own engine's. Files are in torch's default (zip) format, DeepSpeed's default too."""
 
     def __init__(self):
         super().__init__()
@@ -28,20 +29,11 @@ class BackgroundStateWriter(CheckpointEngine):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="state-writer")
         self._pending: list[Future] = []
 
-    def create(self, info: CheckpointCommitInfo) -> None:
-        pass
-
     def save(self, state_dict, path: str) -> None:
         self._pending.append(self._pool.submit(torch.save, clone_tensors_for_torch_save(state_dict), path))
 
     def preserves_storage_sharing(self) -> bool:
         return False  # save() copies every tensor itself; DeepSpeed need not copy the model's first
-
-    def load(self, path: str, map_location=None):
-        return torch.load(path, map_location=map_location, weights_only=False)
-
-    def commit(self, info: CheckpointCommitInfo) -> bool:
-        return True  # the files are complete only after wait()
 
     def wait(self) -> None:
         """Block until every write submitted so far has finished (none is left running when this raises, so
