@@ -40,12 +40,14 @@ class ModelConfig:
     tiny_hidden_size: int = 128
     tiny_num_layers: int = 2
     tiny_sft_steps: int = 150
+    tiny_sft_lr: float = 3e-3
 
     def validate(self, key: str = "model") -> None:
         if self.path is not None:
             require_model(self.path, f"{key}.path")
         else:
             require(self.name == "tiny", f"{key}.path", f"required for model {self.name!r}")
+            require(self.tiny_sft_lr > 0, f"{key}.tiny_sft_lr", f"must be > 0, got {self.tiny_sft_lr}")
 
 
 @dataclass

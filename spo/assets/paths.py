@@ -12,7 +12,7 @@ def resolve_model_path(model, cache_dir: str) -> str:
     if model.path is not None:
         return str(Path(model.path).expanduser())
     spec = TinySpec(hidden_size=model.tiny_hidden_size, num_layers=model.tiny_num_layers,
-                    sft_steps=model.tiny_sft_steps)  # fmt: skip
+                    sft_steps=model.tiny_sft_steps, sft_lr=model.tiny_sft_lr)  # fmt: skip
     return str(ensure_tiny_policy(Path(cache_dir).expanduser(), spec))
 
 

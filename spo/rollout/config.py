@@ -21,6 +21,7 @@ class PoolConfig:
     tiny_hidden_size: int = 128
     tiny_num_layers: int = 2
     tiny_sft_steps: int = 150
+    tiny_sft_lr: float = 3e-3
     num_workers: int = 1
 
 

@@ -47,6 +47,7 @@ def test_default_and_tiny_configs_validate():
         ("eval.difficulty_samples=-1", "eval.difficulty_samples"),
         ("learner.sampler_tolerance=0", "learner.sampler_tolerance"),
         ("learner.padding_free=true", "learner.padding_free"),  # without learner.share_prompt
+        ("model.tiny_sft_lr=0", "model.tiny_sft_lr"),
     ],
 )
 def test_invalid_values_name_the_key(override, key):
@@ -242,3 +243,20 @@ def test_runs_root_must_be_absolute_when_the_driver_runs_as_a_ray_job(monkeypatc
     shared = make_config(f"run_dir={tmp_path / 'shared' / 'default'}")
     assert shared.runs_root == str(tmp_path / "shared")
     validate(shared)
+
+
+def test_tiny_sft_learning_rate_reaches_the_warm_up(tmp_path):
+    """``model.tiny_sft_lr`` names its own cached policy, warmed up at that rate (2 SFT steps: seconds)."""
+    from spo.assets.paths import resolve_model_path
+
+    paths = {}
+    for lr in ("0.003", "0.0003"):
+        cfg = make_config("model.tiny_sft_steps=2", f"model.tiny_sft_lr={lr}")
+        validate(cfg)
+        paths[lr] = Path(resolve_model_path(cfg.model, str(tmp_path)))
+    assert paths["0.003"] != paths["0.0003"]
+    specs = {lr: json.loads((p / "spo_tiny.json").read_text())["spec"] for lr, p in paths.items()}
+    assert specs["0.003"]["sft_lr"] == 3e-3 and specs["0.0003"]["sft_lr"] == 3e-4
+    assert {k: v for k, v in specs["0.003"].items() if k != "sft_lr"} == {
+        k: v for k, v in specs["0.0003"].items() if k != "sft_lr"
+    }
