@@ -21,5 +21,6 @@ STUDIES = Registry(
         "gold_judge": "benchmarks.studies.gold_judge:STUDY",
         "gold_capacity": "benchmarks.studies.gold_capacity:STUDY",
         "gold_helpful": "benchmarks.studies.gold_helpful:STUDY",
+        "gold_capacity_helpful": "benchmarks.studies.gold_capacity_helpful:STUDY",
     },
 )

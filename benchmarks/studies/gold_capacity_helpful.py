@@ -1,0 +1,50 @@
+"""Capacity where training on the proxy helps the gold (issue 19): ``gold_capacity``'s easiest third against
+hardest third at three policy widths, in ``gold_helpful``'s setting (one epoch an iteration at lr 3e-5), each
+width warmed up to about the same initial gold by its SFT step count and learning rate
+(``python -m benchmarks.capacity_warmup``; the cells tried are in ``gold_proxy.md``, "Capacity where training
+helps"). Each claim is judged after 2 iterations and at the end, as in ``gold_helpful``."""
+
+from benchmarks.studies.base import Claim, Study
+from benchmarks.studies.gold_capacity import THIRDS
+from benchmarks.studies.gold_difficulty import BIN, GOLD
+from benchmarks.studies.gold_helpful import HELPFUL
+
+# width: (SFT steps, SFT learning rate); initial gold on the AMD EPYC draw in the comment
+WARMUP = {64: (100, 3e-3), 128: (150, 3e-3), 256: (75, 3e-4)}  # 0.549, 0.504, 0.537
+
+
+def _arms() -> dict[str, tuple[str, ...]]:
+    return {
+        f"h{w} {name}": (
+            BIN,
+            f"selection.bin={b}",
+            f"model.tiny_hidden_size={w}",
+            f"model.tiny_sft_steps={steps}",
+            f"model.tiny_sft_lr={lr:g}",
+            *HELPFUL,
+        )  # fmt: skip
+        for w, (steps, lr) in WARMUP.items()
+        for name, b in THIRDS.items()
+    }
+
+
+STUDY = Study(
+    name="gold_capacity_helpful",
+    title="Easy against hard prompts at three policy widths, warm-up matched, where training helps the gold",
+    results="gold_proxy.md",
+    experiment="gold_difficulty",
+    arms=_arms(),
+    claims=tuple(
+        Claim(
+            f"at width {w}, the easiest third beats the hardest third{when}",
+            f"h{w} easiest third",
+            f"h{w} hardest third",
+            after=after,
+        )  # fmt: skip
+        for w in WARMUP
+        for when, after in ((", after 2 iterations", 2), ("", None))
+    ),
+    check=("h256 easiest third", 0),
+    **GOLD,
+    extra="benchmarks.studies.gold_tables:proxy_and_gold",
+)
