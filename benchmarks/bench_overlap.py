@@ -58,7 +58,7 @@ MODELS = {
 ITERATION_KEYS = ("iteration_s", "rollout_s", "generate_s", "score_s", "train_s", "eval_s", "sync_s", "checkpoint_s",
                   "generator_busy_s", "learner_busy_s", "scorer_busy_s", "pairs_trained", "tokens_generated",
                   "pair_staleness_mean", "heldout_reward", "state_wait_s", "train_forward_s", "train_backward_s",
-                  "train_reference_s", "train_step_s")  # fmt: skip
+                  "train_reference_s", "train_step_s", "response_tokens_trained")  # fmt: skip
 QUICK = ("iterations=2", "prompts_per_iteration=32", "task.n_heldout=16")
 
 

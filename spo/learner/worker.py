@@ -175,9 +175,11 @@ class LearnerWorker(Placed):
         return x
 
     def _step(self, batch: list[dict], clock: PhaseClock):
-        """One micro-batch: loss, backward and (at an accumulation boundary) the optimizer step."""
+        """One micro-batch: loss, backward and (at an accumulation boundary) the optimizer step. Returns the loss
+        terms, the mean loss, whether it stepped, the gradient norm there, and its response tokens."""
         with clock.phase("forward"):
-            out = compute_loss(self.cfg.loss, self._loss_inputs(batch), self.cfg)
+            x = self._loss_inputs(batch)
+            out = compute_loss(self.cfg.loss, x, self.cfg)
             loss = out.losses.mean()
         with clock.phase("backward"):
             self.engine.backward(loss)
@@ -186,7 +188,8 @@ class LearnerWorker(Placed):
             own_norm = self._untracked_grad_norm() if boundary else None
             self.engine.step()
         norm = own_norm if own_norm is not None else self.engine.get_global_grad_norm()
-        return out, loss.item(), boundary, norm if boundary else None
+        tokens = (x.chosen_tokens.sum() + x.rejected_tokens.sum()).item()
+        return out, loss.item(), boundary, norm if boundary else None, tokens
 
     def _untracked_grad_norm(self) -> float | None:
         """The global gradient norm before clipping where DeepSpeed records none: it clips fp32 gradients itself
@@ -210,13 +213,13 @@ class LearnerWorker(Placed):
             reference = self._attach_reference(rows, sampler)
         self.engine.train()
         rng = random.Random(self.seed * 7919 + iteration)
-        sums = [0.0] * 6  # loss, acc, chosen, rejected, grad_norm, n
+        sums = [0.0] * 7  # loss, acc, chosen, rejected, grad_norm, n, response tokens
         first_loss, steps = None, 0
         total = max(1, self.cfg.epochs * -(-len(rows) // self.cfg.micro_batch_size) // self.cfg.grad_accum)
         for _epoch in range(self.cfg.epochs):
             rng.shuffle(rows)
             for batch in self._micro_batches(rows):
-                out, loss, boundary, grad_norm = self._step(batch, clock)
+                out, loss, boundary, grad_norm, tokens = self._step(batch, clock)
                 first_loss = loss if first_loss is None else first_loss
                 steps += int(boundary)
                 if boundary and self.rank == 0 and steps * 4 // total > (steps - 1) * 4 // total:
@@ -229,12 +232,14 @@ class LearnerWorker(Placed):
                     out.rejected_rewards.sum().item(),
                     float(grad_norm or 0.0) * n,
                     n,
+                    tokens,
                 )
                 sums = [a + b for a, b in zip(sums, step_sums)]
-        loss, acc, chosen, rejected, norm, n = all_reduce(sums)
+        loss, acc, chosen, rejected, norm, n, tokens = all_reduce(sums)
         return {
             "steps": steps,
             "pairs_trained": len(rows) * self.world_size,
+            "response_tokens_trained": int(tokens),  # chosen + rejected (each with its EOS), every epoch and rank
             "loss": loss / n,
             "loss_first": first_loss,
             "reward_accuracy": acc / n,

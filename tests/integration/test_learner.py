@@ -53,6 +53,10 @@ def test_learner_loss_decreases_and_push_changes_generator(tiny_policy, tmp_path
         metrics = learner.train(pairs, 3)
         wall = time.perf_counter() - start
         assert metrics["pairs_trained"] == 16 and metrics["steps"] == 2
+        tok = AutoTokenizer.from_pretrained(tiny_policy)
+        count = lambda text: len(tok(text + tok.eos_token, add_special_tokens=False)["input_ids"])  # noqa: E731
+        table = fixed_pairs().to_pylist()
+        assert metrics["response_tokens_trained"] == sum(count(r["chosen"]) + count(r["rejected"]) for r in table)
         phases = [metrics[f"train_{p}_s"] for p in PHASES]
         assert all(t > 0 for t in phases) and sum(phases) < wall  # each phase timed, inside the call
         assert metrics["reward_accuracy"] > 0.5 and metrics["grad_norm"] > 0
