@@ -22,5 +22,6 @@ STUDIES = Registry(
         "gold_capacity": "benchmarks.studies.gold_capacity:STUDY",
         "gold_helpful": "benchmarks.studies.gold_helpful:STUDY",
         "gold_capacity_helpful": "benchmarks.studies.gold_capacity_helpful:STUDY",
+        "gold_pairs_helpful": "benchmarks.studies.gold_pairs_helpful:STUDY",
     },
 )
