@@ -90,7 +90,7 @@ test-cluster: $(STAMP)
 # of its results file and the README's findings. `make studies` runs every one (hours on 2 cores; the
 # smollm2 study needs `make demo-models`); `make study-loss_family` one. The studies tier re-runs one cell
 # of each committed study and compares it with the committed number (about 15 minutes).
-STUDY_NAMES := difficulty pair_metrics generator_delta judge_filter loss_family smollm2 gold_difficulty gold_pairs gold_judge gold_capacity gold_helpful gold_capacity_helpful gold_pairs_helpful gold_capacity_tuned
+STUDY_NAMES := difficulty pair_metrics generator_delta judge_filter loss_family smollm2 gold_difficulty gold_pairs gold_judge gold_capacity gold_helpful gold_capacity_helpful gold_pairs_helpful gold_capacity_tuned gold_pruning
 studies: $(STAMP)
 	$(BIN)/python -m benchmarks.studies run $(STUDY_NAMES)
 

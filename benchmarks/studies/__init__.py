@@ -24,5 +24,6 @@ STUDIES = Registry(
         "gold_capacity_helpful": "benchmarks.studies.gold_capacity_helpful:STUDY",
         "gold_pairs_helpful": "benchmarks.studies.gold_pairs_helpful:STUDY",
         "gold_capacity_tuned": "benchmarks.studies.gold_capacity_tuned:STUDY",
+        "gold_pruning": "benchmarks.studies.gold_pruning:STUDY",
     },
 )

@@ -22,7 +22,7 @@ def _arms() -> dict[str, tuple[str, ...]]:
             f"model.tiny_sft_steps={steps}",
             f"model.tiny_sft_lr={lr:g}",
             *HELPFUL,
-        )  # fmt: skip
+        )
         for w, (steps, lr) in WARMUP.items()
         for name, b in THIRDS.items()
     }
@@ -40,7 +40,7 @@ STUDY = Study(
             f"h{w} easiest third",
             f"h{w} hardest third",
             after=after,
-        )  # fmt: skip
+        )
         for w in WARMUP
         for when, after in ((", after 2 iterations", 2), ("", None))
     ),
