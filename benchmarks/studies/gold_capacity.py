@@ -12,10 +12,11 @@ WARMUP = {64: 100, 128: 150, 256: 150}
 THIRDS = {"easiest third": 2, "hardest third": 0}
 
 
-def _arms() -> dict[str, tuple[str, ...]]:
+def thirds_at_widths(warmup: dict[int, tuple[str, ...]], *extra: str) -> dict[str, tuple[str, ...]]:
+    """The easiest and hardest third at each width, each width with its warm-up overrides, then ``extra``."""
     return {
-        f"h{w} {name}": (BIN, f"selection.bin={b}", f"model.tiny_hidden_size={w}", f"model.tiny_sft_steps={steps}")
-        for w, steps in WARMUP.items()
+        f"h{w} {name}": (BIN, f"selection.bin={b}", f"model.tiny_hidden_size={w}", *overrides, *extra)
+        for w, overrides in warmup.items()
         for name, b in THIRDS.items()
     }
 
@@ -25,7 +26,7 @@ STUDY = Study(
     title="Easy against hard prompts at three policy widths, warm-up matched, judged by the gold",
     results="gold_proxy.md",
     experiment="gold_difficulty",
-    arms=_arms(),
+    arms=thirds_at_widths({w: (f"model.tiny_sft_steps={steps}",) for w, steps in WARMUP.items()}),
     claims=tuple(
         Claim(f"at width {w}, the easiest third beats the hardest third", f"h{w} easiest third", f"h{w} hardest third")
         for w in WARMUP

@@ -4,28 +4,13 @@ width warmed up to about the same initial gold by its SFT step count and learnin
 (``python -m benchmarks.capacity_warmup``; the cells tried are in ``gold_proxy.md``, "Capacity where training
 helps"). Each claim is judged after 2 iterations and at the end, as in ``gold_helpful``."""
 
-from benchmarks.studies.base import Claim, Study
-from benchmarks.studies.gold_capacity import THIRDS
-from benchmarks.studies.gold_difficulty import BIN, GOLD
-from benchmarks.studies.gold_helpful import HELPFUL
+from benchmarks.studies.base import Study
+from benchmarks.studies.gold_capacity import thirds_at_widths
+from benchmarks.studies.gold_difficulty import GOLD
+from benchmarks.studies.gold_helpful import HELPFUL, early_and_final
 
 # width: (SFT steps, SFT learning rate); initial gold on the AMD EPYC draw in the comment
 WARMUP = {64: (100, 3e-3), 128: (150, 3e-3), 256: (75, 3e-4)}  # 0.549, 0.504, 0.537
-
-
-def _arms() -> dict[str, tuple[str, ...]]:
-    return {
-        f"h{w} {name}": (
-            BIN,
-            f"selection.bin={b}",
-            f"model.tiny_hidden_size={w}",
-            f"model.tiny_sft_steps={steps}",
-            f"model.tiny_sft_lr={lr:g}",
-            *HELPFUL,
-        )
-        for w, (steps, lr) in WARMUP.items()
-        for name, b in THIRDS.items()
-    }
 
 
 STUDY = Study(
@@ -33,16 +18,16 @@ STUDY = Study(
     title="Easy against hard prompts at three policy widths, warm-up matched, where training helps the gold",
     results="gold_proxy.md",
     experiment="gold_difficulty",
-    arms=_arms(),
+    arms=thirds_at_widths(
+        {w: (f"model.tiny_sft_steps={steps}", f"model.tiny_sft_lr={lr:g}") for w, (steps, lr) in WARMUP.items()},
+        *HELPFUL,
+    ),
     claims=tuple(
-        Claim(
-            f"at width {w}, the easiest third beats the hardest third{when}",
-            f"h{w} easiest third",
-            f"h{w} hardest third",
-            after=after,
-        )
+        claim
         for w in WARMUP
-        for when, after in ((", after 2 iterations", 2), ("", None))
+        for claim in early_and_final(
+            f"at width {w}, the easiest third beats the hardest third", f"h{w} easiest third", f"h{w} hardest third"
+        )
     ),
     check=("h256 easiest third", 0),
     **GOLD,

@@ -4,9 +4,10 @@ its gold near or above its start for 4 of 5 iterations, about the shape width 12
 "Capacity where training on the proxy helps"). The same arms as that study's width 256, at lr 3e-6; each claim
 judged after 2 iterations and at the end."""
 
-from benchmarks.studies.base import Claim, Study
+from benchmarks.studies.base import Study
 from benchmarks.studies.gold_capacity_helpful import STUDY as HELPFUL
 from benchmarks.studies.gold_difficulty import GOLD
+from benchmarks.studies.gold_helpful import early_and_final
 
 LR = "learner.lr=3e-6"
 ARMS = {
@@ -21,14 +22,10 @@ STUDY = Study(
     results="gold_proxy.md",
     experiment="gold_difficulty",
     arms=ARMS,
-    claims=tuple(
-        Claim(
-            f"at width 256 and lr 3e-6, the easiest third beats the hardest third{when}",
-            "h256 easiest third, lr 3e-6",
-            "h256 hardest third, lr 3e-6",
-            after=after,
-        )  # fmt: skip
-        for when, after in ((", after 2 iterations", 2), ("", None))
+    claims=early_and_final(
+        "at width 256 and lr 3e-6, the easiest third beats the hardest third",
+        "h256 easiest third, lr 3e-6",
+        "h256 hardest third, lr 3e-6",
     ),
     check=("h256 easiest third, lr 3e-6", 0),
     **GOLD,

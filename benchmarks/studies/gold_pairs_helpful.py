@@ -4,9 +4,9 @@ iteration at lr 3e-5. ``gold_pairs`` ran where the policy over-optimises the pro
 second iteration on, so its verdicts measured the collapse; here each claim is judged after 2 iterations and
 at the end, as in ``gold_helpful``."""
 
-from benchmarks.studies.base import Claim, Study
+from benchmarks.studies.base import Study
 from benchmarks.studies.gold_difficulty import GOLD
-from benchmarks.studies.gold_helpful import HELPFUL
+from benchmarks.studies.gold_helpful import HELPFUL, early_and_final
 from benchmarks.studies.gold_pairs import STUDY as PAIRS
 
 STUDY = Study(
@@ -15,11 +15,7 @@ STUDY = Study(
     results="gold_proxy.md",
     experiment="gold_pairs",
     arms={arm: (*overrides, *HELPFUL) for arm, overrides in PAIRS.arms.items()},
-    claims=tuple(
-        Claim(f"{c.text}{when}", c.a, c.b, after=after)
-        for c in PAIRS.claims
-        for when, after in ((", after 2 iterations", 2), ("", None))
-    ),
+    claims=tuple(claim for c in PAIRS.claims for claim in early_and_final(c.text, c.a, c.b)),
     check=("alignment_potential", 0),
     **GOLD,
     extra="benchmarks.studies.gold_tables:proxy_and_gold",

@@ -54,9 +54,9 @@ def test_learner_loss_decreases_and_push_changes_generator(tiny_policy, tmp_path
         wall = time.perf_counter() - start
         assert metrics["pairs_trained"] == 16 and metrics["steps"] == 2
         tok = AutoTokenizer.from_pretrained(tiny_policy)
-        count = lambda text: len(tok(text + tok.eos_token, add_special_tokens=False)["input_ids"])  # noqa: E731
-        table = fixed_pairs().to_pylist()
-        assert metrics["response_tokens_trained"] == sum(count(r["chosen"]) + count(r["rejected"]) for r in table)
+        responses = [r[k] + tok.eos_token for r in fixed_pairs().to_pylist() for k in ("chosen", "rejected")]
+        expected = sum(len(ids) for ids in tok(responses, add_special_tokens=False)["input_ids"])
+        assert metrics["response_tokens_trained"] == expected
         phases = [metrics[f"train_{p}_s"] for p in PHASES]
         assert all(t > 0 for t in phases) and sum(phases) < wall  # each phase timed, inside the call
         assert metrics["reward_accuracy"] > 0.5 and metrics["grad_norm"] > 0
