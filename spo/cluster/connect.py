@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 
 import ray
 
 from spo.cluster.config import ClusterConfig
+from spo.paths import torch_extensions_dir
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 def actor_env(cache_dir: str) -> dict[str, str]:
     """Environment for every actor: the JIT-op cache, and quiet logs (the driver's values win)."""
     defaults = {
-        "TORCH_EXTENSIONS_DIR": str(Path(cache_dir).expanduser() / "torch_extensions"),
+        "TORCH_EXTENSIONS_DIR": torch_extensions_dir(cache_dir),
         "TOKENIZERS_PARALLELISM": "false",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
         "PYTHONWARNINGS": "ignore::FutureWarning",

@@ -2,7 +2,8 @@
 
 On CPU, DeepSpeed's communication layer compiles a shared-memory op on first
 use (about half a minute). ``make setup`` runs this module; the op is cached in
-TORCH_EXTENSIONS_DIR, which spo points at its cache directory.
+TORCH_EXTENSIONS_DIR, which spo points at a directory of its cache per Python environment
+(:func:`spo.paths.torch_extensions_dir`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import logging
 import os
 import time
 from pathlib import Path
+
+from spo.paths import torch_extensions_dir
 
 DEFAULT_CACHE = "~/.cache/spo"
 STALE_LOCK_S = 600  # a real build holds its lock for about half a minute
@@ -38,7 +41,7 @@ def clear_stale_build_locks(max_age_s: float = STALE_LOCK_S) -> list[Path]:
 
 
 def main() -> None:
-    os.environ.setdefault("TORCH_EXTENSIONS_DIR", str(Path(DEFAULT_CACHE).expanduser() / "torch_extensions"))
+    os.environ.setdefault("TORCH_EXTENSIONS_DIR", torch_extensions_dir(DEFAULT_CACHE))
     from deepspeed.accelerator import get_accelerator
 
     if get_accelerator().device_name() != "cpu":

@@ -68,3 +68,21 @@ def test_a_stale_torch_extension_build_lock_is_removed_and_a_fresh_one_kept(tmp_
     os.utime(stale, (old, old))
     monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
     assert clear_stale_build_locks() == [stale] and not stale.exists() and fresh.exists()
+
+
+def test_the_op_cache_is_one_directory_per_python_environment(monkeypatch):
+    """Two venvs sharing one directory would rebuild DeepSpeed's op on every switch (about 45 s mid-run)."""
+    import sys
+    from pathlib import Path
+
+    from spo.cluster.connect import actor_env
+    from spo.paths import torch_extensions_dir
+
+    monkeypatch.delenv("TORCH_EXTENSIONS_DIR", raising=False)
+    here = torch_extensions_dir("~/cache")
+    assert torch_extensions_dir("~/cache") == here  # stable for one environment
+    monkeypatch.setattr(sys, "prefix", "/elsewhere/.venv")
+    other = torch_extensions_dir("~/cache")
+    assert other != here
+    assert Path(here).parent == Path(other).parent == Path("~/cache").expanduser() / "torch_extensions"
+    assert actor_env("~/cache")["TORCH_EXTENSIONS_DIR"] == other  # what the actors are given
