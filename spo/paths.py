@@ -1,4 +1,5 @@
-"""Checks on paths named in config: model directories (or hub ids, when the hub may be reached) and files."""
+"""Paths: checks on those named in config (model directories, or hub ids when the hub may be reached, and files),
+and where spo caches compiled ops."""
 
 from __future__ import annotations
 
