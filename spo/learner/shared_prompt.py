@@ -9,7 +9,9 @@ for ``P + C + R`` tokens instead of ``2P + C + R`` (plus padding) per pair.
 
 :func:`one_row` lays a micro-batch's rows end to end without their padding (``learner.padding_free``): a token
 then also sees only its own pair's tokens, and vocabulary logits are computed only where a response token is
-predicted.
+predicted. The tokens every pair's prompt starts with (a chat template's system prompt and turn header: 24 of
+SmolLM2's 43-72 prompt tokens) are laid once, at the row's start, and every pair sees them; each pair keeps
+their positions, so each response is still predicted from its own ``[prompt | response]`` context.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from spo.learner.device import to_model
 from spo.learner.tokens import prompt_ids, response_ids
 
 PROMPT, CHOSEN, REJECTED, PAD = 0, 1, 2, -1
+SHARED = -1  # in a one-row batch, the pair of the prompt prefix every pair shares and sees
 MASKABLE = ("sdpa", "eager")  # attention implementations that apply a custom 4D mask (flash kernels take none)
 
 
@@ -63,14 +66,15 @@ def pack_pairs(tokenizer, prompts: list[str], chosen: list[str], rejected: list[
 
 def attention_bias(segment: torch.Tensor, dtype: torch.dtype, pair: torch.Tensor | None = None) -> torch.Tensor:
     """Additive ``(rows, 1, L, L)`` mask: causal, and a response sees the prompt and its own tokens only; with
-    ``pair`` (each token's pair, for rows holding several), a token sees its own pair's tokens only.
+    ``pair`` (each token's pair, for rows holding several), a token sees its own pair's tokens and the shared prefix
+    (pair ``SHARED``) only.
     Padding sees itself alone (a fully masked row would give NaNs)."""
     n = segment.shape[1]
     q, k = segment[:, :, None], segment[:, None, :]
     causal = torch.ones(n, n, dtype=torch.bool, device=segment.device).tril()
     allowed = causal & (k != PAD) & ((k == PROMPT) | (k == q))
     if pair is not None:
-        allowed &= pair[:, :, None] == pair[:, None, :]
+        allowed &= (pair[:, :, None] == pair[:, None, :]) | (pair[:, None, :] == SHARED)
     allowed |= torch.eye(n, dtype=torch.bool, device=segment.device) & (q == PAD)
     bias = torch.zeros(allowed.shape, dtype=dtype, device=segment.device).masked_fill(~allowed, torch.finfo(dtype).min)
     return bias[:, None]
@@ -116,12 +120,28 @@ class OneRow:
     pair: torch.Tensor
 
 
+def common_prefix(batch: PackedPairs) -> int:
+    """How many leading tokens every row of ``batch`` shares, each row keeping at least one prompt token of its
+    own (none for a single row)."""
+    if batch.input_ids.shape[0] == 1:
+        return 0
+    limit = int((batch.segment == PROMPT).sum(-1).min()) - 1
+    same = (batch.input_ids[:, :limit] == batch.input_ids[:1, :limit]).all(0)
+    return int(same.long().cumprod(0).sum())
+
+
 def one_row(batch: PackedPairs) -> OneRow:
-    """The rows of ``batch`` laid end to end, their padding dropped (sources moved with their row)."""
+    """The rows of ``batch`` laid end to end, their padding dropped, the common prefix once (from the first row;
+    sources moved with their row)."""
+    k = common_prefix(batch)
     keep = batch.segment != PAD
-    offsets = torch.cumsum(keep.sum(-1), 0) - keep.sum(-1)  # where each row starts in the packed row
-    source = torch.where(batch.source >= 0, batch.source + offsets[:, None], batch.source)
-    pair = torch.arange(keep.shape[0])[:, None].expand_as(keep)
+    keep[1:, :k] = False
+    lengths = keep.sum(-1)
+    shift = torch.cumsum(lengths, 0) - lengths  # where each row starts in the packed row
+    shift[1:] -= k  # rows 1.. start after their prefix: token j of row i sits at shift[i] + j
+    source = torch.where(batch.source >= 0, batch.source + shift[:, None], batch.source)
+    pair = torch.arange(keep.shape[0])[:, None].expand_as(keep).clone()
+    pair[0, :k] = SHARED
     return OneRow(*(t[keep][None] for t in (batch.input_ids, batch.segment, batch.position_ids, source, pair)))
 
 

@@ -12,11 +12,12 @@ import torch
 from spo.chat import chat_prompt
 from spo.rollout.base import Completion, SamplingParams, text_logprob
 from spo.rollout.hf_engine import HFEngine
-from spo.rollout.shared_prefix import sample_shared
+from spo.rollout.shared_prefix import sample_shared, split_common_prefix
 
 
 class HFSharedEngine(HFEngine):
-    """Prefill once, fork the KV cache N ways, drop finished rows, top-p within the top 64."""
+    """Prefill once (the batch's common prefix once for all), fork the KV cache N ways, drop finished rows, top-p
+    within the top 64."""
 
     @torch.no_grad()
     def generate(self, prompts: list[str], sampling: SamplingParams) -> list[list[Completion]]:
@@ -28,9 +29,10 @@ class HFSharedEngine(HFEngine):
 
     def _sample_batch(self, prompts: list[str], sampling: SamplingParams, gen) -> list[list[Completion]]:
         tok = self.tokenizer
-        enc = tok([chat_prompt(tok, p) for p in prompts], return_tensors="pt", padding=True, add_special_tokens=False)
-        s = sample_shared(self.model, enc["input_ids"], enc["attention_mask"], sampling.n, sampling.temperature,
-                          sampling.top_p, sampling.max_new_tokens, tok.eos_token_id, gen, tok.pad_token_id)  # fmt: skip
+        rows = tok([chat_prompt(tok, p) for p in prompts], add_special_tokens=False)["input_ids"]
+        prefix, ids, mask = split_common_prefix(rows, tok.pad_token_id)
+        s = sample_shared(self.model, ids, mask, sampling.n, sampling.temperature, sampling.top_p,
+                          sampling.max_new_tokens, tok.eos_token_id, gen, tok.pad_token_id, prefix)  # fmt: skip
         text_lengths = s.lengths - s.stopped.long()  # the EOS token is counted, not decoded
         texts = tok.batch_decode([row[: int(k)] for row, k in zip(s.tokens, text_lengths)], skip_special_tokens=True)
         scored = torch.where(s.stopped, s.logprob_sums, s.logprob_sums + s.eos_logprobs)  # answer + EOS

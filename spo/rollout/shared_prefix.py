@@ -1,5 +1,9 @@
 """Sampling N answers per prompt with one prefill: the loop of the ``hf_shared`` engine.
 
+The tokens every prompt of a batch starts with (a chat template's system prompt and turn header: 24 of
+SmolLM2's 43-72 prompt tokens) are prefilled once for the whole batch (:func:`split_common_prefix`), then
+each prompt's own tokens after them; the batch's rows are ``[prefix | padding | own tokens]``.
+
 ``model.generate(num_return_sequences=n)`` copies each prompt n times before the prefill, keeps
 finished rows in the batch until the longest one ends, and sorts the whole vocabulary for top-p at
 every step. This loop prefills each prompt once (vocabulary logits at its last position only) and copies
@@ -94,19 +98,45 @@ def _next_token(logits, temperature, top_p, gen):
     return nucleus_sample(logits, temperature, top_p, gen)
 
 
+def split_common_prefix(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(prefix, input_ids, attention_mask)``: the tokens all of several rows start with (each row keeps at least
+    one token of its own; none for a single row), and the rest of each row, left-padded."""
+    k, shortest = 0, min(map(len, rows))
+    while len(rows) > 1 and k < shortest - 1 and all(r[k] == rows[0][k] for r in rows):
+        k += 1
+    width = max(len(r) for r in rows) - k
+    ids = torch.tensor([[pad_id] * (width - len(r) + k) + r[k:] for r in rows], dtype=torch.long)
+    mask = torch.tensor([[0] * (width - len(r) + k) + [1] * (len(r) - k) for r in rows], dtype=torch.long)
+    return torch.tensor(rows[0][:k], dtype=torch.long), ids, mask
+
+
+def _prefill(model, prefix, input_ids, attention_mask, cache):
+    """Next-token logits of each row and the rows' attention mask, the prefix's columns included: the prefix once
+    (one row), its cache copied to every row, then each row's own tokens."""
+    k = len(prefix)
+    if k:
+        model(input_ids=prefix[None], past_key_values=cache, use_cache=True, logits_to_keep=1)
+        cache.batch_repeat_interleave(input_ids.shape[0])
+    mask = torch.cat([attention_mask.new_ones(attention_mask.shape[0], k), attention_mask], dim=1)
+    position = (mask.long().cumsum(-1) - 1).clamp(min=0)[:, k:]
+    out = model(input_ids=input_ids, attention_mask=mask, position_ids=position,
+                past_key_values=cache, use_cache=True, logits_to_keep=1)  # fmt: skip
+    return out.logits[:, -1, :].float(), mask
+
+
 @torch.no_grad()
 def sample_shared(
     model, input_ids, attention_mask, n: int, temperature: float, top_p: float, max_new_tokens: int, eos_id: int,
-    gen: torch.Generator, pad_id: int = 0,
+    gen: torch.Generator, pad_id: int = 0, prefix: torch.Tensor | None = None,
 ) -> Sampled:  # fmt: skip
-    """``n`` answers per left-padded prompt row; prompt-major rows (prompt 0's n answers first)."""
-    position = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+    """``n`` answers per left-padded prompt row, each row preceded by ``prefix`` (token ids, if any); prompt-major
+    rows (prompt 0's n answers first)."""
     cache = DynamicCache()
-    out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position,
-                past_key_values=cache, use_cache=True, logits_to_keep=1)  # fmt: skip
-    logits = out.logits[:, -1, :].float().repeat_interleave(n, dim=0)
+    logits, mask = _prefill(model, input_ids.new_zeros(0) if prefix is None else prefix, input_ids, attention_mask,
+                            cache)  # fmt: skip
+    logits = logits.repeat_interleave(n, dim=0)
     cache.batch_repeat_interleave(n)
-    mask = attention_mask.repeat_interleave(n, dim=0)
+    mask = mask.repeat_interleave(n, dim=0)
     rows = mask.shape[0]
     tokens = torch.full((rows, max_new_tokens), pad_id, dtype=torch.long)
     lengths = torch.zeros(rows, dtype=torch.long)

@@ -7,6 +7,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from spo.chat import chat_prompt
 from spo.learner.device import to_model
 from spo.learner.logprobs import pair_logprobs, tokenize
+from spo.learner.shared_prompt import PAD, SHARED, common_prefix, pack_pairs
+from spo.learner.shared_prompt import one_row as one_row_layout
+from spo.learner.tokens import prompt_ids
 
 
 def one_row(model, tok, prompt: str, response: str) -> tuple[float, int]:
@@ -55,6 +58,23 @@ def test_shared_prompt_layouts_give_the_two_row_log_probs_and_gradients(tiny_pol
     assert grads[0].abs().max() > 0
     for other in grads[1:]:
         assert other.shape == grads[0].shape and torch.allclose(grads[0], other, atol=1e-5, rtol=1e-4)
+
+
+def test_one_row_lays_the_prompts_common_prefix_once(tiny_policy):
+    """The tokens every prompt starts with (the chat template's and "Sort: ") sit once at the row's start; each
+    pair keeps at least one prompt token of its own. The log-probs and gradients are the two-row layout's (above)."""
+    tok = AutoTokenizer.from_pretrained(tiny_policy)
+    prompts, chosen, rejected = ["Sort: 3 1 2", "Sort: 3 1", "Sort: 3 1 2"], ["1 2 3", "1 3", "1"], ["3", "3 1", "2 1"]
+    packed = pack_pairs(tok, prompts, chosen, rejected)
+    ids = [prompt_ids(tok, p) for p in prompts]
+    k = next(j for j in range(len(ids[1])) if len({tuple(x[: j + 1]) for x in ids}) > 1)
+    assert common_prefix(packed) == k >= 3
+    row = one_row_layout(packed)
+    assert row.input_ids.shape[1] == int((packed.segment != PAD).sum()) - 2 * k
+    assert (row.pair[0, :k] == SHARED).all() and row.input_ids[0, :k].tolist() == ids[0][:k]
+    same = pack_pairs(tok, prompts[:1] * 2, chosen[:2], rejected[:2])  # identical prompts keep their last token
+    assert common_prefix(same) == len(ids[0]) - 1
+    assert common_prefix(pack_pairs(tok, prompts[:1], chosen[:1], rejected[:1])) == 0
 
 
 def test_shared_prompt_rows_need_attention_that_applies_the_mask(tiny_policy):

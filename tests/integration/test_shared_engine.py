@@ -7,6 +7,7 @@ from spo.chat import chat_prompt
 from spo.rollout.base import SamplingParams, text_logprob
 from spo.rollout.hf_engine import HFEngine
 from spo.rollout.hf_shared_engine import HFSharedEngine
+from spo.rollout.shared_prefix import sample_shared, split_common_prefix
 from spo.tasks import sort_digits
 
 PROMPTS = [r["prompt"] for r in sort_digits.generate_prompts(10, seed=11, min_len=2, max_len=7)]
@@ -75,3 +76,20 @@ def test_an_answer_whose_text_does_not_re_encode_to_its_tokens_has_no_logprob(en
     assert len(lone) > 1, "the tiny tokenizer should split a non-ASCII character into byte tokens"
     broken = [lone[0], *ids]  # half a character, then digits: decodes to U+FFFD and does not re-encode
     assert text_logprob(tok, tok.decode(broken), broken + [tok.eos_token_id], -9.0, True) is None
+
+
+def test_the_common_prefix_prefilled_once_gives_the_answers_of_a_full_prefill(engines):
+    """The batch's shared tokens (here the chat template's and the task's) prefilled once, then each prompt's own:
+    the same answers and log-probs as prefilling every prompt whole, for the same random numbers."""
+    _, shared = engines
+    tok = shared.tokenizer
+    rows = tok([chat_prompt(tok, p) for p in PROMPTS[:4]], add_special_tokens=False)["input_ids"]
+    prefix, ids, mask = split_common_prefix(rows, tok.pad_token_id)
+    assert len(prefix) >= 3
+    whole = tok([chat_prompt(tok, p) for p in PROMPTS[:4]], return_tensors="pt", padding=True, add_special_tokens=False)
+    args = (4, 0.9, 0.95, 10, tok.eos_token_id)
+    a = sample_shared(shared.model, ids, mask, *args, torch.Generator().manual_seed(3), tok.pad_token_id, prefix)
+    b = sample_shared(shared.model, whole["input_ids"], whole["attention_mask"], *args,
+                      torch.Generator().manual_seed(3), tok.pad_token_id)  # fmt: skip
+    assert torch.equal(a.tokens, b.tokens) and torch.equal(a.lengths, b.lengths)
+    assert torch.allclose(a.logprob_sums, b.logprob_sums, atol=1e-4)

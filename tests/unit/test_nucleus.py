@@ -1,10 +1,11 @@
-"""The shared-prefix engine's nucleus sampling draws from transformers' top-p distribution exactly."""
+"""The shared-prefix engine's nucleus sampling draws from transformers' top-p distribution exactly; its split of a batch
+into the common prefix and each row's own tokens."""
 
 import pytest
 import torch
 from transformers.generation.logits_process import TemperatureLogitsWarper, TopPLogitsWarper
 
-from spo.rollout.shared_prefix import TOP_K, WIDE_K, _pick, nucleus_sample
+from spo.rollout.shared_prefix import TOP_K, WIDE_K, _pick, nucleus_sample, split_common_prefix
 
 
 def reference_probs(logits, temperature, top_p):
@@ -74,3 +75,15 @@ def test_partial_sort_draws_the_tokens_of_the_full_sort():
         a = nucleus_sample(logits, 0.8, 0.95, torch.Generator().manual_seed(seed))
         b = full_sort_sample(logits, 0.8, 0.95, torch.Generator().manual_seed(seed))
         assert torch.equal(a, b)
+
+
+def test_split_common_prefix_keeps_a_token_of_each_row_and_left_pads_the_rest():
+    prefix, ids, mask = split_common_prefix([[1, 2, 3, 4], [1, 2, 5], [1, 2, 3]], pad_id=0)
+    assert prefix.tolist() == [1, 2]
+    assert ids.tolist() == [[3, 4], [0, 5], [0, 3]] and mask.tolist() == [[1, 1], [0, 1], [0, 1]]
+    prefix, ids, mask = split_common_prefix([[7, 8, 9], [7, 8, 9]], pad_id=0)  # identical rows keep one token each
+    assert prefix.tolist() == [7, 8] and ids.tolist() == [[9], [9]]
+    prefix, ids, mask = split_common_prefix([[7, 8, 9]], pad_id=0)  # one row: nothing to share
+    assert prefix.tolist() == [] and ids.tolist() == [[7, 8, 9]] and mask.tolist() == [[1, 1, 1]]
+    prefix, ids, _ = split_common_prefix([[5, 1], [6, 1]], pad_id=0)
+    assert prefix.tolist() == [] and ids.tolist() == [[5, 1], [6, 1]]
