@@ -29,3 +29,22 @@ def test_a_failed_write_is_raised_by_wait_and_only_once(tmp_path):
         writer.wait()
     assert (tmp_path / "b.pt").exists()  # the later write still ran
     writer.wait()  # nothing pending
+
+
+def test_a_save_reuses_the_buffers_of_the_previous_save_of_that_file_and_writes_the_new_state(tmp_path):
+    state = {"module": {"w": torch.zeros(1000)}, "optimizer": [torch.ones(10), (torch.ones(2), 5)], "step": 1}
+    writer = BackgroundStateWriter()
+    (tmp_path / "one").mkdir()
+    writer.save(state, str(tmp_path / "one" / "s.pt"))
+    writer.wait()
+    first = writer._buffers["s.pt"]["module"]["w"]
+    state["module"]["w"].add_(2.0)
+    state["optimizer"][1] = (torch.ones(3), 6)  # a new shape: a new buffer
+    (tmp_path / "two").mkdir()
+    writer.save(state, str(tmp_path / "two" / "s.pt"))
+    writer.wait()
+    assert writer._buffers["s.pt"]["module"]["w"] is first  # copied into, not allocated again
+    back, old = writer.load(str(tmp_path / "two" / "s.pt")), writer.load(str(tmp_path / "one" / "s.pt"))
+    assert torch.equal(back["module"]["w"], torch.full((1000,), 2.0)) and back["step"] == 1
+    assert torch.equal(back["optimizer"][1][0], torch.ones(3)) and back["optimizer"][1][1] == 6
+    assert torch.equal(old["module"]["w"], torch.zeros(1000))  # the first file keeps the first state
