@@ -29,7 +29,7 @@ demo-tiny: $(STAMP)
 
 # The default demo: SmolLM2-135M-Instruct on ifeval_lite, with the rule reward and a MiniLM RM that spo
 # trains first on rule-labelled pairs (sampled answers and edits of them) from a one-iteration run. Each
-# preparation step runs once (about 20 min in all); the demo itself takes about 4 min on 2 cores
+# preparation step runs once (about 20 min in all); the demo itself takes 3.5 to 4 min on 2 cores
 # (benchmarks/results/smollm2_ifeval.md).
 MODELS := $(HOME)/.cache/spo/models
 demo: demo-models
