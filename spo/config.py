@@ -198,3 +198,6 @@ def _validate_predicted(cfg: Config) -> None:
             "difficulty.features",
             f"the {cfg.generator.engine} engine cannot read the policy's embedding of a prompt; use text",
         )
+    n = cfg.generator.n_samples
+    if d.first_samples is not None:
+        require(d.first_samples < n, "difficulty.first_samples", f"must be below generator.n_samples={n}")

@@ -1,5 +1,6 @@
 """The rollout of ``difficulty.source=predicted``: rank the candidates before generating, then generate them
-in waves until enough prompts gave a usable pair.
+in waves until enough prompts gave a usable pair. With ``difficulty.first_samples``, a wave samples that many
+answers per prompt, then the rest of ``generator.n_samples`` for its prompts that gave no usable pair yet.
 
 The driver side only: the buffer actor predicts and ranks (:meth:`ReplayBuffer.rank_candidates`), the
 generators embed the candidates (when the predictor reads features and ``difficulty.features=policy``)
@@ -42,11 +43,11 @@ def predicted_rollout(runner, iteration: int, pools: list, in_flight=None, betwe
     while usable < budget and done < len(order):
         rate = usable / done if done else 1.0
         size = min(len(order) - done, max(g.chunk_size, math.ceil((budget - usable) / max(rate, MIN_RATE))))
-        wave = order[done : done + size]
-        waves.append(runner._stream(wave, iteration, g.n_samples, cfg.seed, pools, in_flight, between_chunks,
-                                    first_chunk))  # fmt: skip
+        stats, used = _wave(runner, order[done : done + size], iteration, pools, in_flight, between_chunks,
+                            first_chunk)  # fmt: skip
+        waves.append(stats)
+        first_chunk += used
         done += size
-        first_chunk += math.ceil(size / g.chunk_size)
         usable = ray.get(runner.buffer.usable_count.remote())
         if d.refit == "wave" and usable < budget and done < len(order):
             ids = [r["prompt_id"] for r in order[:done]]
@@ -60,8 +61,29 @@ def predicted_rollout(runner, iteration: int, pools: list, in_flight=None, betwe
         "prompts_generated": done,
         "samples_clean": sum(w["samples_clean"] for w in waves),
         "waves": len(waves),
+        "prompts_topped_up": sum(w["prompts_topped_up"] for w in waves),
         "rank_unranked": ranked["unranked"],
         "rank_eligible": ranked["eligible"],
         "rank_explored": ranked["explored"],
         "budget_met": usable >= budget,
     }
+
+
+def _wave(runner, rows: list[dict], iteration: int, pools: list, in_flight, between_chunks, first_chunk: int):
+    """Generate one wave: ``difficulty.first_samples`` answers per prompt (without it, all of
+    ``generator.n_samples``), then the rest for those prompts whose answers gave no usable pair yet, numbered after
+    the first ones. Returns the wave's figures and how many chunks it used (each chunk its own seed)."""
+    cfg, g = runner.cfg, runner.cfg.generator
+    first = cfg.difficulty.first_samples or g.n_samples
+    stats = runner._stream(rows, iteration, first, cfg.seed, pools, in_flight, between_chunks, first_chunk)
+    used = math.ceil(len(rows) / g.chunk_size)
+    tied = ray.get(runner.buffer.tied.remote([r["prompt_id"] for r in rows])) if first < g.n_samples else []
+    stats["prompts_topped_up"] = len(tied)
+    if tied:
+        by_id = {r["prompt_id"]: r for r in rows}
+        more = runner._stream([by_id[p] for p in tied], iteration, g.n_samples - first, cfg.seed, pools, in_flight,
+                              between_chunks, first_chunk + used, first_idx=first)  # fmt: skip
+        used += math.ceil(len(tied) / g.chunk_size)
+        for key in ("generate_s", "score_s", "samples_clean"):
+            stats[key] += more[key]
+    return stats, used

@@ -133,8 +133,10 @@ class SelfPlayRunner:
 
     # ----------------------------------------------------------------- stages
     def _stream(self, rows: list[dict], iteration: int, n_samples: int, seed: int, pools: list,
-                in_flight: int | None = None, between_chunks=None, first_chunk: int = 0) -> dict:  # fmt: skip
-        """Generate -> score -> buffer, chunk by chunk, for every pool; the driver holds only references.
+                in_flight: int | None = None, between_chunks=None, first_chunk: int = 0,
+                first_idx: int = 0) -> dict:  # fmt: skip
+        """Generate -> score -> buffer, chunk by chunk, for every pool; the driver holds only references. Chunk
+        ``k`` is seeded as the ``first_chunk + k``-th of the iteration; its samples are numbered from ``first_idx``.
 
         With ``in_flight``, at most that many chunks per generator are queued at once, and
         ``between_chunks()`` is called before each new chunk is queued (where a weight push may go).
@@ -150,7 +152,7 @@ class SelfPlayRunner:
             if in_flight is not None:
                 queued = wait_below(queued, in_flight * sum(len(p.workers) for p in pools), between_chunks)
             for pool in pools:
-                samples = pool.submit(chunk, iteration, sampling)
+                samples = pool.submit(chunk, iteration, sampling, first_idx)
                 queued.append(samples)
                 acks.append(self.buffer.add.remote(self.scorers.submit(samples)))
         per_ack = -(-len(rows) // max(len(pieces), 1)) * n_samples

@@ -117,7 +117,9 @@ class DifficultyConfig:
     its pass rate; :mod:`spo.buffer.predictors.history`). ``features`` and ``learned_fit`` shape the learned
     model (:mod:`spo.buffer.features`, :mod:`spo.buffer.predictors.learned`). ``prior_runs``: finished runs of the
     same task whose observations join the history from the first iteration on (a predictor warmed on earlier
-    logs; :func:`spo.buffer.history.prior_observations`).
+    logs; :func:`spo.buffer.history.prior_observations`). ``first_samples``: sample that many answers of each
+    candidate first, and the rest of ``generator.n_samples`` only for candidates whose first answers give no usable
+    pair (a top-up); a candidate whose first answers already spread enough keeps them alone.
     """
 
     source: str = "current"
@@ -134,6 +136,7 @@ class DifficultyConfig:
     history_usable: str = "share"
     learned_fit: str = "fixed"
     prior_runs: list[str] | None = None
+    first_samples: int | None = None
 
     def validate(self, key: str = "difficulty") -> None:
         require(self.source in DIFFICULTY_SOURCES, f"{key}.source", f"must be one of {DIFFICULTY_SOURCES}")
@@ -159,6 +162,9 @@ class DifficultyConfig:
                 f"another run's prompts carry no embedding by this policy; use difficulty.features=text or words, "
                 f"got {self.features!r}")  # fmt: skip
         require(self.min_observations >= 2, f"{key}.min_observations", f"must be >= 2, got {self.min_observations}")
+        if self.first_samples is not None:
+            require(self.source == "predicted", f"{key}.first_samples", "needs difficulty.source=predicted")
+            require(self.first_samples >= 2, f"{key}.first_samples", f"must be >= 2, got {self.first_samples}")
 
 
 def reads_policy(kind: str) -> bool:

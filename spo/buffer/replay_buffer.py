@@ -219,6 +219,15 @@ class ReplayBuffer(Placed):
         stats = self._stats(pa.concat_tables(self._chunks))
         return int(usable(stats, self.primary, self.selection.min_reward_spread).sum())
 
+    def tied(self, prompt_ids: list[str]) -> list[str]:
+        """Those of ``prompt_ids`` whose collected policy samples give no usable pair (in the given order)."""
+        if not self._chunks:
+            return list(prompt_ids)
+        stats = self._stats(pa.concat_tables(self._chunks))
+        ok = usable(stats, self.primary, self.selection.min_reward_spread)
+        good = {p for p, u in zip(stats.column("prompt_id").to_pylist(), ok.tolist()) if u}
+        return [p for p in prompt_ids if p not in good]
+
     def _with_predictions(self, iteration: int, prompts: pa.Table) -> tuple[pa.Table, dict]:
         """The generated prompts with their predictions beside them, and how good those were."""
         pred = self._predicted.pop(iteration)

@@ -41,8 +41,10 @@ class GeneratorWorker(Placed):
         self.policy_version = 0
         self.clock = BusyClock()
 
-    def generate(self, rows: list[dict], iteration: int, sampling: SamplingParams, policy: dict | None = None):
-        """Sample ``sampling.n`` responses for each ``{"prompt_id", "prompt", "context"?}`` row.
+    def generate(self, rows: list[dict], iteration: int, sampling: SamplingParams, policy: dict | None = None,
+                 first_idx: int = 0):  # fmt: skip
+        """Sample ``sampling.n`` responses for each ``{"prompt_id", "prompt", "context"?}`` row, numbered from
+        ``first_idx`` (within this pool's own range).
 
         ``policy`` (``{"version", "path"}``) is the oldest policy the samples may come from; a worker
         serving an older version (a restarted one, or a fresh one on resume) loads it from the checkpoint
@@ -52,7 +54,7 @@ class GeneratorWorker(Placed):
         with self.clock.busy():
             completions = self.engine.generate([row_conversation(r) for r in rows], sampling)
             return samples_table(rows, completions, self.generator_name, self.policy_version, iteration,
-                                 self.sample_offset)  # fmt: skip
+                                 self.sample_offset + first_idx)  # fmt: skip
 
     def embed(self, rows: list[dict], policy: dict | None = None) -> np.ndarray:
         """The engine's embedding of each ``{"prompt"}`` row, from ``policy`` (as :meth:`generate`)."""
@@ -139,9 +141,10 @@ class GeneratorPool:
         """From now on, chunks must be sampled from ``version``, whose checkpoint is ``path``."""
         self._policy = {"version": version, "path": path}
 
-    def submit(self, rows: list[dict], iteration: int, sampling: SamplingParams) -> ray.ObjectRef:
-        """Queue one chunk on the next worker; returns a reference to its samples table."""
-        return self._next_worker().generate.remote(rows, iteration, sampling, self._policy)
+    def submit(self, rows: list[dict], iteration: int, sampling: SamplingParams, first_idx: int = 0) -> ray.ObjectRef:
+        """Queue one chunk on the next worker (its samples numbered from ``first_idx``); returns a reference to its
+        samples table."""
+        return self._next_worker().generate.remote(rows, iteration, sampling, self._policy, first_idx)
 
     def embed(self, rows: list[dict]) -> ray.ObjectRef:
         """A reference to the next worker's embedding of ``rows`` (one vector per prompt)."""

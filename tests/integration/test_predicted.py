@@ -94,3 +94,28 @@ def test_wave_refits_rank_the_first_iteration_after_its_first_wave(tmp_path, cac
     assert {c["prediction_source"] for c in first} == {"none"} and later  # the first wave: schedule order
     assert {c["prediction_source"] for c in later} == {"learned"}  # then the model fit on the first wave
     assert prompts.column("predicted_usable").null_count == 48
+
+
+@pytest.mark.usefixtures("ray_cluster")
+def test_first_samples_tops_up_only_the_prompts_whose_first_answers_tie(tmp_path, cache_dir, tiny_policy):
+    """difficulty.first_samples=2 of generator.n_samples=4: every generated prompt has its first 2 answers; the 2 more
+    (numbered 2 and 3) go exactly to those whose first 2 gave no usable pair; a prompt with 2 answers is usable."""
+    run_dir = tmp_path / "run"
+    cfg = tiny_config(run_dir, cache_dir, "iterations=2", *PREDICTED, "generator.n_samples=4",
+                      "selection.min_reward_spread=0.3", "difficulty.first_samples=2")  # fmt: skip
+    SelfPlayRunner(cfg).run()
+    rollout = _lines(run_dir, "rollout")
+    primary = f"reward/{cfg.reward.primary}"
+    for it in (0, 1):
+        samples = pq.read_table(run_dir / f"iter_{it}" / "samples.parquet").to_pylist()
+        by_prompt = {}
+        for s in samples:
+            by_prompt.setdefault(s["prompt_id"], {})[s["sample_idx"]] = s[primary]
+        assert len(by_prompt) == rollout[it]["prompts_generated"]
+        topped = [p for p, r in by_prompt.items() if len(r) == 4]
+        assert 0 < len(topped) == rollout[it]["prompts_topped_up"] < len(by_prompt)
+        for rewards in by_prompt.values():
+            assert sorted(rewards) in ([0, 1], [0, 1, 2, 3])
+            first_spread = abs(rewards[0] - rewards[1])
+            assert (first_spread > 0.3 + 1e-9) == (len(rewards) == 2)  # topped up exactly when the first two tie
+        assert rollout[it]["samples_clean"] == len(samples) == 2 * len(by_prompt) + 2 * len(topped)

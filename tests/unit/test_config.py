@@ -48,11 +48,21 @@ def test_default_and_tiny_configs_validate():
         ("learner.sampler_tolerance=0", "learner.sampler_tolerance"),
         ("learner.padding_free=true", "learner.padding_free"),  # without learner.share_prompt
         ("model.tiny_sft_lr=0", "model.tiny_sft_lr"),
+        ("difficulty.first_samples=2", "difficulty.first_samples"),  # without difficulty.source=predicted
     ],
 )
 def test_invalid_values_name_the_key(override, key):
     with pytest.raises(ConfigError, match=f"^{key}:"):
         validate(make_config(override))
+
+
+@pytest.mark.parametrize("first,message", [(1, "must be >= 2, got 1"), (4, "must be below generator.n_samples=4")])
+def test_first_samples_lies_between_two_and_the_samples_per_prompt(first, message):
+    with pytest.raises(ConfigError, match=f"^difficulty.first_samples: {message}"):
+        validate(make_config("experiment=tiny", "generator.n_samples=4", "difficulty.source=predicted",
+                             "difficulty.features=text", f"difficulty.first_samples={first}"))  # fmt: skip
+    validate(make_config("experiment=tiny", "generator.n_samples=4", "difficulty.source=predicted",
+                         "difficulty.features=text", "difficulty.first_samples=3"))  # fmt: skip
 
 
 def test_sampler_reference_needs_the_sampling_policy_as_reference():
