@@ -61,6 +61,10 @@ MODELS = {
     "tiny_revisit": Setting(
         ("experiment=tiny", "selection.min_reward_spread=0.3", "task.n_train=256"), (), "6", "128", 2.5
     ),
+    # 2 answers per candidate first, the other 2 only for those whose first 2 spread by no more than 0.3
+    "tiny_first2": Setting(
+        ("experiment=tiny", "selection.min_reward_spread=0.3"), ("difficulty.first_samples=2",), "6", "128", 2.5
+    ),
     # pass/fail: the reward is 1 only for the exactly sorted list, so a prompt gives a pair only when its samples
     # both pass and fail; short lists nearly always pass and long ones nearly always fail (GRESO's regime). About
     # one prompt in three is usable, so a 2.5x pool is generated whole (measured); 5x leaves room to skip
@@ -83,6 +87,10 @@ MODELS = {
         5.0,
     ),
     "smollm2": Setting(("experiment=smollm2_ifeval",), ("generator.chunk_size=8",), "4", "24", 2.5),
+    # 2 answers per candidate first, the other 2 only for those whose first 2 tie (difficulty.first_samples)
+    "smollm2_first2": Setting(
+        ("experiment=smollm2_ifeval",), ("generator.chunk_size=8", "difficulty.first_samples=2"), "4", "24", 2.5
+    ),
     # the same, the learned model on hashed words of the prompt (which name its instructions) with L1 penalties
     # chosen by cross-validation, warmed on the other seeds' post-hoc runs (a team's earlier logs of the task)
     "smollm2_words_prior": Setting(
