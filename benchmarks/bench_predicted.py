@@ -105,6 +105,10 @@ MODELS = {
 # the same from a 5x pool: at 2.5x the arm generates about two thirds of its candidates, where offline the ranking's
 # top third is usable 0.90 of the time against 0.76 for its top two thirds (post-hoc runs, seeds 0-2)
 MODELS["smollm2_words_prior_pool5"] = MODELS["smollm2_words_prior"]._replace(oversample=5.0)
+# hashed words, L1-CV, warmed on the other seeds' runs, and 2 answers first (difficulty.first_samples=2)
+MODELS["smollm2_words_prior_first2"] = MODELS["smollm2_words_prior"]._replace(
+    predicted_only=(*MODELS["smollm2_words_prior"].predicted_only, "difficulty.first_samples=2")
+)
 
 
 def run(run_dir: Path, cache: Path, *overrides: str) -> Path:

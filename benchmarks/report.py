@@ -39,6 +39,9 @@ ORDER = (
     "predicted_smollm2",
     "predicted_smollm2_words_prior",
     "predicted_smollm2_words_prior_pool5",
+    "predicted_tiny_first2",
+    "predicted_smollm2_first2",
+    "predicted_smollm2_words_prior_first2",
     "predicted_stale",
     "buffer",
     "sync",
@@ -351,6 +354,9 @@ SECTIONS = {
     "predicted_smollm2": _predicted,
     "predicted_smollm2_words_prior": _predicted,
     "predicted_smollm2_words_prior_pool5": _predicted,
+    "predicted_tiny_first2": _predicted,
+    "predicted_smollm2_first2": _predicted,
+    "predicted_smollm2_words_prior_first2": _predicted,
     "predicted_stale": _stale,
 }
 

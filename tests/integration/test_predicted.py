@@ -66,11 +66,14 @@ def test_predicted_difficulty_ranks_before_generating_and_stops_at_the_budget(tm
 
 
 @pytest.mark.usefixtures("ray_cluster")
-def test_a_resumed_predicted_run_selects_the_same_prompts(tmp_path, cache_dir, tiny_policy):
+@pytest.mark.parametrize("extra", [(), ("difficulty.first_samples=2", "selection.min_reward_spread=0.3")])
+def test_a_resumed_predicted_run_selects_the_same_prompts(tmp_path, cache_dir, tiny_policy, extra):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    SelfPlayRunner(tiny_config(straight, cache_dir, "iterations=3", *PREDICTED)).run()
-    SelfPlayRunner(tiny_config(resumed, cache_dir, "iterations=2", *PREDICTED)).run()
-    SelfPlayRunner(tiny_config(resumed, cache_dir, "iterations=3", *PREDICTED)).run()
+    SelfPlayRunner(tiny_config(straight, cache_dir, "iterations=3", *PREDICTED, *extra)).run()
+    SelfPlayRunner(tiny_config(resumed, cache_dir, "iterations=2", *PREDICTED, *extra)).run()
+    SelfPlayRunner(tiny_config(resumed, cache_dir, "iterations=3", *PREDICTED, *extra)).run()
+    a, b = (pq.read_table(d / "iter_2" / "samples.parquet") for d in (straight, resumed))
+    assert a.select(["prompt_id", "sample_idx", "response"]).equals(b.select(["prompt_id", "sample_idx", "response"]))
     for name in ("candidates", "prompts"):
         a = pq.read_table(straight / "iter_2" / f"{name}.parquet")
         b = pq.read_table(resumed / "iter_2" / f"{name}.parquet")
