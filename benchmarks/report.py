@@ -325,6 +325,9 @@ def _f(x) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
+# each result by its renderer: every overlap_*, pinning_* and predicted_* result by its family's (predicted_stale,
+# listed after them, has its own)
+FAMILIES = {"overlap": _overlap, "pinning": _pinning, "predicted": _predicted}
 SECTIONS = {
     "learner": _learner,
     "learner_smollm2": _learner_smollm2,
@@ -334,29 +337,7 @@ SECTIONS = {
     "pipeline": _pipeline,
     "buffer": _buffer,
     "sync": _sync,
-    "overlap": _overlap,
-    "overlap_smollm2": _overlap,
-    "overlap_smollm2_it6": _overlap,
-    "overlap_smollm2_from_seed2_it6": _overlap,
-    "overlap_smollm2_it6_pinned": _overlap,
-    "overlap_smollm2_it3_bgsave": _overlap,
-    "overlap_smollm2_it6_sp": _overlap,
-    "pinning": _pinning,
-    "pinning_smollm2": _pinning,
-    "predicted": _predicted,
-    "predicted_tiny_revisit": _predicted,
-    "predicted_tiny_exact": _predicted,
-    "predicted_tiny_exact_wave": _predicted,
-    "predicted_tiny_exact_revisit": _predicted,
-    "predicted_tiny_exact_revisit_from3": _predicted,
-    "predicted_tiny_exact_revisit_pass": _predicted,
-    "predicted_tiny_exact_revisit_pass_d1_from3": _predicted,
-    "predicted_smollm2": _predicted,
-    "predicted_smollm2_words_prior": _predicted,
-    "predicted_smollm2_words_prior_pool5": _predicted,
-    "predicted_tiny_first2": _predicted,
-    "predicted_smollm2_first2": _predicted,
-    "predicted_smollm2_words_prior_first2": _predicted,
+    **{name: FAMILIES[name.split("_")[0]] for name in ORDER if name.split("_")[0] in FAMILIES},
     "predicted_stale": _stale,
 }
 
