@@ -87,3 +87,13 @@ def load_tokenizer(path: str, trust_remote_code: bool = False, require_chat_temp
 def chat_prompt(tokenizer, prompt: str | list[dict]) -> str:
     """The prompt as the policy sees it: its turns (a string is one user turn) plus the generation prompt."""
     return tokenizer.apply_chat_template(turns(prompt), add_generation_prompt=True, tokenize=False)
+
+
+def common_prefix_length(rows: list[list[int]]) -> int:
+    """How many leading tokens all of several token rows share (their chat template's system prompt and turn
+    header), each row keeping at least one token of its own; 0 for a single row. The rule of both the engine's
+    shared prefill and the learner's one-row layout."""
+    k, shortest = 0, min(map(len, rows))
+    while len(rows) > 1 and k < shortest - 1 and all(r[k] == rows[0][k] for r in rows):
+        k += 1
+    return k

@@ -212,20 +212,21 @@ class ReplayBuffer(Placed):
         count = {k: int(pc.sum(out.column(k)).as_py()) for k in ("eligible", "explored")}
         return {"order": [ids[row] for row, _ in order], "candidates": out.num_rows, "unranked": unranked, **count}
 
-    def usable_count(self) -> int:
+    def _usable_ids(self) -> set[str]:
         """Prompts in the collection whose policy samples spread enough to make a pair."""
         if not self._chunks:
-            return 0
+            return set()
         stats = self._stats(pa.concat_tables(self._chunks))
-        return int(usable(stats, self.primary, self.selection.min_reward_spread).sum())
+        ok = usable(stats, self.primary, self.selection.min_reward_spread)
+        return {p for p, u in zip(stats.column("prompt_id").to_pylist(), ok.tolist()) if u}
+
+    def usable_count(self) -> int:
+        """How many prompts in the collection can make a pair."""
+        return len(self._usable_ids())
 
     def tied(self, prompt_ids: list[str]) -> list[str]:
         """Those of ``prompt_ids`` whose collected policy samples give no usable pair (in the given order)."""
-        if not self._chunks:
-            return list(prompt_ids)
-        stats = self._stats(pa.concat_tables(self._chunks))
-        ok = usable(stats, self.primary, self.selection.min_reward_spread)
-        good = {p for p, u in zip(stats.column("prompt_id").to_pylist(), ok.tolist()) if u}
+        good = self._usable_ids()
         return [p for p in prompt_ids if p not in good]
 
     def _with_predictions(self, iteration: int, prompts: pa.Table) -> tuple[pa.Table, dict]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from spo.chat import common_prefix_length
 from spo.learner.device import to_model
 from spo.learner.tokens import prompt_ids, response_ids
 
@@ -123,11 +124,8 @@ class OneRow:
 def common_prefix(batch: PackedPairs) -> int:
     """How many leading tokens every row of ``batch`` shares, each row keeping at least one prompt token of its
     own (none for a single row)."""
-    if batch.input_ids.shape[0] == 1:
-        return 0
-    limit = int((batch.segment == PROMPT).sum(-1).min()) - 1
-    same = (batch.input_ids[:, :limit] == batch.input_ids[:1, :limit]).all(0)
-    return int(same.long().cumprod(0).sum())
+    n_prompt = (batch.segment == PROMPT).sum(-1).tolist()
+    return common_prefix_length([row[:n].tolist() for row, n in zip(batch.input_ids, n_prompt)])
 
 
 def one_row(batch: PackedPairs) -> OneRow:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import torch
 from transformers import DynamicCache
 
+from spo.chat import common_prefix_length
+
 TOP_K = 64  # candidate set for nucleus sampling; rows whose nucleus is larger use the top WIDE_K
 WIDE_K = 1024  # the candidates of a wide row; rows whose nucleus is larger still use the full vocabulary
 
@@ -101,9 +103,7 @@ def _next_token(logits, temperature, top_p, gen):
 def split_common_prefix(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(prefix, input_ids, attention_mask)``: the tokens all of several rows start with (each row keeps at least
     one token of its own; none for a single row), and the rest of each row, left-padded."""
-    k, shortest = 0, min(map(len, rows))
-    while len(rows) > 1 and k < shortest - 1 and all(r[k] == rows[0][k] for r in rows):
-        k += 1
+    k = common_prefix_length(rows)
     width = max(len(r) for r in rows) - k
     ids = torch.tensor([[pad_id] * (width - len(r) + k) + r[k:] for r in rows], dtype=torch.long)
     mask = torch.tensor([[0] * (width - len(r) + k) + [1] * (len(r) - k) for r in rows], dtype=torch.long)
