@@ -86,6 +86,10 @@ MODELS = {
         "128",
         5.0,
     ),
+    # the same, 2 answers per candidate first and the other 2 only for those whose first 2 both pass or both fail
+    "tiny_exact_revisit_first2": Setting(
+        (*EXACT, "task.n_train=256"), ("difficulty.first_samples=2",), "6", "128", 5.0
+    ),
     "smollm2": Setting(("experiment=smollm2_ifeval",), ("generator.chunk_size=8",), "4", "24", 2.5),
     # 2 answers per candidate first, the other 2 only for those whose first 2 tie (difficulty.first_samples)
     "smollm2_first2": Setting(
