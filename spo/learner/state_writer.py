@@ -18,6 +18,7 @@ write is still caught: an iteration counts as complete only after :meth:`wait`.
 from __future__ import annotations
 
 import os
+import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
 
@@ -42,6 +43,19 @@ def snapshot(item, old=None):
     return item
 
 
+def write(state, path: str) -> None:
+    """``torch.save``, failing with an error that names the file and the space left on its disk: torch's own, on
+    a full disk, is ``basic_ios::clear: iostream error`` or ``unexpected pos 704 vs 598``."""
+    try:
+        torch.save(state, path)
+    except Exception as e:
+        try:
+            where = f"{shutil.disk_usage(os.path.dirname(path)).free / 2**30:.2f} GiB free on its disk"
+        except OSError as missing:
+            where = f"its directory: {missing.strerror}"
+        raise OSError(f"could not write the training state to {path} ({where}): {e}") from e
+
+
 class BackgroundStateWriter(TorchCheckpointEngine):
     """Snapshot in :meth:`save`, write on a background thread, join in :meth:`wait`; loading and the rest are
     DeepSpeed's own engine's. Files are in torch's default (zip) format, DeepSpeed's default too."""
@@ -59,7 +73,7 @@ class BackgroundStateWriter(TorchCheckpointEngine):
         # are left for wait()
         name = os.path.basename(path)
         self._buffers[name] = copy = snapshot(state_dict, self._buffers.get(name))
-        self._pending.append(self._pool.submit(torch.save, copy, path))
+        self._pending.append(self._pool.submit(write, copy, path))
 
     def preserves_storage_sharing(self) -> bool:
         return False  # save() copies every tensor itself; DeepSpeed need not copy the model's first

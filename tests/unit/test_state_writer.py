@@ -25,7 +25,7 @@ def test_a_failed_write_is_raised_by_wait_and_only_once(tmp_path):
     writer = BackgroundStateWriter()
     writer.save({"w": torch.ones(3)}, str(tmp_path / "missing-dir" / "a.pt"))
     writer.save({"w": torch.ones(3)}, str(tmp_path / "b.pt"))
-    with pytest.raises(RuntimeError, match="missing-dir"):
+    with pytest.raises(OSError, match="missing-dir.*its directory: No such file"):
         writer.wait()
     assert (tmp_path / "b.pt").exists()  # the later write still ran
     writer.wait()  # nothing pending
@@ -48,3 +48,10 @@ def test_a_save_reuses_the_buffers_of_the_previous_save_of_that_file_and_writes_
     assert torch.equal(back["module"]["w"], torch.full((1000,), 2.0)) and back["step"] == 1
     assert torch.equal(back["optimizer"][1][0], torch.ones(3)) and back["optimizer"][1][1] == 6
     assert torch.equal(old["module"]["w"], torch.zeros(1000))  # the first file keeps the first state
+
+
+def test_a_full_disk_is_named_with_the_file_and_the_space_left():
+    writer = BackgroundStateWriter()
+    writer.save({"w": torch.ones(100_000)}, "/dev/full")  # every write to it fails with ENOSPC
+    with pytest.raises(OSError, match=r"training state to /dev/full \(.* GiB free on its disk\)"):
+        writer.wait()
