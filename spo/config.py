@@ -56,6 +56,10 @@ class Config:
 
     ``runs_root`` is where runs live (``runs_root/run_name``; set it with ``SPO_RUNS_ROOT`` or the override).
     When the driver runs as a Ray job it must be absolute: storage every node sees, not Ray's temporary copy.
+
+    ``keep_checkpoints``: how many of the latest HF checkpoints (``checkpoints/iter_<k>``) a run keeps once an
+    iteration is complete; 0 keeps every one. A pipelined mode needs the one before the last (a restarted
+    lagged generator loads it), so there it is 0 or at least 2.
     """
 
     run_name: str = "default"
@@ -66,6 +70,7 @@ class Config:
     seed: int = 0
     iterations: int = 3
     prompts_per_iteration: int = 256
+    keep_checkpoints: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
@@ -132,6 +137,13 @@ def validate(cfg: Config) -> None:
     validate_runs_root(cfg)
     require(cfg.iterations >= 1, "iterations", f"must be >= 1, got {cfg.iterations}")
     require(cfg.prompts_per_iteration >= 1, "prompts_per_iteration", "must be >= 1")
+    require(cfg.keep_checkpoints >= 0, "keep_checkpoints", f"must be >= 0 (0 keeps all), got {cfg.keep_checkpoints}")
+    require(
+        cfg.keep_checkpoints != 1 or cfg.pipeline.mode == "sync",
+        "keep_checkpoints",
+        f"must be 0 or >= 2 with pipeline.mode={cfg.pipeline.mode}: a restarted lagged generator loads the "
+        "checkpoint before the last",
+    )
     for name in SECTIONS:
         getattr(cfg, name).validate(name)
     _validate_roles(cfg)

@@ -70,11 +70,19 @@ def learner_state_dir(run_dir: Path, iteration: int) -> Path:
     return Path(run_dir) / STATE_DIR / f"learner_iter_{iteration}"
 
 
-def mark_complete(run_dir: Path, iteration: int) -> None:
-    """Record ``iteration`` as complete, then drop older learner states."""
+def mark_complete(run_dir: Path, iteration: int, keep_checkpoints: int = 0) -> None:
+    """Record ``iteration`` as complete, then drop older learner states and, with ``keep_checkpoints`` > 0, every
+    HF checkpoint but the last ``keep_checkpoints``."""
     write_json({"iteration": iteration}, Path(run_dir) / STATE_DIR / "complete.json")
-    for old in (Path(run_dir) / STATE_DIR).glob("learner_iter_*"):
-        if int(old.name.rsplit("_", 1)[1]) < iteration:
+    _remove_before(Path(run_dir) / STATE_DIR, "learner_iter_*", iteration)
+    if keep_checkpoints:
+        _remove_before(Path(run_dir) / "checkpoints", "iter_*", iteration - keep_checkpoints + 1)
+
+
+def _remove_before(folder: Path, pattern: str, first_kept: int) -> None:
+    """Remove the ``<name>_<k>`` directories in ``folder`` matching ``pattern`` with k below ``first_kept``."""
+    for old in folder.glob(pattern):
+        if int(old.name.rsplit("_", 1)[1]) < first_kept:
             shutil.rmtree(old)
 
 

@@ -374,7 +374,7 @@ class SelfPlayRunner:
         if row.get("pairs_trained"):
             row["tokens_per_pair"] = row.get("tokens_generated", 0) / row["pairs_trained"]
         self.metrics.write(iteration, "iteration", row)
-        mark_complete(self.run_dir, iteration)
+        mark_complete(self.run_dir, iteration, self.cfg.keep_checkpoints)
         log.info("%s", iteration_line(row))
         log.info("%s", progress_line(iteration, self.cfg.iterations, row["iteration_s"]))
 

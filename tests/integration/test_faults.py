@@ -113,7 +113,7 @@ def test_generator_killed_during_an_overlapped_rollout_loses_and_duplicates_noth
     run_dir = tmp_path / "run"
     cfg = tiny_config(run_dir, cache_dir, "iterations=3", "prompts_per_iteration=96", "task.n_heldout=16",
                       "generator.chunk_size=8", "cluster.max_restarts=2", "tracking.backends=[]",
-                      "pipeline=one_step_off")  # fmt: skip
+                      "pipeline=one_step_off", "keep_checkpoints=2")  # fmt: skip
     runner = SelfPlayRunner(cfg)
     runner.start()
     try:
@@ -134,6 +134,7 @@ def test_generator_killed_during_an_overlapped_rollout_loses_and_duplicates_noth
         assert len(keys) == len(set(keys)) == 96 * 4  # none lost, none duplicated
         assert set(samples.column("policy_version").to_pylist()) == {1}  # the restarted actor loaded version 1
         assert _iterations(run_dir)[2]["policy_version"] == 3 and ray.get(worker.get_policy_version.remote()) == 3
+        assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["iter_1", "iter_2"]  # keep_checkpoints
     finally:
         runner.shutdown()
 
@@ -236,3 +237,18 @@ def test_rollback_removes_later_iterations_and_partial_writes(tmp_path):
     assert (tmp_path / "eval/policy_v1.parquet").exists() and (tmp_path / "state/learner_iter_0").exists()
     assert (tmp_path / ".hydra/config.yaml").exists() and completed_iteration(tmp_path) == 0
     assert [x["iteration"] for x in read_jsonl(tmp_path / "metrics.jsonl")] == [-1, 0]
+
+
+def test_completing_an_iteration_keeps_only_the_last_checkpoints_asked_for(tmp_path):
+    from spo.run_state import mark_complete
+
+    for k in range(4):
+        (tmp_path / f"checkpoints/iter_{k}").mkdir(parents=True)
+        (tmp_path / f"state/learner_iter_{k}").mkdir(parents=True)
+    mark_complete(tmp_path, 2)  # the default keeps every checkpoint
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["iter_0", "iter_1", "iter_2", "iter_3"]
+    assert sorted(p.name for p in (tmp_path / "state").glob("learner_*")) == ["learner_iter_2", "learner_iter_3"]
+    mark_complete(tmp_path, 2, keep_checkpoints=2)
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["iter_1", "iter_2", "iter_3"]
+    mark_complete(tmp_path, 3, keep_checkpoints=1)
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["iter_3"]

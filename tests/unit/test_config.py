@@ -49,6 +49,7 @@ def test_default_and_tiny_configs_validate():
         ("learner.padding_free=true", "learner.padding_free"),  # without learner.share_prompt
         ("model.tiny_sft_lr=0", "model.tiny_sft_lr"),
         ("difficulty.first_samples=2", "difficulty.first_samples"),  # without difficulty.source=predicted
+        ("keep_checkpoints=-1", "keep_checkpoints"),
     ],
 )
 def test_invalid_values_name_the_key(override, key):
@@ -63,6 +64,13 @@ def test_first_samples_lies_between_two_and_the_samples_per_prompt(first, messag
                              "difficulty.features=text", f"difficulty.first_samples={first}"))  # fmt: skip
     validate(make_config("experiment=tiny", "generator.n_samples=4", "difficulty.source=predicted",
                          "difficulty.features=text", "difficulty.first_samples=3"))  # fmt: skip
+
+
+def test_a_pipelined_run_keeps_the_checkpoint_its_lagged_generator_may_load():
+    validate(make_config("keep_checkpoints=1"))
+    validate(make_config("keep_checkpoints=2", "pipeline=one_step_off"))
+    with pytest.raises(ConfigError, match="^keep_checkpoints: must be 0 or >= 2 with pipeline.mode=one_step_off"):
+        validate(make_config("keep_checkpoints=1", "pipeline=one_step_off"))
 
 
 def test_sampler_reference_needs_the_sampling_policy_as_reference():
