@@ -42,6 +42,8 @@ ORDER = (
     "predicted_tiny_first2",
     "predicted_smollm2_first2",
     "predicted_smollm2_words_prior_first2",
+    "predicted_tiny_exact_revisit_first2",
+    "predicted_tiny_exact_revisit_first2_from3",
     "predicted_stale",
     "buffer",
     "sync",
