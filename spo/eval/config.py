@@ -22,6 +22,10 @@ class EvalConfig:
     policy's mean reward over ``difficulty_samples`` answers per prompt, drawn once with seeds of their own
     (``difficulty_seed``), never from the answers being evaluated (that would show regression to the mean
     as learning). ``difficulty_samples=0`` turns the thirds off.
+
+    ``chunk_size`` is the held-out prompts per generator call (default: ``generator.chunk_size``). Each call
+    has its own seed, so it also fixes which draws the evaluation makes: pin it when comparing runs whose
+    ``generator.chunk_size`` differs, and both evaluate the same policy with the same draws.
     """
 
     n_samples: int = 2
@@ -33,9 +37,12 @@ class EvalConfig:
     pairwise_judge: str | None = None
     difficulty_samples: int = 4
     difficulty_seed: int = 977
+    chunk_size: int | None = None
 
     def validate(self, key: str = "eval") -> None:
         n = self.difficulty_samples
+        size = self.chunk_size
+        require(size is None or size > 0, f"{key}.chunk_size", f"must be >= 1 (null: generator.chunk_size), not {size}")
         require(n >= 0, f"{key}.difficulty_samples", f"must be >= 0, got {n}")
         require(
             self.difficulty_seed != self.seed,

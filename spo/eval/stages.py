@@ -27,7 +27,7 @@ class HeldoutStages:
         """References to ``n`` scored answers per held-out prompt, chunk by chunk, seeded from ``seed``."""
         e, g = self.cfg.eval, self.cfg.generator
         refs = []
-        for k, chunk in enumerate(chunks(self.heldout, g.chunk_size)):
+        for k, chunk in enumerate(chunks(self.heldout, e.chunk_size or g.chunk_size)):
             sampling = SamplingParams(n, e.temperature, e.top_p, g.max_new_tokens, derived_seed(seed, k))
             refs.append(scorers.submit(generators.submit(chunk, -1, sampling)))
         return refs

@@ -99,3 +99,29 @@ def test_cross_generator_pairs_selected_by_judge_delta(tmp_path, cache_dir, tiny
     assert rows[-1]["pairs_trained"] > 0
     eval_gens = set(pq.read_table(run_dir / "eval" / "policy_v1.parquet").column("generator").to_pylist())
     assert eval_gens == {"tiny"}  # only the trained policy is evaluated
+
+
+@pytest.mark.usefixtures("ray_cluster")
+def test_a_pinned_eval_chunk_size_evaluates_alike_whatever_the_rollout_chunk_size(tmp_path, cache_dir, tiny_policy):
+    """The held-out seeds are per generator call, so runs with another generator.chunk_size draw other answers
+    from the same initial policy, unless eval.chunk_size pins the calls."""
+
+    def initial_answers(name, *extra):
+        cfg = tiny_config(tmp_path / name, cache_dir, "task.n_heldout=48", "eval.difficulty_samples=0",
+                          "tracking.backends=[]", *extra)  # fmt: skip
+        runner = SelfPlayRunner(cfg)
+        runner.start()
+        try:
+            runner.initial_stages()
+        finally:
+            runner.shutdown()
+        return pq.read_table(tmp_path / name / "eval" / "policy_v0.parquet").sort_by(
+            [("prompt_id", "ascending"), ("sample_idx", "ascending")]
+        )
+
+    pinned = initial_answers("a", "generator.chunk_size=8", "eval.chunk_size=16")
+    assert pinned.num_rows == 48 * 2
+    again = initial_answers("b", "generator.chunk_size=32", "eval.chunk_size=16")
+    assert pinned.column("response").to_pylist() == again.column("response").to_pylist()
+    unpinned = initial_answers("c", "generator.chunk_size=32")
+    assert pinned.column("response").to_pylist() != unpinned.column("response").to_pylist()
