@@ -113,6 +113,11 @@ MODELS["smollm2_words_prior_pool5"] = MODELS["smollm2_words_prior"]._replace(ove
 MODELS["smollm2_words_prior_first2"] = MODELS["smollm2_words_prior"]._replace(
     predicted_only=(*MODELS["smollm2_words_prior"].predicted_only, "difficulty.first_samples=2")
 )
+# the same with the held-out calls pinned at the post-hoc arm's 32 prompts (eval.chunk_size): the two arms then
+# evaluate the initial policy with the same draws, and every later version with the same seeds
+MODELS["smollm2_words_prior_first2_evalpin"] = MODELS["smollm2_words_prior_first2"]._replace(
+    predicted_only=(*MODELS["smollm2_words_prior_first2"].predicted_only, "eval.chunk_size=32")
+)
 
 
 def run(run_dir: Path, cache: Path, *overrides: str) -> Path:
