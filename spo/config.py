@@ -23,7 +23,7 @@ from spo.eval.config import EvalConfig
 from spo.learner.config import LearnerConfig
 from spo.paths import require_model
 from spo.pipeline.config import PipelineConfig
-from spo.plugins import ENGINES, PAIR_BUILDERS, PROMPT_POLICIES
+from spo.plugins import ENGINES, PAIR_BUILDERS, PIPELINES, PROMPT_POLICIES
 from spo.reward.config import RewardConfig
 from spo.rollout.config import GeneratorConfig
 from spo.sync.config import SyncConfig
@@ -58,8 +58,8 @@ class Config:
     When the driver runs as a Ray job it must be absolute: storage every node sees, not Ray's temporary copy.
 
     ``keep_checkpoints``: how many of the latest HF checkpoints (``checkpoints/iter_<k>``) a run keeps once an
-    iteration is complete; 0 keeps every one. A pipelined mode needs the one before the last (a restarted
-    lagged generator loads it), so there it is 0 or at least 2.
+    iteration is complete; 0 keeps every one. A mode whose generators lag the learner by a version
+    (``one_step_off``) needs the one before the last, which a restarted generator loads: there it is 0 or >= 2.
     """
 
     run_name: str = "default"
@@ -138,11 +138,12 @@ def validate(cfg: Config) -> None:
     require(cfg.iterations >= 1, "iterations", f"must be >= 1, got {cfg.iterations}")
     require(cfg.prompts_per_iteration >= 1, "prompts_per_iteration", "must be >= 1")
     require(cfg.keep_checkpoints >= 0, "keep_checkpoints", f"must be >= 0 (0 keeps all), got {cfg.keep_checkpoints}")
+    lag = PIPELINES.flag(cfg.pipeline.mode, "lag", 0)
     require(
-        cfg.keep_checkpoints != 1 or cfg.pipeline.mode == "sync",
+        cfg.keep_checkpoints == 0 or cfg.keep_checkpoints > lag,
         "keep_checkpoints",
-        f"must be 0 or >= 2 with pipeline.mode={cfg.pipeline.mode}: a restarted lagged generator loads the "
-        "checkpoint before the last",
+        f"must be 0 or >= {lag + 1} with pipeline.mode={cfg.pipeline.mode}: a generator restarted {lag} "
+        f"version(s) behind the learner loads the checkpoint {lag} before the last",
     )
     for name in SECTIONS:
         getattr(cfg, name).validate(name)

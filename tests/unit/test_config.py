@@ -69,8 +69,12 @@ def test_first_samples_lies_between_two_and_the_samples_per_prompt(first, messag
 
 def test_a_pipelined_run_keeps_the_checkpoint_its_lagged_generator_may_load():
     validate(make_config("keep_checkpoints=1"))
+    validate(make_config("keep_checkpoints=1", "pipeline=async"))  # its generators hold the newest version
     validate(make_config("keep_checkpoints=2", "pipeline=one_step_off"))
-    with pytest.raises(ConfigError, match="^keep_checkpoints: must be 0 or >= 2 with pipeline.mode=one_step_off"):
+    with pytest.raises(
+        ConfigError,
+        match="^keep_checkpoints: must be 0 or >= 2 with pipeline.mode=one_step_off: a generator restarted 1",
+    ):
         validate(make_config("keep_checkpoints=1", "pipeline=one_step_off"))
 
 
