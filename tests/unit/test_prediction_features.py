@@ -53,6 +53,17 @@ def test_a_cross_validated_penalty_ranks_better_than_the_fixed_one_with_more_fea
     assert auc["l1_cv"] > 0.75 and auc["l1_cv"] > auc["fixed"] + 0.1, auc
 
 
+def test_the_cross_validated_fit_does_not_depend_on_numpys_global_generator():
+    x, y = _wide(40, 400, 0)
+    hist = observed([(f"p{i}", 0, float(y[i]), y[i], x[i]) for i in range(40)])
+    new = cands([f"n{i}" for i in range(50)], _wide(50, 400, 1)[0])
+    fits = []
+    for global_seed in (1, 2):  # a new process's global generator is seeded from the OS
+        np.random.seed(global_seed)
+        fits.append(learned(new, hist, 1, DifficultyConfig(learned_fit="l1_cv")).column("predicted_usable").to_numpy())
+    assert np.array_equal(fits[0], fits[1])
+
+
 def test_cross_validation_needs_two_of_each_class_and_says_so_by_predicting_nothing():
     rows = [(f"p{i}", 0, i / 20, i == 0, [i, i % 3]) for i in range(20)]  # one usable prompt in 20
     new = cands(["a"], [[1.0, 1.0]])

@@ -42,8 +42,10 @@ def _classifier(fit: str, y: np.ndarray):
     if fit == "fixed":
         return LogisticRegression(C=1.0, max_iter=2000)
     folds = StratifiedKFold(min(FOLDS, int(y.sum()), int((~y).sum())), shuffle=True, random_state=0)
+    # liblinear shuffles its coordinates: without random_state it draws from numpy's global generator, seeded afresh
+    # in every process, and the fitted probabilities (so the ranking of near ties) differ from run to run
     return LogisticRegressionCV(Cs=CS, cv=folds, l1_ratios=(1.0,), solver="liblinear", scoring="neg_log_loss",
-                                max_iter=5000, use_legacy_attributes=False)  # fmt: skip
+                                max_iter=5000, use_legacy_attributes=False, random_state=0)  # fmt: skip
 
 
 def _fittable(y_u: np.ndarray, fit: str) -> bool:
