@@ -138,15 +138,15 @@ def validate(cfg: Config) -> None:
     require(cfg.iterations >= 1, "iterations", f"must be >= 1, got {cfg.iterations}")
     require(cfg.prompts_per_iteration >= 1, "prompts_per_iteration", "must be >= 1")
     require(cfg.keep_checkpoints >= 0, "keep_checkpoints", f"must be >= 0 (0 keeps all), got {cfg.keep_checkpoints}")
-    lag = PIPELINES.flag(cfg.pipeline.mode, "lag", 0)
+    for name in SECTIONS:
+        getattr(cfg, name).validate(name)
+    lag = PIPELINES.flag(cfg.pipeline.mode, "lag", 0)  # a known mode: the pipeline section has checked it
     require(
         cfg.keep_checkpoints == 0 or cfg.keep_checkpoints > lag,
         "keep_checkpoints",
         f"must be 0 or >= {lag + 1} with pipeline.mode={cfg.pipeline.mode}: a generator restarted {lag} "
         f"version(s) behind the learner loads the checkpoint {lag} before the last",
     )
-    for name in SECTIONS:
-        getattr(cfg, name).validate(name)
     _validate_roles(cfg)
     _validate_selection(cfg)
 

@@ -51,6 +51,7 @@ def test_default_and_tiny_configs_validate():
         ("difficulty.first_samples=2", "difficulty.first_samples"),  # without difficulty.source=predicted
         ("keep_checkpoints=-1", "keep_checkpoints"),
         ("eval.chunk_size=0", "eval.chunk_size"),
+        ("pipeline.mode=nope", "pipeline.mode"),
     ],
 )
 def test_invalid_values_name_the_key(override, key):
