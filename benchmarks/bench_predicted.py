@@ -20,7 +20,10 @@ samples all tie under the rule reward (``min_reward_spread`` 0). Its predicted a
 the whole post-hoc iteration (24 prompts). ``--model smollm2_words_prior``: the same with hashed-word features,
 L1 penalties chosen by cross-validation, and each seed's predictor warmed on the other seeds' post-hoc runs
 (``difficulty.prior_runs``), which is why every post-hoc run comes first; ``smollm2_words_prior_pool5`` draws
-its candidates from a 5x pool instead of 2.5x. ``--work DIR`` keeps the runs; a run
+its candidates from a 5x pool instead of 2.5x. ``*_first2`` settings sample 2 answers per candidate first and the
+other 2 only where the first 2 tie (``difficulty.first_samples=2``); ``smollm2_words_prior_first2_evalpin`` also
+evaluates with the post-hoc arm's held-out calls (``eval.chunk_size=32``), so both arms score a policy with the same
+draws. ``--work DIR`` keeps the runs; a run
 already finished there with the same overrides is reused (two settings then share their post-hoc runs).
 """
 
