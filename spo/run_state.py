@@ -80,9 +80,9 @@ def mark_complete(run_dir: Path, iteration: int, keep_checkpoints: int = 0) -> N
 
 
 def _remove_before(folder: Path, pattern: str, first_kept: int) -> None:
-    """Remove the ``<name>_<k>`` directories in ``folder`` matching ``pattern`` with k below ``first_kept``."""
+    """Remove the ``..._iter_<k>`` directories in ``folder`` matching ``pattern`` with k below ``first_kept``."""
     for old in folder.glob(pattern):
-        if int(old.name.rsplit("_", 1)[1]) < first_kept:
+        if (it := _iteration_of(old)) is not None and it < first_kept:
             shutil.rmtree(old)
 
 
