@@ -23,7 +23,8 @@ L1 penalties chosen by cross-validation, and each seed's predictor warmed on the
 its candidates from a 5x pool instead of 2.5x. ``*_first2`` settings sample 2 answers per candidate first and the
 other 2 only where the first 2 tie (``difficulty.first_samples=2``); ``smollm2_words_prior_first2_evalpin`` also
 evaluates with the post-hoc arm's held-out calls (``eval.chunk_size=32``), so both arms score a policy with the same
-draws. ``--work DIR`` keeps the runs; a run
+draws. ``smollm2_words_prior_evalpin`` (the predictor without the top-up) and ``smollm2_first2_random_evalpin`` (the
+top-up with candidates in random order, ``explore=1``) take that arm apart. ``--work DIR`` keeps the runs; a run
 already finished there with the same overrides is reused (two settings then share their post-hoc runs).
 """
 
@@ -120,6 +121,19 @@ MODELS["smollm2_words_prior_first2"] = MODELS["smollm2_words_prior"]._replace(
 # evaluate the initial policy with the same draws, and every later version with the same seeds
 MODELS["smollm2_words_prior_first2_evalpin"] = MODELS["smollm2_words_prior_first2"]._replace(
     predicted_only=(*MODELS["smollm2_words_prior_first2"].predicted_only, "eval.chunk_size=32")
+)
+# two ablations of it, to tell which part makes its held-out reward worse: the warmed words predictor alone (4 answers
+# per candidate), and the top-up alone (candidates in random order: every slot explores)
+MODELS["smollm2_words_prior_evalpin"] = MODELS["smollm2_words_prior"]._replace(
+    predicted_only=(*MODELS["smollm2_words_prior"].predicted_only, "eval.chunk_size=32")
+)
+MODELS["smollm2_first2_random_evalpin"] = MODELS["smollm2_first2"]._replace(
+    predicted_only=(
+        *MODELS["smollm2_first2"].predicted_only,
+        "difficulty.features=words",
+        "difficulty.explore=1.0",
+        "eval.chunk_size=32",
+    )  # fmt: skip
 )
 
 
