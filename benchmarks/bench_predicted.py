@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from benchmarks.common import cache_dir, compose_config, parse_args, write_result
 from spo.analysis.predict import evaluate
@@ -163,7 +165,21 @@ def summary(run_dir: Path) -> dict:
             "prompts_generated": sum(r["prompts_generated"] for r in rows),
             "per_iteration_s": statistics.mean(r["iteration_s"] for r in rows), "heldout": evals,
             "usable_auc": [s.get("usable_auc") for s in select],
-            "difficulty_spearman": [s.get("difficulty_spearman") for s in select]}  # fmt: skip
+            "difficulty_spearman": [s.get("difficulty_spearman") for s in select], **_pair_rewards(run_dir)}  # fmt: skip
+
+
+def _pair_rewards(run_dir: Path) -> dict:
+    """The trained pairs' mean chosen and rejected rewards (the pair scorer's raw score), over every iteration."""
+    pairs = [pq.read_table(p, columns=["chosen_reward", "rejected_reward", "selected"])
+             for p in sorted(run_dir.glob("iter_*/pairs.parquet"))]  # fmt: skip
+    kept = [t.filter(t.column("selected")) for t in pairs]
+    n = sum(t.num_rows for t in kept)
+    mean = {
+        k: sum(pc.sum(t.column(k)).as_py() or 0.0 for t in kept) / max(n, 1)
+        for k in ("chosen_reward", "rejected_reward")
+    }
+    return {"pair_chosen_reward": mean["chosen_reward"], "pair_rejected_reward": mean["rejected_reward"],
+            "pair_margin": mean["chosen_reward"] - mean["rejected_reward"]}  # fmt: skip
 
 
 def _usable(select: dict) -> int:
