@@ -244,6 +244,7 @@ def compare(runs: dict) -> dict:
         "tokens_per_pair_ratio": {"mean": float(np.mean(ratio)), "values": ratio},
         "heldout_diff_per_iteration": {"mean": float(np.mean(diffs)), "ci": cluster_bootstrap_ci(diffs, groups)},
         "final_heldout_diff": {"mean": float(np.mean(final)), "values": final},
+        "pair_margin": {arm: [runs[s][arm].get("pair_margin") for s in seeds] for arm in ("posthoc", "predicted")},
         "per_iteration_s_ratio": float(np.mean([runs[s]["predicted"]["per_iteration_s"]
                                                 / runs[s]["posthoc"]["per_iteration_s"] for s in seeds])),
     }  # fmt: skip
