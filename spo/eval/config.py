@@ -42,7 +42,7 @@ class EvalConfig:
     def validate(self, key: str = "eval") -> None:
         n = self.difficulty_samples
         size = self.chunk_size
-        require(size is None or size > 0, f"{key}.chunk_size", f"must be >= 1 (null: generator.chunk_size), not {size}")
+        require(size is None or size > 0, f"{key}.chunk_size", f"must be >= 1 or null (the generator's), got {size}")
         require(n >= 0, f"{key}.difficulty_samples", f"must be >= 0, got {n}")
         require(
             self.difficulty_seed != self.seed,
