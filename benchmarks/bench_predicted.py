@@ -24,7 +24,9 @@ its candidates from a 5x pool instead of 2.5x. ``*_first2`` settings sample 2 an
 other 2 only where the first 2 tie (``difficulty.first_samples=2``); ``smollm2_words_prior_first2_evalpin`` also
 evaluates with the post-hoc arm's held-out calls (``eval.chunk_size=32``), so both arms score a policy with the same
 draws. ``smollm2_words_prior_evalpin`` (the predictor without the top-up) and ``smollm2_first2_random_evalpin`` (the
-top-up with candidates in random order, ``explore=1``) take that arm apart. ``--work DIR`` keeps the runs; a run
+top-up with candidates in random order, ``explore=1``) take that arm apart. ``--control yes`` adds a second post-hoc run per seed with the predicted arm's rollout and
+evaluation options (its ``generator.chunk_size``, ``eval.chunk_size``): the same selection with other draws, so the
+JSON's ``compare_control`` gives how far two post-hoc runs differ, and the arm against both. ``--work DIR`` keeps the runs; a run
 already finished there with the same overrides is reused (two settings then share their post-hoc runs).
 """
 
@@ -40,6 +42,7 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from scipy import stats
 
 from benchmarks.common import cache_dir, compose_config, parse_args, write_result
 from spo.analysis.predict import evaluate
@@ -192,6 +195,7 @@ def main() -> None:
     args = parse_args(__doc__.splitlines()[0], model=("tiny", ", ".join(MODELS)), seeds=("3", "seeds"),
                       iterations=(None, "iterations per run"), prompts=(None, "post-hoc prompts per iteration"),
                       first_seed=("0", "the first seed"),
+                      control=("no", "yes: also a second post-hoc run per seed with the predicted arm's rollout options"),
                       work=("", "keep the runs here (a finished run with the same overrides is reused)"))  # fmt: skip
     both, predicted_only, its, prompts, oversample, prior = MODELS[args.model]
     first = int(args.first_seed)
@@ -224,9 +228,43 @@ def main() -> None:
             print(f"seed {seed}: budget {budget}; tokens per pair post-hoc {post['tokens_per_pair']:.1f}, "
                   f"predicted {p['predicted']['tokens_per_pair']:.1f}; held-out {post['heldout'][-1]:.3f} vs "
                   f"{p['predicted']['heldout'][-1]:.3f}", flush=True)  # fmt: skip
+        if args.control == "yes":
+            _control(out["runs"], work, cache, common, predicted_only, prompts)
     out["compare"] = compare(out["runs"])
+    if args.control == "yes":
+        out["compare_control"] = compare_control(out["runs"])
     name = ("predicted" if args.model == "tiny" else f"predicted_{args.model}") + (f"_from{first}" if first else "")
     write_result(name, out, args.out, args.quick)
+
+
+def _control(runs: dict, work: Path, cache: Path, common: dict, predicted_only: tuple, prompts: str) -> None:
+    """A second post-hoc run per seed, with the predicted arm's options that are not ``difficulty.*`` (its rollout
+    calls, its evaluation's): the same selection, other draws. How far two post-hoc runs of a seed differ is the
+    noise an arm's comparison with one of them carries."""
+    extra = tuple(o for o in predicted_only if not o.startswith("difficulty."))
+    for seed, entry in runs.items():
+        over = (*common[seed], *extra, f"prompts_per_iteration={prompts}")
+        entry["posthoc_control"] = summary(run(work / f"posthoc-{_name(over)}", cache, *over))
+
+
+def compare_control(runs: dict) -> dict:
+    """The second post-hoc run against the first; the predicted arm against the second; and against both pooled
+    (tokens over pairs of the two runs, held-out reward their mean), with t-intervals over seeds of per-seed means."""
+    swap = {s: {"posthoc": r["posthoc_control"], "predicted": r["predicted"]} for s, r in runs.items()}
+    twin = {s: {"posthoc": r["posthoc"], "predicted": r["posthoc_control"]} for s, r in runs.items()}
+    ratio, held = [], []
+    for r in runs.values():
+        a, b, p = r["posthoc"], r["posthoc_control"], r["predicted"]
+        ratio.append(p["tokens_per_pair"] * (a["pairs"] + b["pairs"]) / (a["tokens"] + b["tokens"]))
+        held.append(float(np.mean([p["heldout"][k] - (a["heldout"][k] + b["heldout"][k]) / 2
+                                   for k in range(1, len(p["heldout"]))])))  # fmt: skip
+    return {"control_vs_posthoc": compare(twin), "predicted_vs_control": compare(swap),
+            "predicted_vs_both": {"tokens_per_pair_ratio": _t_interval(ratio), "heldout_diff_per_seed": _t_interval(held)}}  # fmt: skip
+
+
+def _t_interval(values: list[float]) -> dict:
+    mean, half = float(np.mean(values)), float(stats.t.ppf(0.975, len(values) - 1) * stats.sem(values))
+    return {"mean": mean, "t_interval": [mean - half, mean + half], "values": values}
 
 
 def compare(runs: dict) -> dict:
