@@ -20,9 +20,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from scipy import stats
-
-from benchmarks.common import cache_dir, compose_config, parse_args, write_result
+from benchmarks.common import cache_dir, compose_config, paired, parse_args, write_result
 from spo.runner import SelfPlayRunner
 
 TARGET_GAIN = 0.8
@@ -91,15 +89,6 @@ def summary(rows: list[dict], target: float) -> dict:
     for key in ("pairs_trained", "reference_from_sampler", "reference_not_sampling_policy"):
         out[key] = sum(r.get(key) or 0 for r in done)  # where each pair's reference came from
     return out
-
-
-def paired(values: list[float]) -> dict:
-    """Mean and 95% t-interval over seeds."""
-    mean = statistics.mean(values)
-    if len(values) < 2:
-        return {"mean": mean, "ci": None, "values": values}
-    half = float(stats.t.ppf(0.975, len(values) - 1)) * statistics.stdev(values) / len(values) ** 0.5
-    return {"mean": mean, "ci": [mean - half, mean + half], "values": values}
 
 
 def compare(per_seed: dict[int, dict[str, dict]]) -> dict:

@@ -42,9 +42,8 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from scipy import stats
 
-from benchmarks.common import cache_dir, compose_config, parse_args, write_result
+from benchmarks.common import cache_dir, compose_config, paired, parse_args, write_result
 from spo.analysis.predict import evaluate
 from spo.analysis.stats import cluster_bootstrap_ci
 from spo.buffer.config import HISTORY_USABLE
@@ -259,12 +258,7 @@ def compare_control(runs: dict) -> dict:
         held.append(float(np.mean([p["heldout"][k] - (a["heldout"][k] + b["heldout"][k]) / 2
                                    for k in range(1, len(p["heldout"]))])))  # fmt: skip
     return {"control_vs_posthoc": compare(twin), "predicted_vs_control": compare(swap),
-            "predicted_vs_both": {"tokens_per_pair_ratio": _t_interval(ratio), "heldout_diff_per_seed": _t_interval(held)}}  # fmt: skip
-
-
-def _t_interval(values: list[float]) -> dict:
-    mean, half = float(np.mean(values)), float(stats.t.ppf(0.975, len(values) - 1) * stats.sem(values))
-    return {"mean": mean, "t_interval": [mean - half, mean + half], "values": values}
+            "predicted_vs_both": {"tokens_per_pair_ratio": paired(ratio), "heldout_diff_per_seed": paired(held)}}  # fmt: skip
 
 
 def compare(runs: dict) -> dict:

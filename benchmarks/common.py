@@ -8,11 +8,13 @@ import io
 import os
 import pstats
 import shlex
+import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
+from scipy import stats
 
 from benchmarks.studies.provenance import cpu_model, label, today
 from benchmarks.studies.provenance import machine as provenance_machine
@@ -121,3 +123,12 @@ def compose_config(*overrides: str):
     register()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         return to_config(compose("config", overrides=list(overrides)))
+
+
+def paired(values: list[float]) -> dict:
+    """Mean and 95% t-interval over seeds."""
+    mean = statistics.mean(values)
+    if len(values) < 2:
+        return {"mean": mean, "ci": None, "values": values}
+    half = float(stats.t.ppf(0.975, len(values) - 1)) * statistics.stdev(values) / len(values) ** 0.5
+    return {"mean": mean, "ci": [mean - half, mean + half], "values": values}
