@@ -120,8 +120,9 @@ class DifficultyConfig:
     logs; :func:`spo.buffer.history.prior_observations`). ``first_samples``: sample that many answers of each
     candidate first, and the rest of ``generator.n_samples`` only for candidates whose first answers give no usable
     pair (a top-up); a candidate whose first answers already spread enough keeps them alone, and trains on the best of
-    those few against the worst: on a graded reward, narrower pairs than all ``n_samples`` would give (on SmolLM2 the
-    held-out reward was worse for it; ``benchmarks/results/predicted.md``).
+    those few against the worst: on a graded reward, narrower pairs than all ``n_samples`` would give (on SmolLM2 a
+    rule margin of 0.46 against 0.53; whether that costs held-out reward was not settled,
+    ``benchmarks/results/predicted.md``).
     """
 
     source: str = "current"
