@@ -197,6 +197,9 @@ def main() -> None:
                       control=("no", "yes: also a second post-hoc run per seed with the predicted arm's rollout options"),
                       work=("", "keep the runs here (a finished run with the same overrides is reused)"))  # fmt: skip
     both, predicted_only, its, prompts, oversample, prior = MODELS[args.model]
+    if args.control == "yes" and not _own_rollout(predicted_only):
+        raise SystemExit(f"--control yes: {args.model}'s predicted arm has no rollout or evaluation option of its own, "
+                         "so its second post-hoc run would be the first one again")  # fmt: skip
     first = int(args.first_seed)
     seeds = [first] if args.quick else list(range(first, first + int(args.seeds)))
     its, prompts = ("2", "32") if args.quick else (args.iterations or its, args.prompts or prompts)
@@ -240,10 +243,15 @@ def _control(runs: dict, work: Path, cache: Path, common: dict, predicted_only: 
     """A second post-hoc run per seed, with the predicted arm's options that are not ``difficulty.*`` (its rollout
     calls, its evaluation's): the same selection, other draws. How far two post-hoc runs of a seed differ is the
     noise an arm's comparison with one of them carries."""
-    extra = tuple(o for o in predicted_only if not o.startswith("difficulty."))
+    extra = _own_rollout(predicted_only)
     for seed, entry in runs.items():
         over = (*common[seed], *extra, f"prompts_per_iteration={prompts}")
         entry["posthoc_control"] = summary(run(work / f"posthoc-{_name(over)}", cache, *over))
+
+
+def _own_rollout(predicted_only: tuple) -> tuple:
+    """The predicted arm's options that are not ``difficulty.*``: its rollout's and its evaluation's."""
+    return tuple(o for o in predicted_only if not o.startswith("difficulty."))
 
 
 def compare_control(runs: dict) -> dict:
