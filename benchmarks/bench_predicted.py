@@ -126,8 +126,8 @@ MODELS["smollm2_words_prior_first2"] = MODELS["smollm2_words_prior"]._replace(
 MODELS["smollm2_words_prior_first2_evalpin"] = MODELS["smollm2_words_prior_first2"]._replace(
     predicted_only=(*MODELS["smollm2_words_prior_first2"].predicted_only, "eval.chunk_size=32")
 )
-# two ablations of it, to tell which part makes its held-out reward worse: the warmed words predictor alone (4 answers
-# per candidate), and the top-up alone (candidates in random order: every slot explores)
+# two ablations of it, to tell what each part does to tokens, pairs and held-out reward: the warmed words predictor
+# alone (4 answers per candidate), and the top-up alone (candidates in random order: every slot explores)
 MODELS["smollm2_words_prior_evalpin"] = MODELS["smollm2_words_prior"]._replace(
     predicted_only=(*MODELS["smollm2_words_prior"].predicted_only, "eval.chunk_size=32")
 )
