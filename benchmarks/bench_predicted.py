@@ -24,10 +24,11 @@ its candidates from a 5x pool instead of 2.5x. ``*_first2`` settings sample 2 an
 other 2 only where the first 2 tie (``difficulty.first_samples=2``); ``smollm2_words_prior_first2_evalpin`` also
 evaluates with the post-hoc arm's held-out calls (``eval.chunk_size=32``), so both arms score a policy with the same
 draws. ``smollm2_words_prior_evalpin`` (the predictor without the top-up) and ``smollm2_first2_random_evalpin`` (the
-top-up with candidates in random order, ``explore=1``) take that arm apart. ``--control yes`` adds a second post-hoc run per seed with the predicted arm's rollout and
-evaluation options (its ``generator.chunk_size``, ``eval.chunk_size``): the same selection with other draws, so the
-JSON's ``compare_control`` gives how far two post-hoc runs differ, and the arm against both. ``--work DIR`` keeps the runs; a run
-already finished there with the same overrides is reused (two settings then share their post-hoc runs).
+top-up with candidates in random order, ``explore=1``) take that arm apart. ``--control yes`` adds a second post-hoc
+run per seed with the predicted arm's rollout and evaluation options (its ``generator.chunk_size``,
+``eval.chunk_size``): the same selection with other draws, so the JSON's ``compare_control`` gives how far two
+post-hoc runs differ, and the arm against both. ``--work DIR`` keeps the runs; a run already finished there with the
+same overrides is reused (two settings then share their post-hoc runs).
 """
 
 from __future__ import annotations
@@ -197,7 +198,8 @@ def main() -> None:
                       control=("no", "yes: also a second post-hoc run per seed with the predicted arm's rollout options"),
                       work=("", "keep the runs here (a finished run with the same overrides is reused)"))  # fmt: skip
     both, predicted_only, its, prompts, oversample, prior = MODELS[args.model]
-    if args.control == "yes" and not _own_rollout(predicted_only):
+    control = args.control == "yes"
+    if control and not _own_rollout(predicted_only):
         raise SystemExit(f"--control yes: {args.model}'s predicted arm has no rollout or evaluation option of its own, "
                          "so its second post-hoc run would be the first one again")  # fmt: skip
     first = int(args.first_seed)
@@ -210,10 +212,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp).resolve()
         common = {s: (*both, f"seed={s}", f"iterations={its}", *heldout) for s in seeds}
-        post_dirs = {}
-        for s in seeds:  # every post-hoc run first: a warmed predicted arm reads the other seeds'
-            over = (*common[s], f"prompts_per_iteration={prompts}")
-            post_dirs[s] = run(work / f"posthoc-{_name(over)}", cache, *over)
+        # every post-hoc run first: a warmed predicted arm reads the other seeds'
+        post_dirs = {s: _posthoc(work, cache, (*common[s], f"prompts_per_iteration={prompts}")) for s in seeds}
         for seed in seeds:
             post = summary(post_dirs[seed])
             budget = max(1, round(post["usable_per_iteration"]))
@@ -230,10 +230,10 @@ def main() -> None:
             print(f"seed {seed}: budget {budget}; tokens per pair post-hoc {post['tokens_per_pair']:.1f}, "
                   f"predicted {p['predicted']['tokens_per_pair']:.1f}; held-out {post['heldout'][-1]:.3f} vs "
                   f"{p['predicted']['heldout'][-1]:.3f}", flush=True)  # fmt: skip
-        if args.control == "yes":
+        if control:
             _control(out["runs"], work, cache, common, predicted_only, prompts)
     out["compare"] = compare(out["runs"])
-    if args.control == "yes":
+    if control:
         out["compare_control"] = compare_control(out["runs"])
     name = ("predicted" if args.model == "tiny" else f"predicted_{args.model}") + (f"_from{first}" if first else "")
     write_result(name, out, args.out, args.quick)
@@ -245,8 +245,14 @@ def _control(runs: dict, work: Path, cache: Path, common: dict, predicted_only: 
     noise an arm's comparison with one of them carries."""
     extra = _own_rollout(predicted_only)
     for seed, entry in runs.items():
-        over = (*common[seed], *extra, f"prompts_per_iteration={prompts}")
-        entry["posthoc_control"] = summary(run(work / f"posthoc-{_name(over)}", cache, *over))
+        entry["posthoc_control"] = summary(
+            _posthoc(work, cache, (*common[seed], *extra, f"prompts_per_iteration={prompts}"))
+        )
+
+
+def _posthoc(work: Path, cache: Path, overrides: tuple) -> Path:
+    """A post-hoc run in ``work``, named by its overrides (so settings that share them share the run)."""
+    return run(work / f"posthoc-{_name(overrides)}", cache, *overrides)
 
 
 def _own_rollout(predicted_only: tuple) -> tuple:
