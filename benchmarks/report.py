@@ -49,6 +49,7 @@ ORDER = (
     "predicted_smollm2_words_prior_first2_from3",
     "predicted_smollm2_words_prior_first2_evalpin",
     "predicted_smollm2_words_prior_first2_evalpin_from3",
+    "predicted_smollm2_words_prior_first2_evalpin_from6",
     "predicted_smollm2_words_prior_evalpin",
     "predicted_smollm2_words_prior_evalpin_from3",
     "predicted_smollm2_first2_random_evalpin",
