@@ -28,6 +28,7 @@ ORDER = (
     "overlap_smollm2_it6_sp",
     "overlap_smollm2_it6_prefix",
     "overlap_smollm2_from_seed1_it6_prefix",
+    "overlap_smollm2_from_seed3_it6_prefix",
     "pinning",
     "pinning_smollm2",
     "predicted",
