@@ -121,20 +121,31 @@ bench: $(STAMP)
 	test ! -d $(MODELS)/smollm2 || $(BIN)/python -m benchmarks.bench_pinning --model smollm2
 	$(BIN)/python -m benchmarks.report
 
-# The pipeline modes on SmolLM2 (needs `make demo`'s models), 6 iterations, the lagged modes with the sampling
-# policy as reference: about 27 minutes per seed on 2 cores (benchmarks/results/pipeline.md).
+# The pipeline modes on SmolLM2 (needs `make demo`'s models), 6 iterations, `sync` against `async_sp`: the six seeds
+# of benchmarks/results/pipeline.md's verdict, in the three parts they were measured in (about 18 minutes per seed on
+# 2 cores), then pooled by benchmarks.merge into overlap_smollm2_it6_prefix_seeds0-5.json.
+OVERLAP_SMOLLM2 := --model smollm2 --iterations 6 --modes sync,async_sp --tag prefix
 bench-overlap-smollm2: $(STAMP)
-	$(BIN)/python -m benchmarks.bench_overlap --model smollm2 --seeds 3 --iterations 6 --modes sync,one_step_off_sp,async_sp --tag sp
+	$(BIN)/python -m benchmarks.bench_overlap $(OVERLAP_SMOLLM2) --seeds 1
+	$(BIN)/python -m benchmarks.bench_overlap $(OVERLAP_SMOLLM2) --first-seed 1 --seeds 2
+	$(BIN)/python -m benchmarks.bench_overlap $(OVERLAP_SMOLLM2) --first-seed 3 --seeds 3
+	$(BIN)/python -m benchmarks.merge overlap_smollm2_it6_prefix_seeds0-5 overlap_smollm2_it6_prefix \
+		overlap_smollm2_from_seed1_it6_prefix overlap_smollm2_from_seed3_it6_prefix
 	$(BIN)/python -m benchmarks.report
 
-# Predicted difficulty against post-hoc selection on SmolLM2 (needs `make demo`'s models): about 17 minutes
-# per seed, 3 seeds; then with hashed words, L1-CV and the predictor warmed on the other seeds' post-hoc runs,
-# which the shared --work folder keeps and the later calls reuse (about 10 minutes per seed); then the same from
-# a 5x candidate pool.
+# Predicted difficulty against post-hoc selection on SmolLM2 (needs `make demo`'s models): the nine seeds of
+# benchmarks/results/predicted.md's verdict (hashed words, L1-CV, each predictor warmed on the other two seeds of its
+# part, 2 answers first, a second post-hoc run per seed), in the three parts they were measured in (about 45 minutes
+# each; the shared --work folder keeps the runs, so a rerun reuses them), then pooled by benchmarks.merge. The
+# earlier settings' commands are in predicted.md.
+PREDICTED_SMOLLM2 := --model smollm2_words_prior_first2_evalpin --control yes --work runs/bench-pred-smollm2
 bench-predicted-smollm2: $(STAMP)
-	$(BIN)/python -m benchmarks.bench_predicted --model smollm2 --work runs/bench-predicted
-	$(BIN)/python -m benchmarks.bench_predicted --model smollm2_words_prior --work runs/bench-predicted
-	$(BIN)/python -m benchmarks.bench_predicted --model smollm2_words_prior_pool5 --work runs/bench-predicted
+	$(BIN)/python -m benchmarks.bench_predicted $(PREDICTED_SMOLLM2)
+	$(BIN)/python -m benchmarks.bench_predicted $(PREDICTED_SMOLLM2) --first-seed 3
+	$(BIN)/python -m benchmarks.bench_predicted $(PREDICTED_SMOLLM2) --first-seed 6
+	$(BIN)/python -m benchmarks.merge predicted_smollm2_words_prior_first2_evalpin_seeds0-8 \
+		predicted_smollm2_words_prior_first2_evalpin predicted_smollm2_words_prior_first2_evalpin_from3 \
+		predicted_smollm2_words_prior_first2_evalpin_from6
 	$(BIN)/python -m benchmarks.report
 
 lint: $(STAMP)

@@ -133,7 +133,7 @@ def simulated(per_seed: dict[int, dict[str, dict]], stages: list[dict]) -> dict:
 def bench(model: str, seeds: list[int], cache: Path, extra: tuple, modes: dict[str, tuple], save) -> dict:
     """Every mode (name: overrides) for every seed; ``save(result)`` after each seed, so a long benchmark keeps
     what it measured."""
-    per_seed, stages = {}, []
+    per_seed = {}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             order = list(modes)[seed % len(modes) :] + list(modes)[: seed % len(modes)]
@@ -141,17 +141,30 @@ def bench(model: str, seeds: list[int], cache: Path, extra: tuple, modes: dict[s
             base = rows["sync"]
             target = base[0]["heldout_reward"] + TARGET_GAIN * (base[-1]["heldout_reward"] - base[0]["heldout_reward"])
             per_seed[seed] = {mode: summary(r, target) for mode, r in rows.items()}
-            stages += base[1:]
             for mode, s in per_seed[seed].items():
                 print(f"{model} seed {seed} {mode:>12}: final {s['final']:.3f}, {s['per_iteration_s']:.1f} s/iter,"
                       f" to target {s['time_to_target_s']}, idle gen {s['generator_idle_fraction']:.2f} "
                       f"learner {s['learner_idle_fraction']:.2f}", flush=True)  # fmt: skip
             per_seed[seed]["target"] = target
-            runs = {s: {m: v for m, v in r.items() if m != "target"} for s, r in per_seed.items()}
-            result = {"model": model, "seeds": sorted(per_seed), "runs": per_seed, "vs_sync": compare(runs),
-                      "simulated": simulated(runs, stages)}  # fmt: skip
+            result = {"model": model, "seeds": sorted(per_seed), "runs": per_seed, **_compared(per_seed)}
             save(result)
     return result
+
+
+def _compared(per_seed: dict) -> dict:
+    """Every mode against split ``sync`` over the seeds, and the overlap model from the split sync runs' stages."""
+    runs = {s: {m: v for m, v in r.items() if m != "target"} for s, r in per_seed.items()}
+    stages = [it for r in runs.values() for it in r["sync"]["iterations"]]
+    return {"vs_sync": compare(runs), "simulated": simulated(runs, stages)}
+
+
+def pool(parts: list[dict], per_seed: dict) -> dict:
+    """Parts of one setting (``benchmarks.merge``) compared over all their seeds: each must have run the same modes
+    for as many iterations."""
+    shapes = {(tuple(sorted(r)), len(r["sync"]["iterations"])) for r in per_seed.values()}
+    if len(shapes) != 1:
+        raise SystemExit(f"overlap parts differ in their modes or iterations per run: {sorted(shapes)}")
+    return _compared(per_seed)
 
 
 def main() -> None:

@@ -275,6 +275,15 @@ def compare_control(runs: dict) -> dict:
             "predicted_vs_both": {"tokens_per_pair_ratio": paired(ratio), "heldout_diff_per_seed": paired(held)}}  # fmt: skip
 
 
+def pool(parts: list[dict], runs: dict) -> dict:
+    """A setting's parts (``benchmarks.merge``) compared over all their seeds' ``runs``; ``compare_control`` where
+    every seed has its second post-hoc run."""
+    out = {"offline": [row for part in parts for row in part["offline"]], "compare": compare(runs)}
+    if all("posthoc_control" in r for r in runs.values()):
+        out["compare_control"] = compare_control(runs)
+    return out
+
+
 def compare(runs: dict) -> dict:
     """Ratios and paired differences, predicted against post-hoc."""
     seeds = sorted(runs)

@@ -12,51 +12,23 @@ from pathlib import Path
 from benchmarks.common import RESULTS
 from spo.io import atomic_file
 
-ORDER = (
-    "learner",
-    "learner_smollm2",
-    "dpo_step",
-    "engines",
-    "generation",
-    "pipeline",
-    "overlap",
-    "overlap_smollm2",
-    "overlap_smollm2_it6",
-    "overlap_smollm2_from_seed2_it6",
-    "overlap_smollm2_it6_pinned",
-    "overlap_smollm2_it3_bgsave",
-    "overlap_smollm2_it6_sp",
-    "overlap_smollm2_it6_prefix",
-    "overlap_smollm2_from_seed1_it6_prefix",
-    "overlap_smollm2_from_seed3_it6_prefix",
-    "pinning",
-    "pinning_smollm2",
-    "predicted",
-    "predicted_tiny_revisit",
-    "predicted_tiny_exact",
-    "predicted_tiny_exact_wave",
-    "predicted_tiny_exact_revisit",
-    "predicted_tiny_exact_revisit_from3",
-    "predicted_tiny_exact_revisit_pass",
-    "predicted_tiny_exact_revisit_pass_d1_from3",
-    "predicted_smollm2",
-    "predicted_smollm2_words_prior",
-    "predicted_smollm2_words_prior_pool5",
-    "predicted_tiny_first2",
-    "predicted_smollm2_first2",
-    "predicted_smollm2_words_prior_first2",
-    "predicted_tiny_exact_revisit_first2",
-    "predicted_tiny_exact_revisit_first2_from3",
-    "predicted_smollm2_words_prior_first2_from3",
-    "predicted_smollm2_words_prior_first2_evalpin",
-    "predicted_smollm2_words_prior_first2_evalpin_from3",
-    "predicted_smollm2_words_prior_first2_evalpin_from6",
-    "predicted_smollm2_words_prior_evalpin",
-    "predicted_smollm2_words_prior_evalpin_from3",
-    "predicted_smollm2_first2_random_evalpin",
-    "predicted_stale",
-    "buffer",
-    "sync",
+# the sections in the README's order (a result not named here is not rendered)
+ORDER = tuple(
+    """
+    learner learner_smollm2 dpo_step engines generation pipeline overlap overlap_smollm2 overlap_smollm2_it6
+    overlap_smollm2_from_seed2_it6 overlap_smollm2_it6_pinned overlap_smollm2_it3_bgsave overlap_smollm2_it6_sp
+    overlap_smollm2_it6_prefix overlap_smollm2_from_seed1_it6_prefix overlap_smollm2_from_seed3_it6_prefix
+    overlap_smollm2_it6_prefix_seeds0-5 pinning pinning_smollm2 predicted predicted_tiny_revisit
+    predicted_tiny_exact predicted_tiny_exact_wave predicted_tiny_exact_revisit predicted_tiny_exact_revisit_from3
+    predicted_tiny_exact_revisit_pass predicted_tiny_exact_revisit_pass_d1_from3 predicted_smollm2
+    predicted_smollm2_words_prior predicted_smollm2_words_prior_pool5 predicted_tiny_first2 predicted_smollm2_first2
+    predicted_smollm2_words_prior_first2 predicted_tiny_exact_revisit_first2
+    predicted_tiny_exact_revisit_first2_from3 predicted_smollm2_words_prior_first2_from3
+    predicted_smollm2_words_prior_first2_evalpin predicted_smollm2_words_prior_first2_evalpin_from3
+    predicted_smollm2_words_prior_first2_evalpin_from6 predicted_smollm2_words_prior_first2_evalpin_seeds0-8
+    predicted_smollm2_words_prior_evalpin predicted_smollm2_words_prior_evalpin_from3
+    predicted_smollm2_first2_random_evalpin predicted_stale buffer sync
+    """.split()
 )
 
 
@@ -303,11 +275,24 @@ def _predicted(r: dict) -> list[str]:
         f"seeds {', '.join(map(str, r['seeds']))})",
         f"Tokens per trained pair, predicted / post-hoc: {c['tokens_per_pair_ratio']['mean']:.2f}; held-out reward "
         f"difference per iteration {d['mean']:+.3f} (CI {d['ci'][0]:+.3f} to {d['ci'][1]:+.3f}, bootstrap over seeds).",
+        *_control(r.get("compare_control")),
         "",
         "| seed | budget | tokens/pair post-hoc | tokens/pair predicted | final post-hoc | final predicted |",
         "|---|---|---|---|---|---|",
         *rows,
     ]
+
+
+def _control(c: dict | None) -> list[str]:
+    """With a second post-hoc run per seed (``--control yes``): the arm against both runs pooled, and the two runs."""
+    if not c:
+        return []
+    both, twin = c["predicted_vs_both"], c["control_vs_posthoc"]
+    return [f"Against both post-hoc runs pooled (t-interval over seeds): tokens per trained pair "
+            f"{_ci(both['tokens_per_pair_ratio'], '{:.3f}')}x, held-out reward per seed "
+            f"{_ci(both['heldout_diff_per_seed'], '{:+.3f}')}. Second post-hoc run against the first: "
+            f"{twin['tokens_per_pair_ratio']['mean']:.2f}x tokens per pair, held-out per iteration "
+            f"{_ci(twin['heldout_diff_per_iteration'], '{:+.3f}')}."]  # fmt: skip
 
 
 def _stale(r: dict) -> list[str]:

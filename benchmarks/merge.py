@@ -1,0 +1,68 @@
+"""Pool a benchmark's result JSONs, measured in parts (seeds 0-2, then 3-5 with ``--first-seed 3``, ...), into one.
+
+``python -m benchmarks.merge NAME PART...`` reads ``<out>/<PART>.json`` for every part and writes ``<out>/<NAME>.json``:
+the parts' runs, seeds and offline rows together, and every comparison recomputed over all the seeds by the
+benchmark's own functions (``POOL``, by the name's family: ``predicted_*`` by ``bench_predicted.pool``,
+``overlap_*`` by ``bench_overlap.pool``). Parts must be of one family and one setting (the keys in ``SAME``) and
+share no seed; the pooled result names each part's file, commit and command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from benchmarks import bench_overlap, bench_predicted
+from benchmarks.common import RESULTS, write_result
+
+POOL = {"predicted": bench_predicted.pool, "overlap": bench_overlap.pool}
+# what makes two parts the same setting, where a part records it
+SAME = ("model", "quick", "overrides", "predicted_overrides", "iterations", "oversample")
+
+
+def load(out: Path, names: list[str]) -> list[dict]:
+    """The parts, checked to be one family's, one setting's, with no seed measured twice."""
+    families = {name.split("_")[0] for name in names}
+    if len(families) != 1 or not families <= POOL.keys():
+        raise SystemExit(f"parts {names}: all must be of one family of {sorted(POOL)}, by name")
+    parts, seen = [], {}
+    for name in names:
+        path = out / f"{name}.json"
+        if not path.exists():
+            raise SystemExit(f"{path}: no such result")
+        part = json.loads(path.read_text())
+        first = parts[0] if parts else part
+        for key in (k for k in SAME if part.get(k) != first.get(k)):
+            raise SystemExit(f"{path}: {key} is {part.get(key)!r} where {names[0]}'s is {first.get(key)!r}")
+        for seed in part["seeds"]:
+            if seed in seen:
+                raise SystemExit(f"{path}: seed {seed} is already in {seen[seed]}")
+            seen[seed] = name
+        part["runs"] = {int(seed): run for seed, run in part["runs"].items()}  # JSON keys are strings
+        parts.append(part)
+    return parts
+
+
+def merge(name: str, parts: list[str], out: Path = RESULTS) -> Path:
+    loaded = load(out, parts)
+    pooled = {key: loaded[0][key] for key in SAME if key in loaded[0] and key != "quick"}
+    pooled["runs"] = {seed: run for part in loaded for seed, run in sorted(part["runs"].items())}
+    pooled["seeds"] = sorted(pooled["runs"])
+    pooled["parts"] = [{"name": n, "commit": p["produced_by"]["commit"], "command": p["produced_by"]["command"]}
+                       for n, p in zip(parts, loaded)]  # fmt: skip
+    pooled.update(POOL[parts[0].split("_")[0]](loaded, pooled["runs"]))
+    return write_result(name, pooled, out, loaded[0]["quick"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", help="the pooled result's name")
+    parser.add_argument("parts", nargs="+", help="the parts' names (<out>/<part>.json)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="directory of the parts and the pooled result")
+    args = parser.parse_args()
+    merge(args.name, args.parts, args.out)
+
+
+if __name__ == "__main__":
+    main()
