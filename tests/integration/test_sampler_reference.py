@@ -28,11 +28,25 @@ def sampled_pairs(tiny_policy) -> pa.Table:
     reward = [sort_digits.reward(p, r) for p, r in zip(samples.column("prompt").to_pylist(),
                                                          samples.column("response").to_pylist())]  # fmt: skip
     pairs, _ = within(samples.append_column("reward/rule", pa.array(reward, pa.float64())), "rule", "tiny")
-    # an answer cut at the length limit has one too: the engine adds the log-prob of the EOS the learner appends
+    # an answer cut at the length limit has one too: the engine adds the log-prob of the EOS the learner appends.
+    # Which answers are cut depends on the machine's kernels, so the 16 pairs are chosen to put one with a cut answer
+    # where a rank checks the sampler against a forward pass
     cut = {(r["prompt_id"], r["response"]) for r in samples.to_pylist() if r["finish_reason"] != "stop"}
-    rows = pairs.slice(0, 16).to_pylist()
-    assert cut and any((p["prompt_id"], p["chosen"]) in cut or (p["prompt_id"], p["rejected"]) in cut for p in rows[:4])
-    return pairs.slice(0, 16)
+    rows = pairs.to_pylist()
+    with_cut = [i for i, p in enumerate(rows) if {(p["prompt_id"], p["chosen"]), (p["prompt_id"], p["rejected"])} & cut]
+    assert with_cut, "no pair holds an answer cut at max_new_tokens"
+    picked = [r for i, r in enumerate(rows) if i != with_cut[0]][:15]
+    picked.insert(checked_positions(16, iteration=0)[0], rows[with_cut[0]])
+    return pa.Table.from_pylist(picked, schema=pairs.schema)
+
+
+def checked_positions(n: int, iteration: int, ranks: int = 2, micro_batch: int = 4) -> list[int]:
+    """Which of ``n`` pairs the ranks check against a forward pass in training call ``iteration``: each rank's first
+    micro-batch of its shard, after LearnerWorker._shard's shuffle (seed 0)."""
+    order = list(range(n))
+    random.Random(0 * 1_000_003 + iteration).shuffle(order)
+    per_rank = n // ranks
+    return [order[r * per_rank + k] for r in range(ranks) for k in range(micro_batch)]
 
 
 def test_sampler_reference_trains_like_a_forward_pass_and_refuses_a_wrong_one(tiny_policy):
