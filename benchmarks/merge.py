@@ -3,8 +3,9 @@
 ``python -m benchmarks.merge NAME PART...`` reads ``<out>/<PART>.json`` for every part and writes ``<out>/<NAME>.json``:
 the parts' runs, seeds and offline rows together, and every comparison recomputed over all the seeds by the
 benchmark's own functions (``POOL``, by the name's family: ``predicted_*`` by ``bench_predicted.pool``,
-``overlap_*`` by ``bench_overlap.pool``). Parts must be of one family and one setting (the keys in ``SAME``) and
-share no seed; the pooled result names each part's file, commit and command.
+``overlap_*`` by ``bench_overlap.pool``). Parts must be of one family and one setting, measured on one machine (the
+keys in ``SAME``), and share no seed; the pooled result names each part's file, commit and command, and records the
+parts' machine (its ``produced_by`` is the pooling's).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from benchmarks import bench_overlap, bench_predicted
 from benchmarks.common import RESULTS, write_result
 
 POOL = {"predicted": bench_predicted.pool, "overlap": bench_overlap.pool}
-# what makes two parts the same setting, where a part records it
-SAME = ("model", "quick", "overrides", "predicted_overrides", "iterations", "oversample")
+# what makes two parts the same setting, where a part records it, and the machine they were measured on (the pooled
+# result records theirs: its ratios were measured there, only pooled here)
+SAME = ("model", "quick", "overrides", "predicted_overrides", "iterations", "oversample", "machine")
 
 
 def load(out: Path, names: list[str]) -> list[dict]:
@@ -46,7 +48,7 @@ def load(out: Path, names: list[str]) -> list[dict]:
 
 def merge(name: str, parts: list[str], out: Path = RESULTS) -> Path:
     loaded = load(out, parts)
-    pooled = {key: loaded[0][key] for key in SAME if key in loaded[0] and key != "quick"}
+    pooled = {key: loaded[0][key] for key in SAME if key in loaded[0] and key != "quick"}  # with the parts' machine
     pooled["runs"] = {seed: run for part in loaded for seed, run in sorted(part["runs"].items())}
     pooled["seeds"] = sorted(pooled["runs"])
     pooled["parts"] = [{"name": n, "commit": p["produced_by"]["commit"], "command": p["produced_by"]["command"]}

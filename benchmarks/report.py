@@ -348,7 +348,13 @@ def _produced(r: dict) -> str:
     p = r.get("produced_by")
     if p is None:
         return f"_Produced before results recorded their commit and command ({r['machine']['cpu']})._"
-    return f"_Produced by `{p['command']}` at commit `{p['commit']}` on {p['date']}; {p['machine']}._"
+    parts = r.get("parts")
+    pooled = (
+        f" The parts were measured on {r['machine']['cpu']} at {', '.join(x['commit'] for x in parts)}."
+        if parts
+        else ""
+    )
+    return f"_Produced by `{p['command']}` at commit `{p['commit']}` on {p['date']}; {p['machine']}.{pooled}_"
 
 
 def render(results: Path = RESULTS) -> str:

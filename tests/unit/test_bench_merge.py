@@ -46,6 +46,7 @@ def test_pooled_predicted_parts_give_the_nine_seed_figures_predicted_md_states(o
     assert both["tokens_per_pair_ratio"]["values"] == ratios
     assert len(r["offline"]) == sum(len(p["offline"]) for p in parts)
     assert [p["name"] for p in r["parts"]] == PREDICTED and all(p["commit"] for p in r["parts"])
+    assert r["machine"] == parts[0]["machine"]  # where the runs were measured, not where they were pooled
 
 
 def test_pooled_overlap_parts_give_the_six_seed_figures_pipeline_md_states(out):
@@ -77,6 +78,11 @@ def test_parts_of_other_settings_or_families_are_refused(out):
     (out / "predicted_other.json").write_text(json.dumps(part))
     with pytest.raises(SystemExit, match=r"predicted_other\.json: predicted_overrides is"):
         merge("pooled", [PREDICTED[0], "predicted_other"], out)
+    part = _read(out / f"{PREDICTED[1]}.json")
+    part["machine"]["cpu"] = "another CPU"
+    (out / "predicted_elsewhere.json").write_text(json.dumps(part))
+    with pytest.raises(SystemExit, match=r"predicted_elsewhere\.json: machine is"):
+        merge("pooled", [PREDICTED[0], "predicted_elsewhere"], out)
     with pytest.raises(SystemExit, match="one family"):
         merge("pooled", [PREDICTED[0], OVERLAP[1]], out)
     with pytest.raises(SystemExit, match=r"predicted_gone\.json: no such result"):
