@@ -18,6 +18,8 @@ from benchmarks import bench_overlap, bench_predicted
 from benchmarks.common import RESULTS, write_result
 
 POOL = {"predicted": bench_predicted.pool, "overlap": bench_overlap.pool}
+# the comparison a family's part carries (predicted_stale, say, is named like a predicted result and is not one)
+COMPARED = {"predicted": "compare", "overlap": "vs_sync"}
 # what makes two parts the same setting, where a part records it, and the machine they were measured on (the pooled
 # result records theirs: its ratios were measured there, only pooled here)
 SAME = ("model", "quick", "overrides", "predicted_overrides", "iterations", "oversample", "machine")
@@ -28,12 +30,14 @@ def load(out: Path, names: list[str]) -> list[dict]:
     families = {name.split("_")[0] for name in names}
     if len(families) != 1 or not families <= POOL.keys():
         raise SystemExit(f"parts {names}: all must be of one family of {sorted(POOL)}, by name")
-    parts, seen = [], {}
+    parts, seen, compared = [], {}, COMPARED[families.pop()]
     for name in names:
         path = out / f"{name}.json"
         if not path.exists():
             raise SystemExit(f"{path}: no such result")
         part = json.loads(path.read_text())
+        if compared not in part:
+            raise SystemExit(f"{path}: no {compared!r}, so not a result this family's benchmark wrote")
         first = parts[0] if parts else part
         for key in (k for k in SAME if part.get(k) != first.get(k)):
             raise SystemExit(f"{path}: {key} is {part.get(key)!r} where {names[0]}'s is {first.get(key)!r}")
@@ -51,8 +55,8 @@ def merge(name: str, parts: list[str], out: Path = RESULTS) -> Path:
     pooled = {key: loaded[0][key] for key in SAME if key in loaded[0] and key != "quick"}  # with the parts' machine
     pooled["runs"] = {seed: run for part in loaded for seed, run in sorted(part["runs"].items())}
     pooled["seeds"] = sorted(pooled["runs"])
-    pooled["parts"] = [{"name": n, "commit": p["produced_by"]["commit"], "command": p["produced_by"]["command"]}
-                       for n, p in zip(parts, loaded)]  # fmt: skip
+    made = [p.get("produced_by") or {"commit": "unrecorded", "command": None} for p in loaded]  # older results
+    pooled["parts"] = [{"name": n, "commit": m["commit"], "command": m["command"]} for n, m in zip(parts, made)]
     pooled.update(POOL[parts[0].split("_")[0]](loaded, pooled["runs"]))
     return write_result(name, pooled, out, loaded[0]["quick"])
 

@@ -83,6 +83,9 @@ def test_parts_of_other_settings_or_families_are_refused(out):
     (out / "predicted_elsewhere.json").write_text(json.dumps(part))
     with pytest.raises(SystemExit, match=r"predicted_elsewhere\.json: machine is"):
         merge("pooled", [PREDICTED[0], "predicted_elsewhere"], out)
+    shutil.copy(RESULTS / "predicted_stale.json", out)
+    with pytest.raises(SystemExit, match=r"predicted_stale\.json: no 'compare'"):
+        merge("pooled", [PREDICTED[0], "predicted_stale"], out)
     with pytest.raises(SystemExit, match="one family"):
         merge("pooled", [PREDICTED[0], OVERLAP[1]], out)
     with pytest.raises(SystemExit, match=r"predicted_gone\.json: no such result"):
