@@ -26,6 +26,7 @@ ORDER = tuple(
     predicted_tiny_exact_revisit_first2_from3 predicted_smollm2_words_prior_first2_from3
     predicted_smollm2_words_prior_first2_evalpin predicted_smollm2_words_prior_first2_evalpin_from3
     predicted_smollm2_words_prior_first2_evalpin_from6 predicted_smollm2_words_prior_first2_evalpin_seeds0-8
+    predicted_smollm2_words_prior_first2_evalpin_from9
     predicted_smollm2_words_prior_evalpin predicted_smollm2_words_prior_evalpin_from3
     predicted_smollm2_first2_random_evalpin predicted_stale buffer sync
     """.split()
