@@ -25,12 +25,13 @@ COMPARED = {"predicted": "compare", "overlap": "vs_sync"}
 SAME = ("model", "quick", "overrides", "predicted_overrides", "iterations", "oversample", "machine")
 
 
-def load(out: Path, names: list[str]) -> list[dict]:
-    """The parts, checked to be one family's, one setting's, with no seed measured twice."""
+def load(out: Path, names: list[str]) -> tuple[str, list[dict]]:
+    """The parts' family and the parts, checked to be one family's, one setting's, with no seed measured twice."""
     families = {name.split("_")[0] for name in names}
     if len(families) != 1 or not families <= POOL.keys():
         raise SystemExit(f"parts {names}: all must be of one family of {sorted(POOL)}, by name")
-    parts, seen, compared = [], {}, COMPARED[families.pop()]
+    family = families.pop()
+    parts, seen, compared = [], {}, COMPARED[family]
     for name in names:
         path = out / f"{name}.json"
         if not path.exists():
@@ -47,17 +48,17 @@ def load(out: Path, names: list[str]) -> list[dict]:
             seen[seed] = name
         part["runs"] = {int(seed): run for seed, run in part["runs"].items()}  # JSON keys are strings
         parts.append(part)
-    return parts
+    return family, parts
 
 
 def merge(name: str, parts: list[str], out: Path = RESULTS) -> Path:
-    loaded = load(out, parts)
+    family, loaded = load(out, parts)
     pooled = {key: loaded[0][key] for key in SAME if key in loaded[0] and key != "quick"}  # with the parts' machine
     pooled["runs"] = {seed: run for part in loaded for seed, run in sorted(part["runs"].items())}
     pooled["seeds"] = sorted(pooled["runs"])
     made = [p.get("produced_by") or {"commit": "unrecorded", "command": None} for p in loaded]  # older results
     pooled["parts"] = [{"name": n, "commit": m["commit"], "command": m["command"]} for n, m in zip(parts, made)]
-    pooled.update(POOL[parts[0].split("_")[0]](loaded, pooled["runs"]))
+    pooled.update(POOL[family](loaded, pooled["runs"]))
     return write_result(name, pooled, out, loaded[0]["quick"])
 
 
