@@ -24,6 +24,11 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SMOLLM2 = Path("~/.cache/spo/models/smollm2").expanduser()
 
 
+def family(name: str) -> str:
+    """A result's family, by its name's first word: ``overlap_smollm2_it6`` is an ``overlap`` result."""
+    return name.split("_")[0]
+
+
 def machine() -> dict:
     """What the numbers were measured on."""
     return {

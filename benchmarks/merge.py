@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from benchmarks import bench_overlap, bench_predicted
-from benchmarks.common import RESULTS, write_result
+from benchmarks.common import RESULTS, family, write_result
 
 POOL = {"predicted": bench_predicted.pool, "overlap": bench_overlap.pool}
 # the comparison a family's part carries (predicted_stale, say, is named like a predicted result and is not one)
@@ -27,11 +27,11 @@ SAME = ("model", "quick", "overrides", "predicted_overrides", "iterations", "ove
 
 def load(out: Path, names: list[str]) -> tuple[str, list[dict]]:
     """The parts' family and the parts, checked to be one family's, one setting's, with no seed measured twice."""
-    families = {name.split("_")[0] for name in names}
+    families = {family(name) for name in names}
     if len(families) != 1 or not families <= POOL.keys():
         raise SystemExit(f"parts {names}: all must be of one family of {sorted(POOL)}, by name")
-    family = families.pop()
-    parts, seen, compared = [], {}, COMPARED[family]
+    (kind,) = families
+    parts, seen, compared = [], {}, COMPARED[kind]
     for name in names:
         path = out / f"{name}.json"
         if not path.exists():
@@ -48,17 +48,17 @@ def load(out: Path, names: list[str]) -> tuple[str, list[dict]]:
             seen[seed] = name
         part["runs"] = {int(seed): run for seed, run in part["runs"].items()}  # JSON keys are strings
         parts.append(part)
-    return family, parts
+    return kind, parts
 
 
 def merge(name: str, parts: list[str], out: Path = RESULTS) -> Path:
-    family, loaded = load(out, parts)
+    kind, loaded = load(out, parts)
     pooled = {key: loaded[0][key] for key in SAME if key in loaded[0] and key != "quick"}  # with the parts' machine
     pooled["runs"] = {seed: run for part in loaded for seed, run in sorted(part["runs"].items())}
     pooled["seeds"] = sorted(pooled["runs"])
     made = [p.get("produced_by") or {"commit": "unrecorded", "command": None} for p in loaded]  # older results
     pooled["parts"] = [{"name": n, "commit": m["commit"], "command": m["command"]} for n, m in zip(parts, made)]
-    pooled.update(POOL[family](loaded, pooled["runs"]))
+    pooled.update(POOL[kind](loaded, pooled["runs"]))
     return write_result(name, pooled, out, loaded[0]["quick"])
 
 

@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks.common import RESULTS
+from benchmarks.common import RESULTS, family
 from spo.io import atomic_file
 
 # the sections in the README's order (a result not named here is not rendered)
@@ -335,7 +335,7 @@ SECTIONS = {
     "pipeline": _pipeline,
     "buffer": _buffer,
     "sync": _sync,
-    **{name: FAMILIES[name.split("_")[0]] for name in ORDER if name.split("_")[0] in FAMILIES},
+    **{name: FAMILIES[family(name)] for name in ORDER if family(name) in FAMILIES},
     "predicted_stale": _stale,
 }
 

@@ -51,6 +51,15 @@ def deepspeed_config(cfg: LearnerConfig, world_size: int) -> dict:
     }
 
 
+def shard(rows: list, seed: int, iteration: int, rank: int, world_size: int) -> list:
+    """Rank ``rank``'s share of ``rows`` for training call ``iteration``: a seeded shuffle, then equal slices (a
+    remainder of fewer than ``world_size`` rows is left out, so every rank takes the same number of steps)."""
+    rows = list(rows)
+    random.Random(seed * 1_000_003 + iteration).shuffle(rows)
+    per_rank = len(rows) // world_size
+    return rows[rank * per_rank : (rank + 1) * per_rank]
+
+
 class LearnerWorker(Placed):
     """One rank of the learner group."""
 
@@ -106,10 +115,7 @@ class LearnerWorker(Placed):
             self.reference.to(self.engine.device)
 
     def _shard(self, pairs: pa.Table, iteration: int) -> list[dict]:
-        rows = pairs.to_pylist()
-        random.Random(self.seed * 1_000_003 + iteration).shuffle(rows)
-        per_rank = len(rows) // self.world_size
-        return rows[self.rank * per_rank : (self.rank + 1) * per_rank]
+        return shard(pairs.to_pylist(), self.seed, iteration, self.rank, self.world_size)
 
     def _micro_batches(self, rows: list[dict]):
         size = self.cfg.micro_batch_size

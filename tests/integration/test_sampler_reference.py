@@ -1,6 +1,5 @@
 """Reference log-probs from the sampler: same training as a forward pass, refused when they disagree."""
 
-import random
 import time
 
 import pyarrow as pa
@@ -10,6 +9,7 @@ import ray
 from spo.buffer.builders.within import within
 from spo.learner.config import LearnerConfig
 from spo.learner.group import LearnerGroup
+from spo.learner.worker import shard
 from spo.rollout.base import SamplingParams
 from spo.rollout.pool import GeneratorPool
 from spo.tasks import sort_digits
@@ -42,11 +42,8 @@ def sampled_pairs(tiny_policy) -> pa.Table:
 
 def checked_positions(n: int, iteration: int, ranks: int = 2, micro_batch: int = 4) -> list[int]:
     """Which of ``n`` pairs the ranks check against a forward pass in training call ``iteration``: each rank's first
-    micro-batch of its shard, after LearnerWorker._shard's shuffle (seed 0)."""
-    order = list(range(n))
-    random.Random(0 * 1_000_003 + iteration).shuffle(order)
-    per_rank = n // ranks
-    return [order[r * per_rank + k] for r in range(ranks) for k in range(micro_batch)]
+    micro-batch of the shard the learner gives it (seed 0)."""
+    return [i for r in range(ranks) for i in shard(range(n), 0, iteration, r, ranks)[:micro_batch]]
 
 
 def test_sampler_reference_trains_like_a_forward_pass_and_refuses_a_wrong_one(tiny_policy):
@@ -72,8 +69,7 @@ def test_sampler_reference_trains_like_a_forward_pass_and_refuses_a_wrong_one(ti
                 # only rank 0's shard is wrong: rank 0 raises while rank 1 waits in a collective; the call fails
                 # at once with rank 0's error, not after learner.timeout_s (30 min)
                 rows = pairs.to_pylist()
-                random.Random(0 * 1_000_003 + 3).shuffle(rows)  # LearnerWorker._shard's order, seed 0, iteration 3
-                for r in rows[: len(rows) // 2]:
+                for r in shard(rows, 0, 3, 0, 2):  # rank 0's shard in training call 3 (the dicts are shared)
                     r["sampler_logps_chosen"] += 0.5
                 start = time.monotonic()
                 with pytest.raises(ray.exceptions.RayTaskError, match=r"differ from a teacher-forced pass by up to \d"):
