@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: setup demo demo-models rm-ifeval demo-tiny test test-unit test-integration test-vllm test-cluster test-slow test-studies vllm-env bench bench-overlap-smollm2 bench-predicted-smollm2 studies lint clean
+.PHONY: setup demo demo-models rm-ifeval demo-tiny test test-unit test-integration test-vllm test-cluster test-slow test-studies studies-check vllm-env bench bench-overlap-smollm2 bench-predicted-smollm2 studies lint clean
 
 setup: $(STAMP)
 
@@ -96,6 +96,13 @@ studies: $(STAMP)
 
 study-%: $(STAMP)
 	$(BIN)/python -m benchmarks.studies run $*
+
+# Runs repeat bit for bit only on the CPU model that produced a study, so on another model the tier compares
+# each check cell with the figure recorded for that model: `make studies-check` records them (the smollm2 cell
+# too with STUDIES_CHECK=smollm2, after make demo-models) in benchmarks/results/studies/checks.json.
+STUDIES_CHECK ?= $(filter-out smollm2,$(STUDY_NAMES))
+studies-check: $(STAMP)
+	$(BIN)/python -m benchmarks.studies check $(STUDIES_CHECK)
 
 STUDIES_K ?=
 test-studies: $(STAMP)

@@ -1,0 +1,66 @@
+"""The studies tier's reference on a CPU model other than the one that produced a study."""
+
+import json
+
+import pytest
+
+from benchmarks.studies.base import Claim, Study
+from benchmarks.studies.checks import record, reference
+
+AMD, INTEL = "AMD EPYC 7B13", "Intel(R) Xeon(R) Processor"
+
+
+def _study() -> Study:
+    return Study(name="toy", title="Toy", results="toy.md", experiment="pair_metrics", arms={"a": ("x=1",)},
+                 claims=(Claim("a improves", "a", "initial"),), check=("a", 1))  # fmt: skip
+
+
+def _results(final: float = 0.61, command: str = "python -m spo.train experiment=pair_metrics x=1 seed=1") -> dict:
+    cells = [{"arm": "a", "seed": s, "final": final + s / 10, "command": command} for s in (0, 1)]
+    return {"machine": f"2 cores ({AMD}), 24 GiB, no GPU; Linux", "commits": ["abc1234"], "cells": cells}
+
+
+def test_on_the_studys_own_cpu_the_committed_cell_is_the_reference(tmp_path):
+    final, source = reference(_study(), _results(), AMD, tmp_path / "checks.json")
+    assert final == pytest.approx(0.71) and "committed (from abc1234)" in source
+
+
+def test_on_another_cpu_without_a_record_the_reason_names_the_command_that_records_one(tmp_path):
+    with pytest.raises(LookupError, match="no check cell is recorded.*python -m benchmarks.studies check toy"):
+        reference(_study(), _results(), INTEL, tmp_path / "checks.json")
+
+
+def test_a_record_is_the_reference_on_its_cpu_until_the_study_or_its_command_changes(tmp_path):
+    path = tmp_path / "checks.json"
+    entry = record(_study(), _results(), 0.6523, INTEL, path)
+    assert (entry["final"], entry["against"], entry["against_cpu"]) == (0.6523, pytest.approx(0.71), AMD)
+    final, source = reference(_study(), _results(), INTEL, path)
+    assert final == 0.6523 and "recorded on this CPU model" in source
+    with pytest.raises(LookupError, match="no check cell"):  # recorded for one model, not for every other
+        reference(_study(), _results(), "Some Other CPU", path)
+    with pytest.raises(LookupError, match="stale"):  # the study regenerated: its committed figure moved
+        reference(_study(), _results(final=0.62), INTEL, path)
+    with pytest.raises(LookupError, match="stale"):  # its check cell's command changed
+        reference(_study(), _results(command="python -m spo.train experiment=pair_metrics x=2 seed=1"), INTEL, path)
+
+
+def test_recording_keeps_the_other_records_and_bad_json_names_the_file(tmp_path):
+    path = tmp_path / "checks.json"
+    record(_study(), _results(), 0.5, INTEL, path)
+    other = Study(**{**_study().__dict__, "name": "other"})
+    record(other, _results(), 0.4, INTEL, path)
+    record(_study(), _results(), 0.3, "Some Other CPU", path)
+    saved = json.loads(path.read_text())
+    assert {cpu: {k: v["final"] for k, v in studies.items()} for cpu, studies in saved.items()} == {
+        INTEL: {"other": 0.4, "toy": 0.5}, "Some Other CPU": {"toy": 0.3}}  # fmt: skip
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="checks.json: not valid JSON"):
+        reference(_study(), _results(), INTEL, path)
+    assert path.read_text() == "{not json"
+
+
+def test_a_check_cell_missing_from_the_committed_results_is_named(tmp_path):
+    results = _results()
+    results["cells"] = results["cells"][:1]
+    with pytest.raises(LookupError, match="no cell 'a' seed 1"):
+        reference(_study(), results, AMD, tmp_path / "checks.json")
