@@ -50,8 +50,11 @@ class Roles:
         return ActorWatch([w for pool in pools for w in pool.watched()], timeout_s)
 
     def shutdown(self) -> None:
+        """Stop every role's actors: in a Ray session that outlives the run (a sweep, a notebook, a test
+        suite) nothing of the run stays behind holding memory and a CPU share."""
         if self.pairwise_judge is not None:
             ray.kill(self.pairwise_judge)
+        ray.kill(self.buffer)
         for pool in [*self.extra_pools, self.generators]:
             pool.shutdown()
         self.scorers.shutdown()

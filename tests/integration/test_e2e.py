@@ -4,6 +4,7 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+import ray
 from conftest import CONF_DIR
 from hydra import compose, initialize_config_dir
 from transformers import AutoModelForCausalLM
@@ -30,7 +31,12 @@ def test_two_iterations_of_tiny_experiment(tmp_path, cache_dir, tiny_policy):
     cfg = tiny_config(run_dir, cache_dir, "iterations=2", "prompts_per_iteration=96", "task.n_heldout=64",
                       "generator.num_workers=2", "cluster.generator_cpus=0.5", "generator.chunk_size=16",
                       f"eval.pairwise_judge={tiny_policy}")  # fmt: skip
-    rows = SelfPlayRunner(cfg).run()
+    runner = SelfPlayRunner(cfg)
+    rows = runner.run()
+    roles = runner.roles  # every role's actors stopped with the run (the buffer's too)
+    for actor in [roles.buffer, *roles.generators.workers, *(w for ws in roles.scorers.workers.values() for w in ws)]:
+        with pytest.raises(ray.exceptions.RayActorError):
+            ray.get(actor.placement.remote(), timeout=60)
 
     assert (run_dir / "config.yaml").read_text().startswith("run_name: tiny")
     lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
