@@ -1,21 +1,22 @@
 """``python -m benchmarks.studies run NAME... [--fresh]`` runs studies and regenerates their results;
 ``render`` rewrites every generated block from the committed results JSON; ``collect NAME...`` rebuilds a
 study's JSON from its finished runs without running anything; ``check NAME...`` runs each study's check cell and
-records its figure as this CPU model's reference for the studies tier (:mod:`benchmarks.studies.checks`)."""
+records its figure as this CPU model's reference for the studies tier (:mod:`benchmarks.studies.checks`);
+``replicate NAME [--arms ...]`` runs a study's cells on another CPU model and records their results and verdicts
+apart from the committed ones (:mod:`benchmarks.studies.replicate`)."""
 
 from __future__ import annotations
 
 import argparse
 import shutil
-import tempfile
-from pathlib import Path
 
 from benchmarks.studies import STUDIES
-from benchmarks.studies.checks import record
+from benchmarks.studies.checks import check
 from benchmarks.studies.plot import plot_study
-from benchmarks.studies.provenance import DIRTY, REPO, committed_cpu, cpu_model, label
+from benchmarks.studies.provenance import REPO
 from benchmarks.studies.render import README_BLOCK, findings_block, replace_block, study_block
-from benchmarks.studies.run import cell_result, collect, read_results, run_cell, run_dir, run_setup, write_results
+from benchmarks.studies.replicate import replicate
+from benchmarks.studies.run import collect, read_results, run_cell, run_dir, run_setup, write_results
 from spo.io import atomic_file
 
 RESULTS_DIR = REPO / "benchmarks" / "results"
@@ -60,29 +61,6 @@ def run(names: list[str], fresh: bool, arms: list[str] | None = None) -> None:
     render_all()
 
 
-def check(names: list[str]) -> None:
-    """Run each study's check cell here, from scratch, and record its figure for this CPU model."""
-    cpu = cpu_model()
-    if label().endswith(DIRTY):
-        raise SystemExit("the tree has uncommitted changes: commit them first, so the record names the code it ran")
-    for name in names:
-        study = STUDIES.get(name)
-        results = read_results(study)
-        if committed_cpu(results) == cpu:
-            raise SystemExit(f"study {name} was produced on this CPU model ({cpu}): its committed cells are the "
-                             "tier's reference here")  # fmt: skip
-        run_setup(study)
-        cell = study.cell(*study.check)
-        with tempfile.TemporaryDirectory() as tmp:
-            final = cell_result(cell, run_cell(cell, Path(tmp)), study.metric)["final"]
-        entry = record(study, results, final, cpu)
-        print(
-            f"[study] {name}: {cell.arm} seed {cell.seed} gives {final:.4f} on this {cpu}, against "
-            f"{entry['against']:.4f} on the {entry['against_cpu']} that produced the study",
-            flush=True,
-        )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.studies")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("render", help="rewrite the generated blocks from the committed results")
     k = sub.add_parser("check", help="record studies' check cells as this CPU model's reference for the tier")
     k.add_argument("names", nargs="+", choices=STUDIES.names())
+    r = sub.add_parser("replicate", help="run a study's cells on another CPU model, recorded apart from its results")
+    r.add_argument("name", choices=STUDIES.names())
+    r.add_argument("--arms", nargs="+", help="run only these arms (the claims that need others stay not run)")
     args = parser.parse_args(argv)
     if args.command == "run":
         run(args.names, args.fresh, args.arms)
@@ -104,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         render_all()
     elif args.command == "check":
         check(args.names)
+    elif args.command == "replicate":
+        replicate(args.name, args.arms)
     else:
         render_all()
     return 0

@@ -11,11 +11,13 @@ goes stale, and the tier skips it saying so, once the study is regenerated or it
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
+from benchmarks.studies import STUDIES
 from benchmarks.studies.base import Study
-from benchmarks.studies.provenance import committed_cpu, label, machine, today
-from benchmarks.studies.run import RESULTS
+from benchmarks.studies.provenance import DIRTY, committed_cpu, cpu_model, label, machine, today
+from benchmarks.studies.run import RESULTS, cell_result, read_results, run_cell, run_setup
 from spo.io import atomic_file
 
 CHECKS = RESULTS / "checks.json"  # {cpu model: {study: record}}
@@ -61,11 +63,12 @@ def reference(study: Study, results: dict, cpu: str, path: Path = CHECKS) -> tup
     return record["final"], f"recorded on this CPU model at {record['commit']} ({path.name})"
 
 
-def record(study: Study, results: dict, final: float, cpu: str, path: Path = CHECKS) -> dict:
-    """Store ``final``, the check cell's figure run here, as ``cpu``'s reference for ``study``; returns the record."""
+def record(study: Study, results: dict, final: float, cpu: str, commit: str, path: Path = CHECKS) -> dict:
+    """Store ``final``, the check cell's figure run here at ``commit``, as ``cpu``'s reference for ``study``;
+    returns the record."""
     committed = committed_check(study, results)
     entry = {"arm": committed["arm"], "seed": committed["seed"], "command": committed["command"], "final": final,
-             "against": committed["final"], "against_cpu": committed_cpu(results), "commit": label(),
+             "against": committed["final"], "against_cpu": committed_cpu(results), "commit": commit,
              "date": today(), "machine": machine()}  # fmt: skip
     checks = read_checks(path)
     checks.setdefault(cpu, {})[study.name] = entry
@@ -73,3 +76,23 @@ def record(study: Study, results: dict, final: float, cpu: str, path: Path = CHE
         json.dump({k: dict(sorted(v.items())) for k, v in sorted(checks.items())}, fh, indent=1)
         fh.write("\n")
     return entry
+
+
+def check(names: list[str]) -> None:
+    """Run each study's check cell here, from scratch, and record its figure for this CPU model."""
+    cpu, commit = cpu_model(), label()  # the code the cells run (checked once: the runs take minutes)
+    if commit.endswith(DIRTY):
+        raise SystemExit("the tree has uncommitted changes: commit them first, so the record names the code it ran")
+    for name in names:
+        study = STUDIES.get(name)
+        results = read_results(study)
+        if committed_cpu(results) == cpu:
+            raise SystemExit(f"study {name} was produced on this CPU model ({cpu}): its committed cells are the "
+                             "tier's reference here")  # fmt: skip
+        run_setup(study)
+        cell = study.cell(*study.check)
+        with tempfile.TemporaryDirectory() as tmp:
+            final = cell_result(cell, run_cell(cell, Path(tmp)), study.metric)["final"]
+        entry = record(study, results, final, cpu, commit)
+        print(f"[study] {name}: {cell.arm} seed {cell.seed} gives {final:.4f} on this {cpu}, against "
+              f"{entry['against']:.4f} on the {entry['against_cpu']} that produced the study", flush=True)  # fmt: skip

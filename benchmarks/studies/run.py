@@ -136,8 +136,8 @@ def collect(study: Study, root: Path | None = None) -> dict:
     }  # fmt: skip
 
 
-def write_results(study: Study, results: dict) -> Path:
-    path = results_path(study)
+def write_results(study: Study, results: dict, path: Path | None = None) -> Path:
+    path = path or results_path(study)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path, "w") as fh:
         json.dump(results, fh, indent=1)
