@@ -24,11 +24,12 @@ CHECKS = RESULTS / "checks.json"  # {cpu model: {study: record}}
 
 
 def committed_check(study: Study, results: dict) -> dict:
-    """The committed cell the tier re-runs (the study's ``check`` arm and seed)."""
+    """The committed cell the tier re-runs (the study's ``check`` arm and seed); a ``ValueError`` (a defect of the
+    results, which the tier fails on rather than skips) when it is not there."""
     arm, seed = study.check
     found = [c for c in results["cells"] if c["arm"] == arm and c["seed"] == seed]
     if not found:
-        raise LookupError(f"study {study.name}: its committed results hold no cell {arm!r} seed {seed} to check")
+        raise ValueError(f"study {study.name}: its committed results hold no cell {arm!r} seed {seed} to check")
     return found[0]
 
 
