@@ -49,11 +49,10 @@ def run(names: list[str], fresh: bool, arms: list[str] | None = None) -> None:
     """Run the studies' cells (only those of ``arms`` if given: the rest are listed as not run yet)."""
     for name in names:
         study = STUDIES.get(name)
-        unknown = sorted(set(arms or []) - set(study.arms))
-        if len(names) == 1 and unknown:
-            raise SystemExit(f"study {name}: unknown arms {unknown}; its arms: {list(study.arms)}")
+        if len(names) == 1:
+            study.unknown_arms(arms)
         run_setup(study)
-        for cell in (c for c in study.cells() if arms is None or c.arm in arms):
+        for cell in study.cells(arms):
             if fresh and run_dir(cell).exists():
                 shutil.rmtree(run_dir(cell))
             run_cell(cell)

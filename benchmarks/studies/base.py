@@ -72,8 +72,16 @@ class Study:
             return "held-out reward"
         return f"held-out reward on the {self.metric.split('/', 1)[-1]} (`{self.metric}`)"
 
-    def cells(self) -> list[Cell]:
-        return [Cell(self.name, self.experiment, arm, s, ov) for arm, ov in self.arms.items() for s in self.seeds]
+    def cells(self, arms: list[str] | None = None) -> list[Cell]:
+        """Every cell, or only those of ``arms``."""
+        return [Cell(self.name, self.experiment, arm, s, ov) for arm, ov in self.arms.items() for s in self.seeds
+                if arms is None or arm in arms]  # fmt: skip
+
+    def unknown_arms(self, arms: list[str] | None) -> None:
+        """``SystemExit`` naming any of ``arms`` this study does not have, and the arms it has."""
+        unknown = sorted(set(arms or []) - set(self.arms))
+        if unknown:
+            raise SystemExit(f"study {self.name}: unknown arms {unknown}; its arms: {list(self.arms)}")
 
     def cell(self, arm: str, seed: int) -> Cell:
         return Cell(self.name, self.experiment, arm, seed, self.arms[arm])

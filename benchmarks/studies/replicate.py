@@ -40,12 +40,10 @@ def replicate(name: str, arms: list[str] | None = None) -> None:
     if committed_cpu(committed) == cpu:
         raise SystemExit(f"study {name} was produced on this CPU model ({cpu}): a replication here repeats it bit "
                          f"for bit; run make study-{name} to regenerate it")  # fmt: skip
-    unknown = sorted(set(arms or []) - set(study.arms))
-    if unknown:
-        raise SystemExit(f"study {name}: unknown arms {unknown}; its arms: {list(study.arms)}")
+    study.unknown_arms(arms)
     root = runs_root() / f"replicate-{slug(cpu)}"
     run_setup(study)
-    for cell in (c for c in study.cells() if arms is None or c.arm in arms):
+    for cell in study.cells(arms):
         run_cell(cell, root)
     results = collect(study, root)
     path = write_results(study, results, REPLICATIONS / slug(cpu) / f"{name}.json")
